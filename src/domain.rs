@@ -1,1 +1,117 @@
+//! Domain newtypes that validate on construction.
 
+use std::fmt;
+use std::str::FromStr;
+
+/// A 48-bit MAC address. Parses the common spellings (`aa:bb:cc:dd:ee:ff`,
+/// `AA-BB-CC-DD-EE-FF`, `aabb.ccdd.eeff`, `aabbccddeeff`) and prints one
+/// canonical form: lower-case, colon-separated.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddr(pub [u8; 6]);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a MAC address: {0:?}")]
+pub struct MacParseError(pub String);
+
+impl MacAddr {
+    pub fn parse(input: &str) -> Result<Self, MacParseError> {
+        let trimmed = input.trim();
+        let mut digits = [0u8; 12];
+        let mut count = 0;
+        for c in trimmed.chars() {
+            match c {
+                ':' | '-' | '.' => continue,
+                _ => {
+                    let v = c
+                        .to_digit(16)
+                        .ok_or_else(|| MacParseError(input.to_string()))?;
+                    if count == 12 {
+                        return Err(MacParseError(input.to_string()));
+                    }
+                    digits[count] = v as u8;
+                    count += 1;
+                }
+            }
+        }
+        if count != 12 || !Self::separators_ok(trimmed) {
+            return Err(MacParseError(input.to_string()));
+        }
+        let mut out = [0u8; 6];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = (digits[2 * i] << 4) | digits[2 * i + 1];
+        }
+        Ok(MacAddr(out))
+    }
+
+    /// Separators must form one of the known groupings, so that strings
+    /// such as `a:bbccddeeff` are refused instead of guessed at.
+    fn separators_ok(s: &str) -> bool {
+        let groups: Vec<usize> = s.split([':', '-', '.']).map(str::len).collect();
+        matches!(groups.as_slice(), [12] | [2, 2, 2, 2, 2, 2] | [4, 4, 4] | [6, 6])
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+impl fmt::Debug for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MacAddr({self})")
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = MacParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+/// A username as the store keeps it: trimmed, 1 to 253 bytes, no control
+/// characters (253 is the most a RADIUS User-Name can carry).
+pub fn validate_username(name: &str) -> Result<&str, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("username is empty".into());
+    }
+    if name.len() > 253 {
+        return Err("username is longer than 253 bytes".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("username contains control characters".into());
+    }
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_common_spellings_to_one_form() {
+        for s in [
+            "aa:bb:cc:dd:ee:ff",
+            "AA-BB-CC-DD-EE-FF",
+            "aabb.ccdd.eeff",
+            "AABBCCDDEEFF",
+            "aabbcc-ddeeff",
+        ] {
+            assert_eq!(MacAddr::parse(s).unwrap().to_string(), "aa:bb:cc:dd:ee:ff", "{s}");
+        }
+    }
+
+    #[test]
+    fn refuses_malformed() {
+        for s in ["", "aa:bb", "aa:bb:cc:dd:ee:fg", "aa:bb:cc:dd:ee:ff:00", "a:abbccddeeff", "zz"] {
+            assert!(MacAddr::parse(s).is_err(), "{s}");
+        }
+    }
+}
