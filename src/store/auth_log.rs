@@ -1,0 +1,91 @@
+//! Append-only log of authentication outcomes.
+
+use sqlx::Row;
+
+use super::{Result, Store};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthRecord {
+    pub at_ms: i64,
+    pub username: String,
+    pub mac: Option<String>,
+    pub nas_name: String,
+    pub nas_ip: String,
+    /// Called-Station-Id.
+    pub ap: Option<String>,
+    /// pap, chap, mschapv2, mac, eap-peap, ...
+    pub method: String,
+    /// accept or reject.
+    pub outcome: String,
+    pub reason: String,
+}
+
+pub struct AuthLog<'a> {
+    store: &'a Store,
+}
+
+impl<'a> AuthLog<'a> {
+    pub(super) fn new(store: &'a Store) -> Self {
+        AuthLog { store }
+    }
+
+    /// Inserts the batch in one transaction.
+    pub async fn insert_batch(&self, records: &[AuthRecord]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin_write().await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO auth_log (at_ms, username, mac, nas_name, nas_ip, ap, method, \
+                 outcome, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(r.at_ms)
+            .bind(&r.username)
+            .bind(&r.mac)
+            .bind(&r.nas_name)
+            .bind(&r.nas_ip)
+            .bind(&r.ap)
+            .bind(&r.method)
+            .bind(&r.outcome)
+            .bind(&r.reason)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records at or after `since_ms`, oldest first.
+    pub async fn since(&self, since_ms: i64) -> Result<Vec<AuthRecord>> {
+        sqlx::query(
+            "SELECT at_ms, username, mac, nas_name, nas_ip, ap, method, outcome, reason \
+             FROM auth_log WHERE at_ms >= $1 ORDER BY at_ms, id",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.store.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuthRecord {
+                at_ms: r.try_get("at_ms")?,
+                username: r.try_get("username")?,
+                mac: r.try_get("mac")?,
+                nas_name: r.try_get("nas_name")?,
+                nas_ip: r.try_get("nas_ip")?,
+                ap: r.try_get("ap")?,
+                method: r.try_get("method")?,
+                outcome: r.try_get("outcome")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+    }
+
+    pub async fn count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM auth_log")
+            .fetch_one(&self.store.pool)
+            .await?
+            .try_get("n")?)
+    }
+}

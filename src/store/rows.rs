@@ -1,0 +1,78 @@
+//! Small decoding helpers shared by the aggregates.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{Result, StoreError};
+
+/// Reads a boolean column: PostgreSQL returns BOOLEAN, SQLite an INTEGER
+/// (the `Any` driver cannot decode a column SQLite declares BOOLEAN, so the
+/// SQLite schema declares INTEGER 0/1).
+pub(crate) fn get_bool(row: &AnyRow, col: &str) -> Result<bool> {
+    match row.try_get::<bool, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    }
+}
+
+/// True when the error is a UNIQUE or PRIMARY KEY violation.
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Maps a unique violation to `Conflict(what)`, anything else to `Database`.
+pub(crate) fn conflict_or(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict(what())
+    } else {
+        StoreError::Database(e)
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Lists of names are stored as JSON text (portable, read whole).
+pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Invalid(format!("cannot encode JSON: {e}")))
+}
+
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Invalid(format!("stored {what}: {e}")))
+}
+
+/// Names of groups, users and NAS clients: trimmed, non-empty, short, no
+/// control characters.
+pub(crate) fn check_name<'a>(kind: &str, name: &'a str) -> Result<&'a str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(StoreError::Invalid(format!("{kind} name is empty")));
+    }
+    if name.len() > 253 {
+        return Err(StoreError::Invalid(format!(
+            "{kind} name is longer than 253 bytes"
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "{kind} name contains control characters"
+        )));
+    }
+    Ok(name)
+}
+
+/// Group lists: checked, trimmed, duplicates removed, order kept.
+pub(crate) fn clean_groups(groups: &[String]) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(groups.len());
+    for g in groups {
+        let g = check_name("group", g)?;
+        if !out.iter().any(|x| x == g) {
+            out.push(g.to_string());
+        }
+    }
+    Ok(out)
+}
