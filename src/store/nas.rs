@@ -105,7 +105,7 @@ impl<'a> NasClients<'a> {
             .fetch_one(&self.store.pool)
             .await
             .map_err(|e| conflict_or(e, || format!("NAS {name}")))?;
-        self.from_row(&row)
+        self.decode_row(&row)
     }
 
     /// All NAS clients ordered by name.
@@ -115,7 +115,7 @@ impl<'a> NasClients<'a> {
             .fetch_all(&self.store.pool)
             .await?
             .iter()
-            .map(|r| self.from_row(r))
+            .map(|r| self.decode_row(r))
             .collect()
     }
 
@@ -125,7 +125,7 @@ impl<'a> NasClients<'a> {
             .bind(name)
             .fetch_optional(&self.store.pool)
             .await?
-            .map(|r| self.from_row(&r))
+            .map(|r| self.decode_row(&r))
             .transpose()
     }
 
@@ -157,7 +157,7 @@ impl<'a> NasClients<'a> {
         Ok(())
     }
 
-    fn from_row(&self, row: &AnyRow) -> Result<Nas> {
+    fn decode_row(&self, row: &AnyRow) -> Result<Nas> {
         let name: String = row.try_get("name")?;
         let address: String = row.try_get("address")?;
         let address = address

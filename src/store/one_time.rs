@@ -77,7 +77,7 @@ impl<'a> OneTimeCredentials<'a> {
         .bind(username)
         .fetch_optional(&self.store.pool)
         .await?
-        .map(|r| self.from_row(&r))
+        .map(|r| self.decode_row(&r))
         .transpose()
     }
 
@@ -110,7 +110,7 @@ impl<'a> OneTimeCredentials<'a> {
         )
     }
 
-    fn from_row(&self, row: &AnyRow) -> Result<OneTimeCredential> {
+    fn decode_row(&self, row: &AnyRow) -> Result<OneTimeCredential> {
         let username: String = row.try_get("username")?;
         let plain = self.store.secrets().open(
             Purpose::OneTimeSecret,

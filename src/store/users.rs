@@ -146,7 +146,7 @@ impl<'a> Users<'a> {
         .iter()
         .map(|r| r.try_get::<String, _>("name"))
         .collect::<std::result::Result<_, _>>()?;
-        Ok(Some(self.from_row(&row, groups)?))
+        Ok(Some(self.decode_row(&row, groups)?))
     }
 
     /// All users ordered by username.
@@ -169,7 +169,7 @@ impl<'a> Users<'a> {
         rows.iter()
             .map(|row| {
                 let id: i64 = row.try_get("id")?;
-                self.from_row(row, memberships.remove(&id).unwrap_or_default())
+                self.decode_row(row, memberships.remove(&id).unwrap_or_default())
             })
             .collect()
     }
@@ -267,7 +267,7 @@ impl<'a> Users<'a> {
             .transpose()
     }
 
-    fn from_row(&self, row: &AnyRow, groups: Vec<String>) -> Result<User> {
+    fn decode_row(&self, row: &AnyRow, groups: Vec<String>) -> Result<User> {
         let username: String = row.try_get("username")?;
         let nt_hash = match row.try_get::<Option<Vec<u8>>, _>("nt_hash_enc")? {
             None => None,
