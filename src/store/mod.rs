@@ -116,6 +116,10 @@ impl Store {
         let target = connect::Target::parse(url, data_dir)?;
         let backend = target.backend();
         let pool = connect::open_pool(&target, max_connections.max(1)).await?;
+        // The Migrator works through the Any pool on both backends (the
+        // PostgreSQL one takes an advisory lock, so nodes starting together
+        // migrate once). Edits to a migration file trigger a rebuild; a NEW
+        // file does not until this file is touched (no build script here).
         match backend {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
