@@ -47,7 +47,10 @@ impl MacAddr {
     /// such as `a:bbccddeeff` are refused instead of guessed at.
     fn separators_ok(s: &str) -> bool {
         let groups: Vec<usize> = s.split([':', '-', '.']).map(str::len).collect();
-        matches!(groups.as_slice(), [12] | [2, 2, 2, 2, 2, 2] | [4, 4, 4] | [6, 6])
+        matches!(
+            groups.as_slice(),
+            [12] | [2, 2, 2, 2, 2, 2] | [4, 4, 4] | [6, 6]
+        )
     }
 }
 
@@ -104,13 +107,24 @@ mod tests {
             "AABBCCDDEEFF",
             "aabbcc-ddeeff",
         ] {
-            assert_eq!(MacAddr::parse(s).unwrap().to_string(), "aa:bb:cc:dd:ee:ff", "{s}");
+            assert_eq!(
+                MacAddr::parse(s).unwrap().to_string(),
+                "aa:bb:cc:dd:ee:ff",
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn refuses_malformed() {
-        for s in ["", "aa:bb", "aa:bb:cc:dd:ee:fg", "aa:bb:cc:dd:ee:ff:00", "a:abbccddeeff", "zz"] {
+        for s in [
+            "",
+            "aa:bb",
+            "aa:bb:cc:dd:ee:fg",
+            "aa:bb:cc:dd:ee:ff:00",
+            "a:abbccddeeff",
+            "zz",
+        ] {
             assert!(MacAddr::parse(s).is_err(), "{s}");
         }
     }

@@ -1,10 +1,16 @@
 //! Portico: wireless network controller and captive portal.
 //!
 //! Layers: pure codecs (`radius::wire`, `radius::mschap`, `radius::dictionary`),
-//! services that hold policy, and I/O at the edges (`radius::server`, `http`,
-//! `store`).
+//! services that hold policy (`radius::policy`, `radius::auth`), and I/O at
+//! the edges (`radius::server`, `http`, `store`).
 
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod credentials;
 pub mod domain;
+pub mod http;
+pub mod metrics;
 pub mod profiles;
 pub mod radius;
 pub mod store;

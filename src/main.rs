@@ -1,1 +1,33 @@
-fn main(){}
+//! `portico`: parse the command line, start logging, run.
+
+use clap::Parser;
+use portico::cli::{self, Cli, Command};
+use portico::config::{Config, LogFormat};
+
+fn init_tracing(config: &Config, serving: bool) {
+    // Admin commands stay quiet unless something is wrong.
+    let default = if serving {
+        config.log.level.as_str()
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Cli::parse();
+    let config = cli::load_config(&args)?;
+    init_tracing(&config, matches!(args.command, Command::Serve));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(cli::run(args, config))
+}

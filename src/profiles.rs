@@ -11,6 +11,12 @@
 //! [match]                   # sys_object_id_prefixes, sys_descr_pattern
 //! ```
 //!
+//! Defaults: `coa_port` 3799, `coa_supported` and `disconnect_supported`
+//! true, `display_name` the name. A `dictionary` path is absolute or
+//! relative to the profile file. Inline attributes need `vendor_id` and
+//! must agree with the dictionary file and the standard dictionary where
+//! those define the same name.
+//!
 //! Files are parsed into raw serde types (unknown keys refused) and then
 //! validated into [`Profile`]; every error names the file and, where known,
 //! the line.
@@ -554,8 +560,8 @@ fn radius_profile(
                 (standard, "the standard dictionary"),
             ] {
                 if let Some(old) = other.attribute(&def.name) {
-                    let same = (old.vendor_id, old.code, old.oid.is_none(), old.typ)
-                        == (def.vendor_id, def.code, true, def.typ);
+                    let same = (old.vendor_id, old.code, old.oid.is_none(), &old.type_name)
+                        == (def.vendor_id, def.code, true, &def.type_name);
                     if !same {
                         return Err(src.err(
                             &attr.name,

@@ -1,0 +1,296 @@
+//! Wiring: builds the store, services and listeners, runs them, and shuts
+//! them down in order (listeners drain, then the writers flush).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::credentials;
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
+use crate::profiles::{ProfileError, Profiles};
+use crate::radius::accounting::{AccountingWriter, AuthLogWriter};
+use crate::radius::auth::AuthService;
+use crate::radius::directory::{Directory, Snapshot};
+use crate::radius::dupcache::DuplicateCache;
+use crate::radius::server::{self, ListenerKind, RadiusContext, RateLimitedLog};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen for {name} on {addr}: {source}")]
+    Bind {
+        name: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("vendor profiles: {0}")]
+    Profiles(#[from] ProfileError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Name of the dashboard account created on first start.
+pub const INITIAL_ADMIN: &str = "admin";
+
+pub struct Application {
+    config: Config,
+    store: Store,
+    metrics: Arc<Metrics>,
+    profiles: Arc<Profiles>,
+    directory: Arc<Directory>,
+    http: TcpListener,
+    radius_auth: Arc<UdpSocket>,
+    radius_acct: Arc<UdpSocket>,
+    /// Set on the first start only: the generated admin password, to be
+    /// shown once.
+    pub initial_admin_password: Option<String>,
+}
+
+/// Opens the store named by the config (creating and migrating it).
+pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
+    Store::open(
+        config.database.url.expose(),
+        &config.data_dir,
+        config.database.max_connections,
+    )
+    .await
+}
+
+/// Profiles from the configured directory, or the built-in generic one when
+/// the directory does not exist.
+pub fn load_profiles(config: &Config) -> Result<Profiles, ProfileError> {
+    let dir = &config.profiles.dir;
+    if dir.as_os_str().is_empty() || !dir.is_dir() {
+        tracing::warn!(dir = %dir.display(), "profiles directory not found; using the built-in generic profile");
+        return Ok(Profiles::builtin_generic());
+    }
+    Profiles::load_dir(dir)
+}
+
+async fn ensure_admin(store: &Store) -> Result<Option<String>, AppError> {
+    if store.admins().count().await? > 0 {
+        return Ok(None);
+    }
+    let password = credentials::generate_password();
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || credentials::hash_password(&pw))
+        .await
+        .map_err(|e| AppError::Other(e.to_string()))?
+        .map_err(|e| AppError::Other(e.to_string()))?;
+    match store.admins().create(INITIAL_ADMIN, &hash, "admin").await {
+        Ok(()) => Ok(Some(password)),
+        // Another node or process created it first.
+        Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Bind {
+            name: "http",
+            addr,
+            source,
+        })
+}
+
+fn bind_udp(name: &'static str, addr: SocketAddr) -> Result<Arc<UdpSocket>, AppError> {
+    server::bind_udp(addr)
+        .or_else(|e| {
+            // A host without IPv6 still serves IPv4 on the default "[::]".
+            if addr.ip().is_unspecified() && addr.is_ipv6() {
+                server::bind_udp(SocketAddr::from(([0, 0, 0, 0], addr.port())))
+            } else {
+                Err(e)
+            }
+        })
+        .map(Arc::new)
+        .map_err(|source| AppError::Bind { name, addr, source })
+}
+
+impl Application {
+    /// Binds every socket; port 0 picks a free port (see `listeners`).
+    pub async fn build(config: Config) -> Result<Application, AppError> {
+        let store = open_store(&config).await?;
+        let initial_admin_password = ensure_admin(&store).await?;
+        let profiles = Arc::new(load_profiles(&config)?);
+        let directory = Arc::new(Directory::new(Snapshot::load(&store).await?));
+        let http = bind_tcp(config.http.listen).await?;
+        let radius_auth = bind_udp("radius-auth", config.radius.auth_listen)?;
+        let radius_acct = bind_udp("radius-acct", config.radius.acct_listen)?;
+        Ok(Application {
+            config,
+            store,
+            metrics: Arc::new(Metrics::new()),
+            profiles,
+            directory,
+            http,
+            radius_auth,
+            radius_acct,
+            initial_admin_password,
+        })
+    }
+
+    /// `(name, address)` of every listener, as bound.
+    pub fn listeners(&self) -> Vec<(&'static str, SocketAddr)> {
+        let mut out = Vec::new();
+        if let Ok(a) = self.http.local_addr() {
+            out.push(("http", a));
+        }
+        if let Ok(a) = self.radius_auth.local_addr() {
+            out.push((ListenerKind::Auth.name(), a));
+        }
+        if let Ok(a) = self.radius_acct.local_addr() {
+            out.push((ListenerKind::Acct.name(), a));
+        }
+        out
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), AppError> {
+        let Application {
+            config,
+            store,
+            metrics,
+            profiles,
+            directory,
+            http,
+            radius_auth,
+            radius_acct,
+            ..
+        } = self;
+        let rc = &config.radius;
+        let (accounting, acct_writer) =
+            AccountingWriter::spawn(store.clone(), rc.accounting_batch, metrics.clone());
+        let (auth_log, log_writer) = AuthLogWriter::spawn(store.clone(), metrics.clone());
+        let ctx = Arc::new(RadiusContext {
+            directory: directory.clone(),
+            profiles,
+            metrics: metrics.clone(),
+            auth: AuthService::new(store.clone(), rc.credential_cache, metrics.clone()),
+            accounting,
+            auth_log,
+            in_flight: Arc::new(Semaphore::new(rc.max_in_flight)),
+            max_in_flight: rc.max_in_flight,
+            request_timeout: rc.request_timeout,
+            unknown_nas_log: RateLimitedLog::new(Duration::from_secs(10)),
+        });
+        let background = CancellationToken::new();
+        let refresher = tokio::spawn(refresh_loop(
+            store.clone(),
+            directory,
+            rc.refresh_interval,
+            background.clone(),
+        ));
+        let pruner = tokio::spawn(prune_loop(
+            store.clone(),
+            config.retention.days,
+            config.retention.prune_interval,
+            background.clone(),
+        ));
+        let auth_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, 1 << 18));
+        let acct_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, 1 << 18));
+        let auth_listener = tokio::spawn(server::serve(
+            ListenerKind::Auth,
+            radius_auth,
+            ctx.clone(),
+            auth_dups,
+            shutdown.clone(),
+        ));
+        let acct_listener = tokio::spawn(server::serve(
+            ListenerKind::Acct,
+            radius_acct,
+            ctx.clone(),
+            acct_dups,
+            shutdown.clone(),
+        ));
+        drop(ctx);
+        let router = http::router(HttpState {
+            store: store.clone(),
+            metrics,
+        });
+        let http_shutdown = shutdown.clone();
+        let http_task = tokio::spawn(async move {
+            axum::serve(http, router)
+                .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+                .await
+        });
+
+        shutdown.cancelled().await;
+        tracing::info!("shutting down: draining requests in flight");
+        let _ = auth_listener.await;
+        let _ = acct_listener.await;
+        // The listeners held the writers' senders; with them gone the
+        // writers commit what is queued and stop.
+        let _ = acct_writer.await;
+        let _ = log_writer.await;
+        background.cancel();
+        let _ = refresher.await;
+        let _ = pruner.await;
+        match tokio::time::timeout(Duration::from_secs(10), http_task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server ended with an error"),
+            _ => tracing::warn!("http server did not stop in time"),
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn refresh_loop(
+    store: Store,
+    directory: Arc<Directory>,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match directory.refresh(&store).await {
+            Ok(true) => tracing::debug!("reloaded users, groups, NAS clients and devices"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "refreshing the directory failed; keeping the last snapshot")
+            }
+        }
+    }
+}
+
+async fn prune_loop(store: Store, days: u32, every: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let before = server::now_ms() - i64::from(days) * 86_400_000;
+        match store.prune(before).await {
+            Ok(r) => tracing::info!(
+                auth_log = r.auth_log,
+                sessions = r.sessions,
+                accounting_records = r.accounting_records,
+                events = r.events,
+                days,
+                "pruned records past retention"
+            ),
+            Err(e) => tracing::warn!(error = %e, "pruning failed"),
+        }
+    }
+}

@@ -1,0 +1,490 @@
+//! Configuration: a TOML file, `PORTICO_*` environment overrides, defaults,
+//! and validation with messages that name the file, line and key.
+//!
+//! Every key can be overridden by `PORTICO_<SECTION>__<KEY>` (top-level keys
+//! by `PORTICO_<KEY>`); e.g. `PORTICO_RADIUS__AUTH_LISTEN=127.0.0.1:0`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of every environment override.
+pub const ENV_PREFIX: &str = "PORTICO_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    #[error("environment variable {var}: {reason}")]
+    Env { var: String, reason: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// A secret from the config file; `Debug` and `Display` never print it.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the SQLite database, the data key and generated certificates live.
+    pub data_dir: PathBuf,
+    pub log: LogConfig,
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub radius: RadiusConfig,
+    pub retention: RetentionConfig,
+    pub profiles: ProfilesConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            log: LogConfig::default(),
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            radius: RadiusConfig::default(),
+            retention: RetentionConfig::default(),
+            profiles: ProfilesConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `pretty` for a terminal, `json` for a log collector.
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `info,portico::radius=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Empty: SQLite in `data_dir/portico.db`. `postgres://...` for PostgreSQL.
+    pub url: Secret,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: Secret(String::new()),
+            max_connections: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RadiusConfig {
+    /// Authentication listener. `[::]:1812` listens on IPv4 and IPv6.
+    pub auth_listen: SocketAddr,
+    /// Accounting listener.
+    pub acct_listen: SocketAddr,
+    /// Requests handled at once; beyond this, requests are dropped and counted.
+    pub max_in_flight: usize,
+    /// A request not answered within this time is abandoned (and counted).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Retransmissions within this window get the cached reply (RFC 5080).
+    #[serde(with = "humantime_serde")]
+    pub duplicate_window: Duration,
+    /// Keep the NT hash that MS-CHAPv2 and PEAP need (encrypted at rest).
+    pub store_nt_hash: bool,
+    /// Remember verified passwords in memory (keyed HMAC, never the clear
+    /// text) so repeated authentications skip the slow password hash.
+    pub credential_cache: bool,
+    /// How often the in-memory user/NAS tables are checked for changes.
+    #[serde(with = "humantime_serde")]
+    pub refresh_interval: Duration,
+    /// Accounting rows committed in one transaction at most.
+    pub accounting_batch: usize,
+    /// CoA/Disconnect: time to wait for an answer before retrying.
+    #[serde(with = "humantime_serde")]
+    pub coa_timeout: Duration,
+    /// CoA/Disconnect: attempts in all (with exponential backoff).
+    pub coa_attempts: u32,
+    /// FreeRADIUS-format dictionary files to load besides the profiles'.
+    pub dictionaries: Vec<PathBuf>,
+}
+
+impl Default for RadiusConfig {
+    fn default() -> Self {
+        RadiusConfig {
+            auth_listen: "[::]:1812"
+                .parse()
+                .unwrap_or(SocketAddr::from(([0; 4], 1812))),
+            acct_listen: "[::]:1813"
+                .parse()
+                .unwrap_or(SocketAddr::from(([0; 4], 1813))),
+            max_in_flight: 4096,
+            request_timeout: Duration::from_secs(5),
+            duplicate_window: Duration::from_secs(30),
+            store_nt_hash: true,
+            credential_cache: true,
+            refresh_interval: Duration::from_secs(1),
+            accounting_batch: 512,
+            coa_timeout: Duration::from_secs(2),
+            coa_attempts: 3,
+            dictionaries: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days to keep authentication logs, accounting and events. The PRC
+    /// Cybersecurity Law asks for at least 180 days of network logs.
+    pub days: u32,
+    /// Allow fewer than 180 days (a test lab, not a production site).
+    pub allow_below_legal_minimum: bool,
+    #[serde(with = "humantime_serde")]
+    pub prune_interval: Duration,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            days: 180,
+            allow_below_legal_minimum: false,
+            prune_interval: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfilesConfig {
+    /// Directory of vendor profiles; empty uses the built-in generic profile.
+    pub dir: PathBuf,
+}
+
+impl Default for ProfilesConfig {
+    fn default() -> Self {
+        ProfilesConfig {
+            dir: PathBuf::from("ap-profiles"),
+        }
+    }
+}
+
+/// The legal minimum for network logs (days).
+pub const LEGAL_MINIMUM_RETENTION_DAYS: u32 = 180;
+
+impl Config {
+    /// Load from an optional file, then apply `PORTICO_*` overrides from `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let (text, origin) = match path {
+            Some(p) => (
+                std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?,
+                p.display().to_string(),
+            ),
+            None => (String::new(), "(defaults)".to_string()),
+        };
+        Self::from_toml_str(&text, &origin, env)
+    }
+
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        // First pass: the file alone, so that errors point at its lines.
+        let file_cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_string(),
+            message: describe_toml_error(text, &e),
+        })?;
+        let mut table = toml::Value::try_from(&file_cfg)
+            .map_err(|e| ConfigError::Invalid(format!("cannot re-serialize: {e}")))?;
+        let mut any_override = false;
+        for (var, value) in env {
+            let Some(key) = var.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            if is_reserved_env(key) {
+                continue;
+            }
+            apply_env_override(&mut table, &var, key, &value)?;
+            any_override = true;
+        }
+        let cfg: Config = if any_override {
+            table
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Env {
+                    var: "PORTICO_*".into(),
+                    reason: e.message().to_string(),
+                })?
+        } else {
+            file_cfg
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.retention.days < LEGAL_MINIMUM_RETENTION_DAYS
+            && !self.retention.allow_below_legal_minimum
+        {
+            return Err(ConfigError::Invalid(format!(
+                "retention.days = {} is below the legal minimum of {} days for network logs; \
+                 set retention.allow_below_legal_minimum = true only for a test lab",
+                self.retention.days, LEGAL_MINIMUM_RETENTION_DAYS
+            )));
+        }
+        if self.radius.max_in_flight == 0 {
+            return Err(ConfigError::Invalid(
+                "radius.max_in_flight must be at least 1".into(),
+            ));
+        }
+        if self.radius.accounting_batch == 0 {
+            return Err(ConfigError::Invalid(
+                "radius.accounting_batch must be at least 1".into(),
+            ));
+        }
+        if self.radius.coa_attempts == 0 {
+            return Err(ConfigError::Invalid(
+                "radius.coa_attempts must be at least 1".into(),
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(ConfigError::Invalid(
+                "database.max_connections must be at least 1".into(),
+            ));
+        }
+        let url = self.database.url.expose();
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "database.url must be empty (SQLite in data_dir), sqlite:..., or postgres://..."
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The sample file with every default written down, as shipped in the repo.
+    pub fn sample() -> &'static str {
+        include_str!("../portico.example.toml")
+    }
+}
+
+/// Variables that configure the process but are not config keys.
+fn is_reserved_env(key: &str) -> bool {
+    matches!(key, "CONFIG" | "LOG")
+}
+
+fn apply_env_override(
+    table: &mut toml::Value,
+    var: &str,
+    key: &str,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    let path: Vec<String> = key.split("__").map(|p| p.to_ascii_lowercase()).collect();
+    let unknown = || ConfigError::Env {
+        var: var.to_string(),
+        reason: format!(
+            "no config key {} (unknown keys are rejected)",
+            path.join(".")
+        ),
+    };
+    if path.iter().any(String::is_empty) {
+        return Err(unknown());
+    }
+    let mut node = table;
+    for part in &path[..path.len() - 1] {
+        node = node.get_mut(part.as_str()).ok_or_else(unknown)?;
+        if !node.is_table() {
+            return Err(unknown());
+        }
+    }
+    let last = path.last().ok_or_else(unknown)?;
+    let slot = node.get_mut(last.as_str()).ok_or_else(unknown)?;
+    // The default's type says how to read the text: strings stay strings
+    // (so a secret "12345" is not turned into a number).
+    let value = match slot {
+        toml::Value::String(_) => toml::Value::String(raw.to_string()),
+        toml::Value::Table(_) => {
+            return Err(ConfigError::Env {
+                var: var.to_string(),
+                reason: format!("{} is a section, not a key", path.join(".")),
+            })
+        }
+        _ => {
+            let doc = format!("v = {raw}");
+            let parsed: toml::Table = toml::from_str(&doc).map_err(|_| ConfigError::Env {
+                var: var.to_string(),
+                reason: format!("{raw:?} is not a valid value for {}", path.join(".")),
+            })?;
+            parsed.get("v").cloned().ok_or_else(unknown)?
+        }
+    };
+    *slot = value;
+    Ok(())
+}
+
+/// toml's message plus the line number, so admins can find the spot.
+fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    match err.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {}", err.message())
+        }
+        None => err.message().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn sample_file_parses_and_equals_defaults() {
+        let cfg = Config::from_toml_str(Config::sample(), "sample", env(&[])).unwrap();
+        let defaults = Config::default();
+        assert_eq!(
+            toml::to_string(&cfg).unwrap(),
+            toml::to_string(&defaults).unwrap(),
+            "portico.example.toml must write down exactly the defaults"
+        );
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_key() {
+        let text = "data_dir = \"x\"\n[radius]\nauth_listen = \"127.0.0.1:0\"\nbogus = 1\n";
+        let err = Config::from_toml_str(text, "portico.toml", env(&[])).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("portico.toml"), "{msg}");
+        assert!(msg.contains("line 4"), "{msg}");
+        assert!(msg.contains("bogus"), "{msg}");
+    }
+
+    #[test]
+    fn env_overrides_apply_by_type() {
+        let cfg = Config::from_toml_str(
+            "",
+            "x",
+            env(&[
+                ("PORTICO_DATA_DIR", "/tmp/p"),
+                ("PORTICO_RADIUS__AUTH_LISTEN", "127.0.0.1:0"),
+                ("PORTICO_RADIUS__MAX_IN_FLIGHT", "7"),
+                ("PORTICO_RADIUS__DUPLICATE_WINDOW", "10s"),
+                ("PORTICO_DATABASE__URL", "postgres://u@h/db"),
+                ("PORTICO_RADIUS__STORE_NT_HASH", "false"),
+                ("PORTICO_CONFIG", "ignored.toml"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(cfg.data_dir, PathBuf::from("/tmp/p"));
+        assert_eq!(cfg.radius.auth_listen.port(), 0);
+        assert_eq!(cfg.radius.max_in_flight, 7);
+        assert_eq!(cfg.radius.duplicate_window, Duration::from_secs(10));
+        assert_eq!(cfg.database.url.expose(), "postgres://u@h/db");
+        assert!(!cfg.radius.store_nt_hash);
+    }
+
+    #[test]
+    fn env_unknown_key_and_bad_value_are_refused() {
+        let err =
+            Config::from_toml_str("", "x", env(&[("PORTICO_RADIUS__NOPE", "1")])).unwrap_err();
+        assert!(err.to_string().contains("PORTICO_RADIUS__NOPE"), "{err}");
+        let err = Config::from_toml_str("", "x", env(&[("PORTICO_RADIUS__MAX_IN_FLIGHT", "lots")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("MAX_IN_FLIGHT"), "{err}");
+        let err = Config::from_toml_str("", "x", env(&[("PORTICO_HTTP__LISTEN", "nonsense")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("PORTICO_"), "{err}");
+        let err = Config::from_toml_str("", "x", env(&[("PORTICO_RADIUS", "x")])).unwrap_err();
+        assert!(err.to_string().contains("section"), "{err}");
+    }
+
+    #[test]
+    fn retention_below_legal_minimum_needs_explicit_consent() {
+        let err = Config::from_toml_str("[retention]\ndays = 30\n", "x", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("180"), "{err}");
+        Config::from_toml_str(
+            "[retention]\ndays = 30\nallow_below_legal_minimum = true\n",
+            "x",
+            env(&[]),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let mut cfg = Config::default();
+        cfg.database.url = Secret("postgres://user:hunter2@db/x".into());
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,187 @@
+//! Prometheus metrics, one registry per application instance (no globals,
+//! so parallel tests each see their own counters).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NasCodeLabels {
+    /// NAS name from the store (`unknown` for sources that are no NAS).
+    pub nas: String,
+    /// RADIUS code name, e.g. `Access-Accept`.
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DropLabels {
+    pub listener: String,
+    /// Why: unknown_nas, malformed, bad_authenticator, missing_message_authenticator,
+    /// bad_message_authenticator, overload, timeout, unexpected_code, duplicate_in_progress.
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    pub listener: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub method: String,
+    pub outcome: String,
+}
+
+/// Every counter an operator would graph.
+pub struct Metrics {
+    registry: Registry,
+    pub radius_requests: Family<NasCodeLabels, Counter>,
+    pub radius_replies: Family<NasCodeLabels, Counter>,
+    pub radius_dropped: Family<DropLabels, Counter>,
+    pub radius_duplicates: Family<ListenerLabels, Counter>,
+    pub radius_latency: Family<ListenerLabels, Histogram>,
+    pub radius_in_flight: Gauge,
+    pub auth_outcomes: Family<OutcomeLabels, Counter>,
+    pub accounting_batches: Counter,
+    pub accounting_rows: Counter,
+    pub credential_cache_hits: Counter,
+    pub credential_cache_misses: Counter,
+    pub coa_results: Family<NasCodeLabels, Counter>,
+    pub store_errors: Counter,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 us .. ~3.3 s, doubling.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+        0.00005, 2.0, 17,
+    ))
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("portico");
+        let radius_requests = Family::<NasCodeLabels, Counter>::default();
+        let radius_replies = Family::<NasCodeLabels, Counter>::default();
+        let radius_dropped = Family::<DropLabels, Counter>::default();
+        let radius_duplicates = Family::<ListenerLabels, Counter>::default();
+        let radius_latency = Family::<ListenerLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let radius_in_flight = Gauge::default();
+        let auth_outcomes = Family::<OutcomeLabels, Counter>::default();
+        let accounting_batches = Counter::default();
+        let accounting_rows = Counter::default();
+        let credential_cache_hits = Counter::default();
+        let credential_cache_misses = Counter::default();
+        let coa_results = Family::<NasCodeLabels, Counter>::default();
+        let store_errors = Counter::default();
+        registry.register(
+            "radius_requests",
+            "RADIUS requests received, per NAS and code",
+            radius_requests.clone(),
+        );
+        registry.register(
+            "radius_replies",
+            "RADIUS replies sent, per NAS and code",
+            radius_replies.clone(),
+        );
+        registry.register(
+            "radius_dropped",
+            "RADIUS datagrams dropped, per listener and reason",
+            radius_dropped.clone(),
+        );
+        registry.register(
+            "radius_duplicates",
+            "Retransmitted RADIUS requests answered from the reply cache",
+            radius_duplicates.clone(),
+        );
+        registry.register(
+            "radius_request_duration_seconds",
+            "Time from datagram received to reply sent",
+            radius_latency.clone(),
+        );
+        registry.register(
+            "radius_in_flight",
+            "RADIUS requests being handled now",
+            radius_in_flight.clone(),
+        );
+        registry.register(
+            "auth_results",
+            "Authentication outcomes per method",
+            auth_outcomes.clone(),
+        );
+        registry.register(
+            "accounting_commits",
+            "Accounting transactions committed",
+            accounting_batches.clone(),
+        );
+        registry.register(
+            "accounting_rows",
+            "Accounting records committed",
+            accounting_rows.clone(),
+        );
+        registry.register(
+            "credential_cache_hits",
+            "Password checks answered by the verified-credential cache",
+            credential_cache_hits.clone(),
+        );
+        registry.register(
+            "credential_cache_misses",
+            "Password checks that needed the argon2id hash",
+            credential_cache_misses.clone(),
+        );
+        registry.register(
+            "coa_results",
+            "CoA/Disconnect outcomes per NAS",
+            coa_results.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Store operations that failed",
+            store_errors.clone(),
+        );
+        Metrics {
+            registry,
+            radius_requests,
+            radius_replies,
+            radius_dropped,
+            radius_duplicates,
+            radius_latency,
+            radius_in_flight,
+            auth_outcomes,
+            accounting_batches,
+            accounting_rows,
+            credential_cache_hits,
+            credential_cache_misses,
+            coa_results,
+            store_errors,
+        }
+    }
+
+    pub fn dropped(&self, listener: &str, reason: &str) {
+        self.radius_dropped
+            .get_or_create(&DropLabels {
+                listener: listener.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    /// Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

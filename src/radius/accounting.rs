@@ -1,0 +1,330 @@
+//! Accounting (RFC 2866, 2869): the adapter from an Accounting-Request to a
+//! store record, and the group-commit writer. A request is answered only
+//! after the transaction holding its row has committed, so an acknowledged
+//! record survives even a kill right after the reply.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use radius::core::packet::Packet;
+use radius::core::{rfc2865, rfc2866, rfc2869};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::MacAddr;
+use crate::metrics::Metrics;
+use crate::store::accounting::{AcctRecord, AcctStatus};
+use crate::store::auth_log::AuthRecord;
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AcctParseError {
+    #[error("undecodable accounting request: {0}")]
+    Decode(String),
+    #[error("Acct-Status-Type missing")]
+    NoStatus,
+    #[error("Acct-Session-Id missing")]
+    NoSessionId,
+}
+
+/// What to do with a parsed request.
+#[derive(Debug)]
+pub enum AcctAction {
+    Store(AcctRecord),
+    /// Valid but nothing to keep (e.g. Accounting-Failed): answer only.
+    AnswerOnly(u32),
+}
+
+fn terminate_cause_name(cause: u32) -> String {
+    let name = match cause {
+        1 => "User-Request",
+        2 => "Lost-Carrier",
+        3 => "Lost-Service",
+        4 => "Idle-Timeout",
+        5 => "Session-Timeout",
+        6 => "Admin-Reset",
+        7 => "Admin-Reboot",
+        8 => "Port-Error",
+        9 => "NAS-Error",
+        10 => "NAS-Request",
+        11 => "NAS-Reboot",
+        12 => "Port-Unneeded",
+        13 => "Port-Preempted",
+        14 => "Port-Suspended",
+        15 => "Service-Unavailable",
+        16 => "Callback",
+        17 => "User-Error",
+        18 => "Host-Request",
+        _ => return format!("Cause-{cause}"),
+    };
+    name.to_string()
+}
+
+fn text(v: Option<Result<String, radius::core::avp::AVPError>>) -> Option<String> {
+    v.and_then(Result::ok).filter(|s| !s.is_empty())
+}
+
+fn num(v: Option<Result<u32, radius::core::avp::AVPError>>) -> i64 {
+    v.and_then(Result::ok).map(i64::from).unwrap_or(0)
+}
+
+/// `packet` has passed the structure and authenticator checks.
+pub fn parse_accounting_request(
+    packet: &[u8],
+    nas_name: &str,
+    peer: IpAddr,
+    received_ms: i64,
+) -> Result<AcctAction, AcctParseError> {
+    // The radius crate's codec serves here: typed look-ups per attribute.
+    let p = Packet::decode(packet, b"").map_err(|e| AcctParseError::Decode(e.to_string()))?;
+    let status = rfc2866::lookup_acct_status_type(&p)
+        .and_then(Result::ok)
+        .ok_or(AcctParseError::NoStatus)?;
+    let status = match status {
+        1 => AcctStatus::Start,
+        2 => AcctStatus::Stop,
+        3 => AcctStatus::Interim,
+        7 => AcctStatus::On,
+        8 => AcctStatus::Off,
+        other => return Ok(AcctAction::AnswerOnly(other)),
+    };
+    let session_id = text(rfc2866::lookup_acct_session_id(&p));
+    let session_id = match (status, session_id) {
+        (_, Some(id)) => id,
+        (AcctStatus::On | AcctStatus::Off, None) => String::new(),
+        _ => return Err(AcctParseError::NoSessionId),
+    };
+    let octets =
+        |low: Option<Result<u32, _>>, high: Option<Result<u32, _>>| (num(high) << 32) + num(low);
+    let nas_ip = rfc2865::lookup_nas_ip_address(&p)
+        .and_then(Result::ok)
+        .map(IpAddr::V4)
+        .unwrap_or(peer);
+    let delay_s = num(rfc2866::lookup_acct_delay_time(&p));
+    let event_ms = rfc2869::lookup_event_timestamp(&p)
+        .and_then(Result::ok)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(received_ms - delay_s * 1000);
+    let calling = text(rfc2865::lookup_calling_station_id(&p)).map(|s| match MacAddr::parse(&s) {
+        Ok(mac) => mac.to_string(),
+        Err(_) => s,
+    });
+    Ok(AcctAction::Store(AcctRecord {
+        nas_name: nas_name.to_string(),
+        nas_ip: nas_ip.to_string(),
+        session_id,
+        status,
+        username: text(rfc2865::lookup_user_name(&p)),
+        calling_station: calling,
+        called_station: text(rfc2865::lookup_called_station_id(&p)),
+        framed_ip: rfc2865::lookup_framed_ip_address(&p)
+            .and_then(Result::ok)
+            .map(|ip| ip.to_string()),
+        input_octets: octets(
+            rfc2866::lookup_acct_input_octets(&p),
+            rfc2869::lookup_acct_input_gigawords(&p),
+        ),
+        output_octets: octets(
+            rfc2866::lookup_acct_output_octets(&p),
+            rfc2869::lookup_acct_output_gigawords(&p),
+        ),
+        input_packets: num(rfc2866::lookup_acct_input_packets(&p)),
+        output_packets: num(rfc2866::lookup_acct_output_packets(&p)),
+        session_time: num(rfc2866::lookup_acct_session_time(&p)),
+        terminate_cause: rfc2866::lookup_acct_terminate_cause(&p)
+            .and_then(Result::ok)
+            .map(terminate_cause_name),
+        event_ms,
+        received_ms,
+    }))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error("accounting writer has stopped")]
+    Stopped,
+    #[error("store refused the batch")]
+    Store,
+}
+
+type Pending = (AcctRecord, oneshot::Sender<Result<(), ()>>);
+
+/// Group commit: requests queue their rows, one task writes whatever is
+/// queued in one transaction and then releases every waiting reply.
+#[derive(Clone)]
+pub struct AccountingWriter {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl AccountingWriter {
+    pub fn spawn(
+        store: Store,
+        batch: usize,
+        metrics: Arc<Metrics>,
+    ) -> (AccountingWriter, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Pending>(batch * 4);
+        let handle = tokio::spawn(async move {
+            let mut records = Vec::with_capacity(batch);
+            let mut waiters = Vec::with_capacity(batch);
+            while let Some((rec, done)) = rx.recv().await {
+                records.push(rec);
+                waiters.push(done);
+                while records.len() < batch {
+                    match rx.try_recv() {
+                        Ok((rec, done)) => {
+                            records.push(rec);
+                            waiters.push(done);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let result = store.accounting().apply_batch(&records).await;
+                let ok = match &result {
+                    Ok(()) => {
+                        metrics.accounting_batches.inc();
+                        metrics.accounting_rows.inc_by(records.len() as u64);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // No reply is sent; the NAS retransmits.
+                        metrics.store_errors.inc();
+                        tracing::error!(error = %e, rows = records.len(), "accounting commit failed");
+                        Err(())
+                    }
+                };
+                for w in waiters.drain(..) {
+                    let _ = w.send(ok);
+                }
+                records.clear();
+            }
+        });
+        (AccountingWriter { tx }, handle)
+    }
+
+    /// Resolves once the record is committed.
+    pub async fn commit(&self, record: AcctRecord) -> Result<(), CommitError> {
+        let (done_tx, done_rx) = oneshot::channel();
+        self.tx
+            .send((record, done_tx))
+            .await
+            .map_err(|_| CommitError::Stopped)?;
+        match done_rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(())) => Err(CommitError::Store),
+            Err(_) => Err(CommitError::Stopped),
+        }
+    }
+}
+
+/// Authentication results go to the store in batches, off the reply path.
+/// The queue is bounded: when it is full, handlers wait (back-pressure
+/// through the in-flight limit) instead of dropping log records.
+#[derive(Clone)]
+pub struct AuthLogWriter {
+    tx: mpsc::Sender<AuthRecord>,
+}
+
+impl AuthLogWriter {
+    pub fn spawn(
+        store: Store,
+        metrics: Arc<Metrics>,
+    ) -> (AuthLogWriter, tokio::task::JoinHandle<()>) {
+        const BATCH: usize = 1024;
+        let (tx, mut rx) = mpsc::channel::<AuthRecord>(BATCH * 8);
+        let handle = tokio::spawn(async move {
+            let mut records = Vec::with_capacity(BATCH);
+            while let Some(rec) = rx.recv().await {
+                records.push(rec);
+                while records.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(rec) => records.push(rec),
+                        Err(_) => break,
+                    }
+                }
+                // Retry a failing store a few times before giving up on
+                // this batch, so a brief lock or network blip loses nothing.
+                let mut attempt = 0;
+                loop {
+                    match store.auth_log().insert_batch(&records).await {
+                        Ok(()) => break,
+                        Err(e) if attempt < 5 => {
+                            attempt += 1;
+                            tracing::warn!(error = %e, attempt, "auth log write failed, retrying");
+                            tokio::time::sleep(std::time::Duration::from_millis(200 << attempt))
+                                .await;
+                        }
+                        Err(e) => {
+                            metrics.store_errors.inc();
+                            tracing::error!(error = %e, rows = records.len(), "auth log records lost");
+                            break;
+                        }
+                    }
+                }
+                records.clear();
+            }
+        });
+        (AuthLogWriter { tx }, handle)
+    }
+
+    pub async fn record(&self, record: AuthRecord) {
+        if self.tx.send(record).await.is_err() {
+            tracing::error!("auth log writer has stopped");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use radius::core::code::Code;
+
+    fn request(build: impl FnOnce(&mut Packet)) -> Vec<u8> {
+        let mut p = Packet::new(Code::AccountingRequest, b"secret");
+        build(&mut p);
+        p.encode().unwrap()
+    }
+
+    #[test]
+    fn parses_counters_with_gigawords() {
+        let bytes = request(|p| {
+            rfc2866::add_acct_status_type(p, 3);
+            rfc2866::add_acct_session_id(p, "S1");
+            rfc2865::add_user_name(p, "alice");
+            rfc2865::add_calling_station_id(p, "AA-BB-CC-DD-EE-FF");
+            rfc2866::add_acct_input_octets(p, 5);
+            rfc2869::add_acct_input_gigawords(p, 2);
+            rfc2866::add_acct_output_octets(p, 7);
+            rfc2866::add_acct_session_time(p, 60);
+        });
+        let AcctAction::Store(r) =
+            parse_accounting_request(&bytes, "ap1", "127.0.0.1".parse().unwrap(), 1_000_000)
+                .unwrap()
+        else {
+            panic!("expected a record")
+        };
+        assert_eq!(r.status, AcctStatus::Interim);
+        assert_eq!(r.input_octets, (2i64 << 32) + 5);
+        assert_eq!(r.output_octets, 7);
+        assert_eq!(r.calling_station.as_deref(), Some("aa:bb:cc:dd:ee:ff"));
+        assert_eq!(r.nas_ip, "127.0.0.1");
+        assert_eq!(r.event_ms, 1_000_000);
+    }
+
+    #[test]
+    fn missing_fields_are_errors_not_panics() {
+        let bytes = request(|p| rfc2866::add_acct_session_id(p, "S1"));
+        assert_eq!(
+            parse_accounting_request(&bytes, "n", "::1".parse().unwrap(), 0).unwrap_err(),
+            AcctParseError::NoStatus
+        );
+        let bytes = request(|p| rfc2866::add_acct_status_type(p, 1));
+        assert_eq!(
+            parse_accounting_request(&bytes, "n", "::1".parse().unwrap(), 0).unwrap_err(),
+            AcctParseError::NoSessionId
+        );
+        let bytes = request(|p| rfc2866::add_acct_status_type(p, 7));
+        assert!(matches!(
+            parse_accounting_request(&bytes, "n", "::1".parse().unwrap(), 0).unwrap(),
+            AcctAction::Store(_)
+        ));
+    }
+}

@@ -1,0 +1,488 @@
+//! The UDP edge: receive, check, hand to the services, reply. The read loop
+//! never waits for the store: each datagram gets a task, the number of tasks
+//! is bounded, and a datagram that finds no free slot is dropped and counted.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use radius::core::code::Code;
+use radius::core::rfc2865::PROXY_STATE_TYPE;
+use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{ListenerLabels, Metrics, NasCodeLabels, OutcomeLabels};
+use crate::profiles::Profiles;
+use crate::radius::accounting::{self, AccountingWriter, AcctAction, AuthLogWriter};
+use crate::radius::auth::AuthService;
+use crate::radius::directory::{canonical_ip, Directory, NasEntry};
+use crate::radius::dupcache::{DuplicateCache, RequestKey, Seen};
+use crate::radius::policy;
+use crate::radius::request::{self, ATTR_EAP_MESSAGE};
+use crate::radius::wire::{self, MessageAuthenticator};
+use crate::store::auth_log::AuthRecord;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    Auth,
+    Acct,
+}
+
+impl ListenerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ListenerKind::Auth => "radius-auth",
+            ListenerKind::Acct => "radius-acct",
+        }
+    }
+}
+
+/// Everything a request handler needs, shared by both listeners.
+pub struct RadiusContext {
+    pub directory: Arc<Directory>,
+    pub profiles: Arc<Profiles>,
+    pub metrics: Arc<Metrics>,
+    pub auth: AuthService,
+    pub accounting: AccountingWriter,
+    pub auth_log: AuthLogWriter,
+    pub in_flight: Arc<Semaphore>,
+    pub max_in_flight: usize,
+    pub request_timeout: Duration,
+    pub unknown_nas_log: RateLimitedLog,
+}
+
+/// Logs at most once per interval and says how many were suppressed, so a
+/// scan from an unknown address cannot flood the log.
+pub struct RateLimitedLog {
+    interval_ms: u64,
+    epoch: Instant,
+    last_ms: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl RateLimitedLog {
+    pub fn new(interval: Duration) -> Self {
+        RateLimitedLog {
+            interval_ms: interval.as_millis() as u64,
+            epoch: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// Some(suppressed count) when this event may be logged.
+    pub fn permit(&self) -> Option<u64> {
+        let now = self.epoch.elapsed().as_millis() as u64 + self.interval_ms;
+        let last = self.last_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= self.interval_ms
+            && self
+                .last_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            Some(self.suppressed.swap(0, Ordering::Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            None
+        }
+    }
+}
+
+/// A UDP socket for a listener: dual-stack when bound to `[::]`, with large
+/// kernel buffers so bursts are absorbed rather than dropped by the kernel.
+pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(false)?;
+    }
+    // Best effort: the kernel caps these at net.core.[rw]mem_max.
+    let _ = socket.set_recv_buffer_size(8 << 20);
+    let _ = socket.set_send_buffer_size(4 << 20);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn code_name(code: u8) -> &'static str {
+    Code::from(code).string()
+}
+
+/// Runs one listener until `shutdown`, then waits (up to the request
+/// timeout) for the requests in flight to be answered.
+pub async fn serve(
+    kind: ListenerKind,
+    socket: Arc<UdpSocket>,
+    ctx: Arc<RadiusContext>,
+    dups: Arc<DuplicateCache>,
+    shutdown: CancellationToken,
+) {
+    // One byte more than the largest packet, to tell oversized datagrams.
+    let mut buf = vec![0u8; wire::MAX_PACKET_LEN + 1];
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = socket.recv_from(&mut buf) => r,
+        };
+        let (len, peer) = match received {
+            Ok(r) => r,
+            Err(e) => {
+                // ICMP errors from earlier sends surface here on some systems.
+                tracing::debug!(error = %e, listener = kind.name(), "recv failed");
+                continue;
+            }
+        };
+        let started = Instant::now();
+        if len > wire::MAX_PACKET_LEN {
+            ctx.metrics.dropped(kind.name(), "oversize");
+            continue;
+        }
+        let Ok(permit) = ctx.in_flight.clone().try_acquire_owned() else {
+            ctx.metrics.dropped(kind.name(), "overload");
+            continue;
+        };
+        let datagram = buf[..len].to_vec();
+        let (socket, ctx, dups) = (socket.clone(), ctx.clone(), dups.clone());
+        tokio::spawn(async move {
+            ctx.metrics.radius_in_flight.inc();
+            if let Some(reply) = process(kind, &ctx, &dups, &datagram, peer, started).await {
+                if let Err(e) = socket.send_to(&reply, peer).await {
+                    tracing::warn!(%peer, error = %e, "sending reply failed");
+                }
+            }
+            ctx.metrics.radius_in_flight.dec();
+            drop(permit);
+        });
+    }
+    // Drain: every permit back means every handler has finished.
+    let all = ctx.max_in_flight as u32;
+    let _ = tokio::time::timeout(ctx.request_timeout, ctx.in_flight.acquire_many(all)).await;
+}
+
+/// Everything between a received datagram and the reply to send (if any):
+/// no socket here, so tests and the fuzzer drive it directly.
+pub async fn process(
+    kind: ListenerKind,
+    ctx: &RadiusContext,
+    dups: &DuplicateCache,
+    datagram: &[u8],
+    peer: SocketAddr,
+    started: Instant,
+) -> Option<Vec<u8>> {
+    let listener = kind.name();
+    let snap = ctx.directory.get();
+    let Some(nas) = snap.nas.lookup(peer.ip()) else {
+        ctx.metrics.dropped(listener, "unknown_nas");
+        if let Some(suppressed) = ctx.unknown_nas_log.permit() {
+            tracing::warn!(%peer, listener, suppressed, "dropped request from an address that is no configured NAS");
+        }
+        return None;
+    };
+    let packet = match wire::check_structure(datagram) {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.metrics.dropped(listener, "malformed");
+            tracing::debug!(%peer, nas = %nas.name, error = %e, "malformed RADIUS packet");
+            return None;
+        }
+    };
+    let code = packet[0];
+    let expected = match kind {
+        ListenerKind::Auth => matches!(code, 1 | 12),
+        ListenerKind::Acct => matches!(code, 4 | 12),
+    };
+    if !expected {
+        ctx.metrics.dropped(listener, "unexpected_code");
+        return None;
+    }
+    if let Err(reason) = check_authenticity(code, packet, &nas) {
+        ctx.metrics.dropped(listener, reason);
+        tracing::debug!(%peer, nas = %nas.name, reason, "request failed authenticity checks");
+        return None;
+    }
+    ctx.metrics
+        .radius_requests
+        .get_or_create(&NasCodeLabels {
+            nas: nas.name.clone(),
+            code: code_name(code).to_string(),
+        })
+        .inc();
+
+    let mut authenticator = [0u8; 16];
+    authenticator.copy_from_slice(&packet[4..20]);
+    let key = RequestKey {
+        peer,
+        identifier: packet[1],
+        authenticator,
+    };
+    match dups.check(&key, started) {
+        Seen::New => {}
+        Seen::InProgress => {
+            ctx.metrics
+                .radius_duplicates
+                .get_or_create(&ListenerLabels {
+                    listener: listener.into(),
+                })
+                .inc();
+            return None;
+        }
+        Seen::Replay(reply) => {
+            ctx.metrics
+                .radius_duplicates
+                .get_or_create(&ListenerLabels {
+                    listener: listener.into(),
+                })
+                .inc();
+            return Some(reply);
+        }
+    }
+
+    let work = async {
+        match code {
+            12 => status_reply(kind, packet, &nas),
+            1 => access_reply(ctx, packet, &nas, &snap, peer.ip()).await,
+            _ => accounting_reply(ctx, packet, &nas, peer.ip()).await,
+        }
+    };
+    let reply = match tokio::time::timeout(ctx.request_timeout, work).await {
+        Ok(r) => r,
+        Err(_) => {
+            ctx.metrics.dropped(listener, "timeout");
+            None
+        }
+    };
+    match &reply {
+        Some(reply) => {
+            ctx.metrics
+                .radius_replies
+                .get_or_create(&NasCodeLabels {
+                    nas: nas.name.clone(),
+                    code: code_name(reply[0]).to_string(),
+                })
+                .inc();
+            dups.complete(key, reply.clone(), started);
+        }
+        None => dups.abandon(&key),
+    }
+    ctx.metrics
+        .radius_latency
+        .get_or_create(&ListenerLabels {
+            listener: listener.into(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    reply
+}
+
+/// The checks that protect against forged packets (CVE-2024-3596 among
+/// them). Returns the drop reason.
+fn check_authenticity(code: u8, packet: &[u8], nas: &NasEntry) -> Result<(), &'static str> {
+    let ma = wire::verify_request_message_authenticator(packet, &nas.secret);
+    match code {
+        1 | 12 => match ma {
+            MessageAuthenticator::Valid => Ok(()),
+            MessageAuthenticator::Invalid => Err("bad_message_authenticator"),
+            MessageAuthenticator::Absent => {
+                // Only a NAS explicitly marked legacy may omit it, and never
+                // with EAP (RFC 3579) or Status-Server (RFC 5997).
+                let eap = wire::find_attribute(packet, ATTR_EAP_MESSAGE).is_some();
+                if code == 1 && !nas.require_message_authenticator && !eap {
+                    Ok(())
+                } else {
+                    Err("missing_message_authenticator")
+                }
+            }
+        },
+        _ => {
+            if !wire::verify_accounting_request_authenticator(packet, &nas.secret) {
+                return Err("bad_authenticator");
+            }
+            if ma == MessageAuthenticator::Invalid {
+                return Err("bad_message_authenticator");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn request_authenticator(packet: &[u8]) -> [u8; 16] {
+    let mut a = [0u8; 16];
+    if let Some(src) = packet.get(4..20) {
+        a.copy_from_slice(src);
+    }
+    a
+}
+
+fn echo_proxy_state(packet: &[u8], out: &mut Vec<u8>) {
+    for (typ, value) in wire::attributes(packet) {
+        if typ == PROXY_STATE_TYPE {
+            let _ = wire::push_attribute(out, PROXY_STATE_TYPE, value);
+        }
+    }
+}
+
+/// RFC 5997: Status-Server is answered with Access-Accept on the
+/// authentication port and Accounting-Response on the accounting port.
+fn status_reply(kind: ListenerKind, packet: &[u8], nas: &NasEntry) -> Option<Vec<u8>> {
+    let code = match kind {
+        ListenerKind::Auth => Code::AccessAccept as u8,
+        ListenerKind::Acct => Code::AccountingResponse as u8,
+    };
+    let mut attrs = Vec::new();
+    echo_proxy_state(packet, &mut attrs);
+    wire::encode_reply(
+        code,
+        packet[1],
+        &request_authenticator(packet),
+        &attrs,
+        &nas.secret,
+    )
+    .ok()
+}
+
+async fn access_reply(
+    ctx: &RadiusContext,
+    packet: &[u8],
+    nas: &NasEntry,
+    snap: &crate::radius::directory::Snapshot,
+    peer: IpAddr,
+) -> Option<Vec<u8>> {
+    let req = request::parse_access_request(packet);
+    let now = now_ms();
+    let decision = ctx.auth.authenticate(&req, nas, snap, now).await;
+    let mut attrs = Vec::new();
+    let (code, outcome, reason) = match &decision.result {
+        Ok(accepted) => {
+            attrs.extend_from_slice(&accepted.extra_attributes);
+            let profile = ctx.profiles.get(&nas.profile);
+            let (policy_attrs, problems) = policy::reply_attributes(&accepted.grant, profile);
+            for p in problems {
+                tracing::warn!(nas = %nas.name, user = %decision.identity, problem = %p, "reply attribute left out");
+            }
+            attrs.extend_from_slice(&policy_attrs);
+            (Code::AccessAccept as u8, "accept", String::new())
+        }
+        Err(reason) => {
+            if *reason == policy::RejectReason::ChapNeedsClearSecret {
+                tracing::warn!(nas = %nas.name, user = %decision.identity, "CHAP refused for a staff account: {}", reason.as_str());
+            }
+            (
+                Code::AccessReject as u8,
+                "reject",
+                reason.as_str().to_string(),
+            )
+        }
+    };
+    echo_proxy_state(packet, &mut attrs);
+    ctx.metrics
+        .auth_outcomes
+        .get_or_create(&OutcomeLabels {
+            method: decision.method.as_str().into(),
+            outcome: outcome.into(),
+        })
+        .inc();
+    tracing::debug!(nas = %nas.name, user = %decision.identity, method = decision.method.as_str(), outcome, reason = %reason, "access request");
+    ctx.auth_log
+        .record(AuthRecord {
+            at_ms: now,
+            username: decision.identity.clone(),
+            mac: req.calling_mac().map(|m| m.to_string()),
+            nas_name: nas.name.clone(),
+            nas_ip: req
+                .nas_ip_address
+                .map(IpAddr::V4)
+                .unwrap_or(canonical_ip(peer))
+                .to_string(),
+            ap: req.called_station_str(),
+            method: decision.method.as_str().to_string(),
+            outcome: outcome.to_string(),
+            reason,
+        })
+        .await;
+    match wire::encode_reply(
+        code,
+        req.identifier,
+        &req.authenticator,
+        &attrs,
+        &nas.secret,
+    ) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            // Too many attributes for one packet: a reject is the safe answer.
+            tracing::error!(nas = %nas.name, error = %e, "reply does not fit; rejecting");
+            let mut ps = Vec::new();
+            echo_proxy_state(packet, &mut ps);
+            wire::encode_reply(
+                Code::AccessReject as u8,
+                req.identifier,
+                &req.authenticator,
+                &ps,
+                &nas.secret,
+            )
+            .ok()
+        }
+    }
+}
+
+async fn accounting_reply(
+    ctx: &RadiusContext,
+    packet: &[u8],
+    nas: &NasEntry,
+    peer: IpAddr,
+) -> Option<Vec<u8>> {
+    let action =
+        match accounting::parse_accounting_request(packet, &nas.name, canonical_ip(peer), now_ms())
+        {
+            Ok(a) => a,
+            Err(e) => {
+                ctx.metrics.dropped(ListenerKind::Acct.name(), "malformed");
+                tracing::debug!(nas = %nas.name, error = %e, "accounting request dropped");
+                return None;
+            }
+        };
+    match action {
+        AcctAction::Store(record) => {
+            if let Err(e) = ctx.accounting.commit(record).await {
+                // No answer: the NAS retransmits and nothing is lost.
+                tracing::warn!(nas = %nas.name, error = %e, "accounting not committed; not answering");
+                return None;
+            }
+        }
+        AcctAction::AnswerOnly(status) => {
+            tracing::debug!(nas = %nas.name, status, "accounting status not stored");
+        }
+    }
+    let mut attrs = Vec::new();
+    echo_proxy_state(packet, &mut attrs);
+    wire::encode_reply(
+        Code::AccountingResponse as u8,
+        packet[1],
+        &request_authenticator(packet),
+        &attrs,
+        &nas.secret,
+    )
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limited_log_counts_suppressed() {
+        let log = RateLimitedLog::new(Duration::from_secs(3600));
+        assert_eq!(log.permit(), Some(0));
+        assert_eq!(log.permit(), None);
+        assert_eq!(log.permit(), None);
+        let log = RateLimitedLog::new(Duration::from_millis(0));
+        assert!(log.permit().is_some());
+    }
+}
