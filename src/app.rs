@@ -33,6 +33,8 @@ pub enum AppError {
     },
     #[error("vendor profiles: {0}")]
     Profiles(#[from] ProfileError),
+    #[error("dictionary: {0}")]
+    Dictionary(#[from] crate::radius::dictionary::DictionaryError),
     #[error("{0}")]
     Other(String),
 }
@@ -65,14 +67,24 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
 }
 
 /// Profiles from the configured directory, or the built-in generic one when
-/// the directory does not exist.
-pub fn load_profiles(config: &Config) -> Result<Profiles, ProfileError> {
+/// the directory does not exist. Dictionaries named in
+/// `radius.dictionaries` extend the built-in standard attributes.
+pub fn load_profiles(config: &Config) -> Result<Profiles, AppError> {
     let dir = &config.profiles.dir;
     if dir.as_os_str().is_empty() || !dir.is_dir() {
         tracing::warn!(dir = %dir.display(), "profiles directory not found; using the built-in generic profile");
         return Ok(Profiles::builtin_generic());
     }
-    Profiles::load_dir(dir)
+    let system = if config.radius.dictionaries.is_empty() {
+        None
+    } else {
+        let mut dict = crate::radius::dictionary::standard().clone();
+        for path in &config.radius.dictionaries {
+            dict.merge(crate::radius::dictionary::Dictionary::load_file(path)?);
+        }
+        Some(Arc::new(dict))
+    };
+    Ok(Profiles::load_dir_with_dictionary(dir, system)?)
 }
 
 async fn ensure_admin(store: &Store) -> Result<Option<String>, AppError> {

@@ -29,7 +29,7 @@ pub enum AcctParseError {
 /// What to do with a parsed request.
 #[derive(Debug)]
 pub enum AcctAction {
-    Store(AcctRecord),
+    Store(Box<AcctRecord>),
     /// Valid but nothing to keep (e.g. Accounting-Failed): answer only.
     AnswerOnly(u32),
 }
@@ -108,7 +108,7 @@ pub fn parse_accounting_request(
         Ok(mac) => mac.to_string(),
         Err(_) => s,
     });
-    Ok(AcctAction::Store(AcctRecord {
+    Ok(AcctAction::Store(Box::new(AcctRecord {
         nas_name: nas_name.to_string(),
         nas_ip: nas_ip.to_string(),
         session_id,
@@ -135,7 +135,7 @@ pub fn parse_accounting_request(
             .map(terminate_cause_name),
         event_ms,
         received_ms,
-    }))
+    })))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -35,7 +35,7 @@ pub struct NasTable {
 
 impl NasTable {
     pub fn new(mut entries: Vec<NasEntry>) -> Self {
-        entries.sort_by(|a, b| b.net.prefix_len().cmp(&a.net.prefix_len()));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.net.prefix_len()));
         NasTable {
             by_prefix: entries.into_iter().map(Arc::new).collect(),
         }

@@ -450,7 +450,7 @@ async fn accounting_reply(
         };
     match action {
         AcctAction::Store(record) => {
-            if let Err(e) = ctx.accounting.commit(record).await {
+            if let Err(e) = ctx.accounting.commit(*record).await {
                 // No answer: the NAS retransmits and nothing is lost.
                 tracing::warn!(nas = %nas.name, error = %e, "accounting not committed; not answering");
                 return None;
@@ -462,8 +462,7 @@ async fn accounting_reply(
     }
     let mut attrs = Vec::new();
     echo_proxy_state(packet, &mut attrs);
-    wire::encode_reply(
-        Code::AccountingResponse as u8,
+    wire::encode_accounting_response(
         packet[1],
         &request_authenticator(packet),
         &attrs,

@@ -224,6 +224,30 @@ pub fn encode_reply(
     Ok(buf)
 }
 
+/// Accounting-Response to an Accounting-Request. Its Message-Authenticator
+/// is computed over a zeroed authenticator field, as for the Accounting-Request
+/// itself: that is what FreeRADIUS (and so radclient and the NAS firmware
+/// tested against it) sign and verify. The Response Authenticator is the usual
+/// one. (An Accounting-Response to Status-Server uses `encode_reply`.)
+pub fn encode_accounting_response(
+    identifier: u8,
+    request_authenticator: &[u8; 16],
+    attributes: &[u8],
+    secret: &[u8],
+) -> Result<Vec<u8>, WireError> {
+    let mut buf = start_packet(
+        code::ACCOUNTING_RESPONSE,
+        identifier,
+        &ZERO_AUTH,
+        attributes,
+    )?;
+    fill_message_authenticator(&mut buf, secret);
+    set_authenticator(&mut buf, request_authenticator);
+    let response_auth = md5_parts(&[&buf, secret]);
+    set_authenticator(&mut buf, &response_auth);
+    Ok(buf)
+}
+
 /// Build a request with Message-Authenticator first. Access-Request and
 /// Status-Server (and any other code): `authenticator` is the random Request
 /// Authenticator the caller chose (needed to encrypt User-Password before
@@ -276,7 +300,11 @@ pub fn verify_reply(
         MaLocation::Absent => Ok(()),
         MaLocation::Malformed => Err(WireError::BadMessageAuthenticator),
         MaLocation::At(offset) => {
-            if ma_matches(packet, request_authenticator, offset, secret) {
+            // Accounting-Response: signed over a zeroed authenticator (see
+            // `encode_accounting_response`), or, to Status-Server, over ours.
+            let zero_ok = packet_code(packet) == Some(code::ACCOUNTING_RESPONSE)
+                && ma_matches(packet, &ZERO_AUTH, offset, secret);
+            if zero_ok || ma_matches(packet, request_authenticator, offset, secret) {
                 Ok(())
             } else {
                 Err(WireError::BadMessageAuthenticator)
@@ -665,6 +693,18 @@ fn md5_seed(secret: &[u8], seed: &[&[u8]]) -> [u8; 16] {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn accounting_response_is_signed_over_a_zero_authenticator() {
+        let req_auth = [0x5au8; 16];
+        let reply = encode_accounting_response(9, &req_auth, &[], b"s").unwrap();
+        assert_eq!(reply[0], code::ACCOUNTING_RESPONSE);
+        assert_eq!(reply[HEADER_LEN], ATTR_MESSAGE_AUTHENTICATOR);
+        assert!(verify_reply(&reply, &req_auth, b"s").is_ok());
+        assert!(verify_reply(&reply, &[0u8; 16], b"s").is_err());
+        assert!(verify_reply(&reply, &req_auth, b"other").is_err());
+    }
+
     use super::*;
     use radius::core::avp::AVP;
     use radius::core::code::Code;
