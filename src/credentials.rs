@@ -69,6 +69,92 @@ pub fn verify_password(password: &[u8], phc: &str) -> bool {
     Argon2::default().verify_password(password, &parsed).is_ok()
 }
 
+/// Verifies with caller-provided memory, so a long-lived worker reuses one
+/// buffer instead of allocating (and the allocator keeping) 19 MiB per check.
+pub fn verify_password_with_memory(
+    password: &[u8],
+    phc: &str,
+    blocks: &mut Vec<argon2::Block>,
+) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::V0x13,
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    blocks.resize(params.block_count(), argon2::Block::default());
+    let mut out = vec![0u8; expected.len()];
+    let hasher = Argon2::new(algorithm, version, params);
+    if hasher
+        .hash_password_into_with_memory(password, salt, &mut out, &mut blocks[..])
+        .is_err()
+    {
+        return false;
+    }
+    out.ct_eq(expected.as_bytes()).into()
+}
+
+type VerifyJob = (Vec<u8>, String, tokio::sync::oneshot::Sender<bool>);
+
+/// A fixed set of threads that verify argon2id hashes. Bounded in CPU (one
+/// thread per core) and in memory (one reusable buffer per thread), and the
+/// queue is bounded too: a flood of cold logins waits, it does not grow.
+pub struct HashPool {
+    tx: std::sync::mpsc::SyncSender<VerifyJob>,
+}
+
+impl HashPool {
+    pub fn new(threads: usize, queue: usize) -> std::io::Result<HashPool> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<VerifyJob>(queue);
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    let mut blocks = Vec::new();
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((password, phc, done)) = job else {
+                            return;
+                        };
+                        let _ =
+                            done.send(verify_password_with_memory(&password, &phc, &mut blocks));
+                    }
+                })?;
+        }
+        Ok(HashPool { tx })
+    }
+
+    /// None if the pool is gone or its queue is full (the caller treats
+    /// that as overload, not as a wrong password).
+    pub async fn verify(&self, password: &[u8], phc: &str) -> Option<bool> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .try_send((password.to_vec(), phc.to_string(), done_tx))
+            .ok()?;
+        done_rx.await.ok()
+    }
+}
+
 type HmacMd5 = Hmac<Md5>;
 
 /// Process-local cache of verified (username, password, stored hash) triples.
@@ -168,6 +254,33 @@ mod tests {
         assert!(verify_password(b"correct horse", &phc));
         assert!(!verify_password(b"wrong", &phc));
         assert!(!verify_password(b"x", "not a hash"));
+    }
+
+    #[test]
+    fn reused_memory_verifies_like_the_crate() {
+        let phc = hash_password("pw-1").unwrap();
+        let mut blocks = Vec::new();
+        assert!(verify_password_with_memory(b"pw-1", &phc, &mut blocks));
+        assert!(!verify_password_with_memory(b"pw-2", &phc, &mut blocks));
+        assert!(!verify_password_with_memory(
+            b"pw-1",
+            "$argon2id$garbage",
+            &mut blocks
+        ));
+        // Default-parameter hashes (other tools) verify as well.
+        let other = Argon2::default()
+            .hash_password(b"x", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(verify_password_with_memory(b"x", &other, &mut blocks));
+    }
+
+    #[tokio::test]
+    async fn pool_verifies_and_bounds_its_queue() {
+        let pool = HashPool::new(1, 4).unwrap();
+        let phc = hash_password("pw").unwrap();
+        assert_eq!(pool.verify(b"pw", &phc).await, Some(true));
+        assert_eq!(pool.verify(b"no", &phc).await, Some(false));
     }
 
     #[test]

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use rand::Rng;
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 
 use crate::credentials::{self, CredentialCache};
 use crate::domain::MacAddr;
@@ -43,9 +42,9 @@ pub struct AuthService {
     store: Store,
     cache: Option<CredentialCache>,
     metrics: Arc<Metrics>,
-    /// argon2id is CPU- and memory-heavy: at most this many at once, on the
-    /// blocking pool, so a burst of cold logins cannot starve the listeners.
-    hash_slots: Arc<Semaphore>,
+    /// argon2id is CPU- and memory-heavy: a fixed pool, one thread per
+    /// core, so a burst of cold logins cannot starve the listeners.
+    hashes: Option<credentials::HashPool>,
 }
 
 impl AuthService {
@@ -57,7 +56,9 @@ impl AuthService {
             store,
             cache: credential_cache.then(|| CredentialCache::new(200_000)),
             metrics,
-            hash_slots: Arc::new(Semaphore::new(cores)),
+            hashes: credentials::HashPool::new(cores, 4096)
+                .map_err(|e| tracing::error!(error = %e, "cannot start password hashing threads"))
+                .ok(),
         }
     }
 
@@ -160,42 +161,44 @@ impl AuthService {
         if !policy::method_allowed(&grant.groups, Method::Pap) {
             return Err(RejectReason::MethodNotAllowed);
         }
+        self.verify_user_password(user, password).await?;
+        Ok(Accepted {
+            grant,
+            extra_attributes: Vec::new(),
+        })
+    }
+
+    /// The password check alone (verified-credential cache, then argon2id on
+    /// the blocking pool); EAP-TTLS/PAP uses it after its own policy checks.
+    pub(crate) async fn verify_user_password(
+        &self,
+        user: &Arc<User>,
+        password: &[u8],
+    ) -> Result<(), RejectReason> {
         let Some(phc) = user.password_hash.as_deref() else {
             return Err(RejectReason::BadPassword);
         };
         if let Some(cache) = &self.cache {
             if cache.check(&user.username, password, phc) {
                 self.metrics.credential_cache_hits.inc();
-                return Ok(Accepted {
-                    grant,
-                    extra_attributes: Vec::new(),
-                });
+                return Ok(());
             }
             self.metrics.credential_cache_misses.inc();
         }
-        let permit = self
-            .hash_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| RejectReason::InternalError)?;
-        let (pw, hash) = (password.to_vec(), phc.to_string());
-        let ok = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            credentials::verify_password(&pw, &hash)
-        })
-        .await
-        .map_err(|_| RejectReason::InternalError)?;
+        let ok = match &self.hashes {
+            Some(pool) => pool
+                .verify(password, phc)
+                .await
+                .ok_or(RejectReason::InternalError)?,
+            None => return Err(RejectReason::InternalError),
+        };
         if !ok {
             return Err(RejectReason::BadPassword);
         }
         if let Some(cache) = &self.cache {
             cache.remember(&user.username, password, phc);
         }
-        Ok(Accepted {
-            grant,
-            extra_attributes: Vec::new(),
-        })
+        Ok(())
     }
 
     async fn chap(
@@ -366,7 +369,7 @@ impl AuthService {
 }
 
 /// The user's groups in order, and the account's expiry as a session limit.
-fn user_grant(user: &User, snap: &Snapshot, now_ms: i64) -> Grant {
+pub(crate) fn user_grant(user: &User, snap: &Snapshot, now_ms: i64) -> Grant {
     Grant {
         groups: user
             .groups

@@ -88,11 +88,11 @@ const SESSION_COLS: &str = "id, nas_name, nas_ip, session_id, username, calling_
 /// older Interim must not roll them back); identity fields are filled in
 /// when first known. `CASE` rather than MAX()/GREATEST(), which differ
 /// between SQLite and PostgreSQL.
-const UPSERT_HEAD: &str = "INSERT INTO acct_sessions (nas_name, nas_ip, session_id, username, \
+const UPSERT_INSERT: &str = "INSERT INTO acct_sessions (nas_name, nas_ip, session_id, username, \
     calling_station, called_station, framed_ip, started_ms, updated_ms, input_octets, \
-    output_octets, input_packets, output_packets, session_time, stopped_ms, terminate_cause) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-    ON CONFLICT (nas_name, session_id) DO UPDATE SET \
+    output_octets, input_packets, output_packets, session_time, stopped_ms, terminate_cause)";
+
+const UPSERT_CONFLICT: &str = "ON CONFLICT (nas_name, session_id) DO UPDATE SET \
     username = COALESCE(acct_sessions.username, excluded.username), \
     calling_station = COALESCE(acct_sessions.calling_station, excluded.calling_station), \
     called_station = COALESCE(acct_sessions.called_station, excluded.called_station), \
@@ -131,10 +131,28 @@ impl<'a> Accounting<'a> {
             return Ok(());
         }
         let mut tx = self.store.begin_write().await?;
+        insert_raw(&mut tx, records).await?;
+        // Consecutive records of one kind for distinct sessions go into one
+        // multi-row upsert; order is kept, and a session never appears twice
+        // in one statement (PostgreSQL refuses that in ON CONFLICT).
+        let mut run: Vec<&AcctRecord> = Vec::new();
         for r in records {
-            insert_raw(&mut tx, r).await?;
-            apply_one(&mut tx, r).await?;
+            let breaks_run = run.first().is_some_and(|first| {
+                first.status != r.status
+                    || run
+                        .iter()
+                        .any(|x| x.nas_name == r.nas_name && x.session_id == r.session_id)
+            }) || run.len() >= 60;
+            if breaks_run {
+                upsert_sessions(&mut tx, &run).await?;
+                run.clear();
+            }
+            match r.status {
+                AcctStatus::On | AcctStatus::Off => close_nas(&mut tx, r).await?,
+                _ => run.push(r),
+            }
         }
+        upsert_sessions(&mut tx, &run).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -199,76 +217,94 @@ impl<'a> Accounting<'a> {
     }
 }
 
-async fn insert_raw(conn: &mut AnyConnection, r: &AcctRecord) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO accounting_records (received_ms, event_ms, nas_name, nas_ip, session_id, \
-         status, username, calling_station, called_station, framed_ip, input_octets, \
-         output_octets, input_packets, output_packets, session_time, terminate_cause) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(r.received_ms)
-    .bind(r.event_ms)
-    .bind(&r.nas_name)
-    .bind(&r.nas_ip)
-    .bind(&r.session_id)
-    .bind(r.status.as_str())
-    .bind(&r.username)
-    .bind(&r.calling_station)
-    .bind(&r.called_station)
-    .bind(&r.framed_ip)
-    .bind(r.input_octets)
-    .bind(r.output_octets)
-    .bind(r.input_packets)
-    .bind(r.output_packets)
-    .bind(r.session_time)
-    .bind(&r.terminate_cause)
-    .execute(conn)
-    .await?;
+async fn insert_raw(conn: &mut AnyConnection, records: &[AcctRecord]) -> Result<()> {
+    // 16 columns x 60 rows: under every backend's bound-parameter limit.
+    for chunk in records.chunks(60) {
+        let sql = format!(
+            "INSERT INTO accounting_records (received_ms, event_ms, nas_name, nas_ip, session_id, \
+             status, username, calling_station, called_station, framed_ip, input_octets, \
+             output_octets, input_packets, output_packets, session_time, terminate_cause) \
+             VALUES {}",
+            super::rows::values_placeholders(chunk.len(), 16)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.received_ms)
+                .bind(r.event_ms)
+                .bind(&r.nas_name)
+                .bind(&r.nas_ip)
+                .bind(&r.session_id)
+                .bind(r.status.as_str())
+                .bind(&r.username)
+                .bind(&r.calling_station)
+                .bind(&r.called_station)
+                .bind(&r.framed_ip)
+                .bind(r.input_octets)
+                .bind(r.output_octets)
+                .bind(r.input_packets)
+                .bind(r.output_packets)
+                .bind(r.session_time)
+                .bind(&r.terminate_cause);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-async fn apply_one(conn: &mut AnyConnection, r: &AcctRecord) -> Result<()> {
-    let sql = match r.status {
+/// One multi-row upsert for records of the same status (Start, Interim or
+/// Stop), each for a different session.
+async fn upsert_sessions(conn: &mut AnyConnection, run: &[&AcctRecord]) -> Result<()> {
+    let Some(first) = run.first() else {
+        return Ok(());
+    };
+    let tail = match first.status {
         // Start twice (retransmission) leaves the counters alone.
-        AcctStatus::Start => UPSERT_HEAD.to_string(),
-        AcctStatus::Interim => format!("{UPSERT_HEAD}{UPSERT_COUNTERS}"),
+        AcctStatus::Start => String::new(),
+        AcctStatus::Interim => UPSERT_COUNTERS.to_string(),
         // A Stop for an unknown session creates the row: no data lost.
-        AcctStatus::Stop => format!("{UPSERT_HEAD}{UPSERT_COUNTERS}{UPSERT_STOP}"),
-        AcctStatus::On | AcctStatus::Off => return close_nas(conn, r).await,
+        AcctStatus::Stop => format!("{UPSERT_COUNTERS}{UPSERT_STOP}"),
+        AcctStatus::On | AcctStatus::Off => return Ok(()),
     };
-    let started_ms = match r.status {
-        AcctStatus::Start => r.event_ms,
-        // Rows first seen mid-session: the start is event time minus the
-        // session time so far.
-        _ => r
-            .event_ms
-            .saturating_sub(r.session_time.max(0).saturating_mul(1000)),
-    };
-    let stopped_ms = (r.status == AcctStatus::Stop).then_some(r.event_ms);
-    let terminate_cause = if r.status == AcctStatus::Stop {
-        r.terminate_cause.as_deref()
-    } else {
-        None
-    };
-    sqlx::query(&sql)
-        .bind(&r.nas_name)
-        .bind(&r.nas_ip)
-        .bind(&r.session_id)
-        .bind(&r.username)
-        .bind(&r.calling_station)
-        .bind(&r.called_station)
-        .bind(&r.framed_ip)
-        .bind(started_ms)
-        .bind(r.event_ms)
-        .bind(r.input_octets)
-        .bind(r.output_octets)
-        .bind(r.input_packets)
-        .bind(r.output_packets)
-        .bind(r.session_time)
-        .bind(stopped_ms)
-        .bind(terminate_cause)
-        .execute(conn)
-        .await?;
+    let sql = format!(
+        "{UPSERT_INSERT} VALUES {} {UPSERT_CONFLICT}{tail}",
+        super::rows::values_placeholders(run.len(), 16)
+    );
+    let mut q = sqlx::query(&sql);
+    for r in run {
+        let started_ms = match r.status {
+            AcctStatus::Start => r.event_ms,
+            // Rows first seen mid-session: the start is event time minus the
+            // session time so far.
+            _ => r
+                .event_ms
+                .saturating_sub(r.session_time.max(0).saturating_mul(1000)),
+        };
+        let stopped_ms = (r.status == AcctStatus::Stop).then_some(r.event_ms);
+        let terminate_cause = if r.status == AcctStatus::Stop {
+            r.terminate_cause.as_deref()
+        } else {
+            None
+        };
+        q = q
+            .bind(&r.nas_name)
+            .bind(&r.nas_ip)
+            .bind(&r.session_id)
+            .bind(&r.username)
+            .bind(&r.calling_station)
+            .bind(&r.called_station)
+            .bind(&r.framed_ip)
+            .bind(started_ms)
+            .bind(r.event_ms)
+            .bind(r.input_octets)
+            .bind(r.output_octets)
+            .bind(r.input_packets)
+            .bind(r.output_packets)
+            .bind(r.session_time)
+            .bind(stopped_ms)
+            .bind(terminate_cause);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
 }
 

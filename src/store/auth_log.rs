@@ -35,22 +35,28 @@ impl<'a> AuthLog<'a> {
             return Ok(());
         }
         let mut tx = self.store.begin_write().await?;
-        for r in records {
-            sqlx::query(
+        // Multi-row statements: 9 columns x 100 rows stays under every
+        // backend's bound-parameter limit.
+        for chunk in records.chunks(100) {
+            let sql = format!(
                 "INSERT INTO auth_log (at_ms, username, mac, nas_name, nas_ip, ap, method, \
-                 outcome, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .bind(r.at_ms)
-            .bind(&r.username)
-            .bind(&r.mac)
-            .bind(&r.nas_name)
-            .bind(&r.nas_ip)
-            .bind(&r.ap)
-            .bind(&r.method)
-            .bind(&r.outcome)
-            .bind(&r.reason)
-            .execute(&mut *tx)
-            .await?;
+                 outcome, reason) VALUES {}",
+                super::rows::values_placeholders(chunk.len(), 9)
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(r.at_ms)
+                    .bind(&r.username)
+                    .bind(&r.mac)
+                    .bind(&r.nas_name)
+                    .bind(&r.nas_ip)
+                    .bind(&r.ap)
+                    .bind(&r.method)
+                    .bind(&r.outcome)
+                    .bind(&r.reason);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
