@@ -131,7 +131,8 @@ impl<'a> Accounting<'a> {
             return Ok(());
         }
         let mut tx = self.store.begin_write().await?;
-        insert_raw(&mut tx, records).await?;
+        let backend = self.store.backend();
+        insert_raw(&mut tx, backend, records).await?;
         // Consecutive records of one kind for distinct sessions go into one
         // multi-row upsert; order is kept, and a session never appears twice
         // in one statement (PostgreSQL refuses that in ON CONFLICT).
@@ -144,7 +145,7 @@ impl<'a> Accounting<'a> {
                         .any(|x| x.nas_name == r.nas_name && x.session_id == r.session_id)
             }) || run.len() >= 60;
             if breaks_run {
-                upsert_sessions(&mut tx, &run).await?;
+                upsert_sessions(&mut tx, backend, &run).await?;
                 run.clear();
             }
             match r.status {
@@ -152,7 +153,7 @@ impl<'a> Accounting<'a> {
                 _ => run.push(r),
             }
         }
-        upsert_sessions(&mut tx, &run).await?;
+        upsert_sessions(&mut tx, backend, &run).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -217,7 +218,11 @@ impl<'a> Accounting<'a> {
     }
 }
 
-async fn insert_raw(conn: &mut AnyConnection, records: &[AcctRecord]) -> Result<()> {
+async fn insert_raw(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    records: &[AcctRecord],
+) -> Result<()> {
     // 16 columns x 60 rows: under every backend's bound-parameter limit.
     for chunk in records.chunks(60) {
         let sql = format!(
@@ -225,7 +230,7 @@ async fn insert_raw(conn: &mut AnyConnection, records: &[AcctRecord]) -> Result<
              status, username, calling_station, called_station, framed_ip, input_octets, \
              output_octets, input_packets, output_packets, session_time, terminate_cause) \
              VALUES {}",
-            super::rows::values_placeholders(chunk.len(), 16)
+            super::rows::values_placeholders(backend, chunk.len(), 16)
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
@@ -254,7 +259,11 @@ async fn insert_raw(conn: &mut AnyConnection, records: &[AcctRecord]) -> Result<
 
 /// One multi-row upsert for records of the same status (Start, Interim or
 /// Stop), each for a different session.
-async fn upsert_sessions(conn: &mut AnyConnection, run: &[&AcctRecord]) -> Result<()> {
+async fn upsert_sessions(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    run: &[&AcctRecord],
+) -> Result<()> {
     let Some(first) = run.first() else {
         return Ok(());
     };
@@ -268,7 +277,7 @@ async fn upsert_sessions(conn: &mut AnyConnection, run: &[&AcctRecord]) -> Resul
     };
     let sql = format!(
         "{UPSERT_INSERT} VALUES {} {UPSERT_CONFLICT}{tail}",
-        super::rows::values_placeholders(run.len(), 16)
+        super::rows::values_placeholders(backend, run.len(), 16)
     );
     let mut q = sqlx::query(&sql);
     for r in run {

@@ -41,7 +41,7 @@ impl<'a> AuthLog<'a> {
             let sql = format!(
                 "INSERT INTO auth_log (at_ms, username, mac, nas_name, nas_ip, ap, method, \
                  outcome, reason) VALUES {}",
-                super::rows::values_placeholders(chunk.len(), 9)
+                super::rows::values_placeholders(self.store.backend(), chunk.len(), 9)
             );
             let mut q = sqlx::query(&sql);
             for r in chunk {

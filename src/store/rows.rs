@@ -79,8 +79,11 @@ pub(crate) fn clean_groups(groups: &[String]) -> Result<Vec<String>> {
 
 /// Placeholders `($1, .., $cols), ($cols+1, ..)` for a multi-row INSERT of
 /// `rows` rows: one statement per chunk instead of one per row is what lets
-/// the logs keep up with a busy RADIUS server.
-pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
+/// the logs keep up with a busy RADIUS server. SQLite gets plain `?`: it
+/// looks numbered parameters up by name in a list, once per bound value,
+/// which turns a wide statement quadratic.
+pub(crate) fn values_placeholders(backend: super::Backend, rows: usize, cols: usize) -> String {
+    let numbered = backend == super::Backend::Postgres;
     let mut out = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         if r > 0 {
@@ -91,8 +94,12 @@ pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push('$');
-            out.push_str(&(r * cols + c + 1).to_string());
+            if numbered {
+                out.push('$');
+                out.push_str(&(r * cols + c + 1).to_string());
+            } else {
+                out.push('?');
+            }
         }
         out.push(')');
     }
@@ -103,7 +110,15 @@ pub(crate) fn values_placeholders(rows: usize, cols: usize) -> String {
 mod placeholder_tests {
     #[test]
     fn numbers_run_across_rows() {
-        assert_eq!(super::values_placeholders(2, 2), "($1, $2), ($3, $4)");
-        assert_eq!(super::values_placeholders(1, 1), "($1)");
+        use crate::store::Backend;
+        assert_eq!(
+            super::values_placeholders(Backend::Postgres, 2, 2),
+            "($1, $2), ($3, $4)"
+        );
+        assert_eq!(super::values_placeholders(Backend::Postgres, 1, 1), "($1)");
+        assert_eq!(
+            super::values_placeholders(Backend::Sqlite, 2, 2),
+            "(?, ?), (?, ?)"
+        );
     }
 }
