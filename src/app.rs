@@ -12,14 +12,16 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::credentials;
 use crate::http::{self, HttpState};
-use crate::metrics::Metrics;
+use crate::metrics::{CertLabels, Metrics};
 use crate::profiles::{ProfileError, Profiles};
 use crate::radius::accounting::{AccountingWriter, AuthLogWriter};
 use crate::radius::auth::AuthService;
 use crate::radius::directory::{Directory, Snapshot};
 use crate::radius::dupcache::DuplicateCache;
+use crate::radius::eap::EapService;
 use crate::radius::server::{self, ListenerKind, RadiusContext, RateLimitedLog};
 use crate::store::{Store, StoreError};
+use crate::tls_certs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -35,6 +37,10 @@ pub enum AppError {
     Profiles(#[from] ProfileError),
     #[error("dictionary: {0}")]
     Dictionary(#[from] crate::radius::dictionary::DictionaryError),
+    #[error("EAP certificates: {0}")]
+    Certificates(#[from] crate::tls_certs::CertError),
+    #[error("EAP: {0}")]
+    Eap(#[from] crate::radius::eap::EapSetupError),
     #[error("{0}")]
     Other(String),
 }
@@ -51,6 +57,7 @@ pub struct Application {
     http: TcpListener,
     radius_auth: Arc<UdpSocket>,
     radius_acct: Arc<UdpSocket>,
+    eap: Option<Arc<EapService>>,
     /// Set on the first start only: the generated admin password, to be
     /// shown once.
     pub initial_admin_password: Option<String>,
@@ -139,15 +146,18 @@ impl Application {
         let http = bind_tcp(config.http.listen).await?;
         let radius_auth = bind_udp("radius-auth", config.radius.auth_listen)?;
         let radius_acct = bind_udp("radius-acct", config.radius.acct_listen)?;
+        let metrics = Arc::new(Metrics::new());
+        let eap = build_eap(&config, &metrics)?;
         Ok(Application {
             config,
             store,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             profiles,
             directory,
             http,
             radius_auth,
             radius_acct,
+            eap,
             initial_admin_password,
         })
     }
@@ -181,6 +191,7 @@ impl Application {
             http,
             radius_auth,
             radius_acct,
+            eap,
             ..
         } = self;
         let rc = &config.radius;
@@ -192,6 +203,7 @@ impl Application {
             profiles,
             metrics: metrics.clone(),
             auth: AuthService::new(store.clone(), rc.credential_cache, metrics.clone()),
+            eap: eap.clone(),
             accounting,
             auth_log,
             in_flight: Arc::new(Semaphore::new(rc.max_in_flight)),
@@ -212,6 +224,14 @@ impl Application {
             config.retention.prune_interval,
             background.clone(),
         ));
+        let eap_sweeper = eap.map(|eap| {
+            tokio::spawn(eap_sweep_loop(
+                eap,
+                config.eap.clone(),
+                metrics.clone(),
+                background.clone(),
+            ))
+        });
         let auth_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, 1 << 18));
         let acct_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, 1 << 18));
         let auth_listener = tokio::spawn(server::serve(
@@ -251,6 +271,9 @@ impl Application {
         background.cancel();
         let _ = refresher.await;
         let _ = pruner.await;
+        if let Some(t) = eap_sweeper {
+            let _ = t.await;
+        }
         match tokio::time::timeout(Duration::from_secs(10), http_task).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server ended with an error"),
@@ -258,6 +281,74 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Loads (or on first start creates) the EAP certificates and says where
+/// the CA for devices is.
+fn build_eap(config: &Config, metrics: &Arc<Metrics>) -> Result<Option<Arc<EapService>>, AppError> {
+    if !config.eap.enabled {
+        return Ok(None);
+    }
+    let material = tls_certs::load(&config.eap, &config.data_dir)?;
+    if let Some(ca) = &material.generated_ca {
+        tracing::info!(ca = %ca.display(), "EAP uses the private CA; install this file on devices as the trusted CA");
+    }
+    check_certificate_expiry(&config.eap, material.server_not_after, metrics);
+    Ok(Some(Arc::new(EapService::new(
+        &config.eap,
+        &material,
+        metrics.clone(),
+    )?)))
+}
+
+/// Days left on the EAP server certificate: always in the metric, in the
+/// log when within the warning period.
+fn check_certificate_expiry(
+    eap: &crate::config::EapConfig,
+    not_after: Option<i64>,
+    metrics: &Metrics,
+) {
+    let Some(not_after) = not_after else {
+        return;
+    };
+    let days = tls_certs::days_left(not_after, chrono::Utc::now().timestamp());
+    metrics
+        .certificate_days_left
+        .get_or_create(&CertLabels {
+            certificate: "eap-server".into(),
+        })
+        .set(days);
+    if days < 0 {
+        tracing::error!(days_ago = -days, "the EAP server certificate has expired; devices will refuse it");
+    } else if days <= i64::from(eap.expiry_warning_days) {
+        tracing::warn!(days_left = days, "the EAP server certificate expires soon; renew it");
+    }
+}
+
+async fn eap_sweep_loop(
+    eap: Arc<EapService>,
+    config: crate::config::EapConfig,
+    metrics: Arc<Metrics>,
+    stop: CancellationToken,
+) {
+    let every = crate::radius::eap::sweep_interval(config.idle_timeout);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_expiry_check = std::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let evicted = eap.sweep();
+        if evicted > 0 {
+            tracing::debug!(evicted, "idle EAP conversations dropped");
+        }
+        if last_expiry_check.elapsed() >= Duration::from_secs(86_400) {
+            last_expiry_check = std::time::Instant::now();
+            check_certificate_expiry(&config, eap.certificate_not_after(), &metrics);
+        }
     }
 }
 

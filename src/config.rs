@@ -57,6 +57,7 @@ pub struct Config {
     pub radius: RadiusConfig,
     pub retention: RetentionConfig,
     pub profiles: ProfilesConfig,
+    pub eap: EapConfig,
 }
 
 impl Default for Config {
@@ -69,6 +70,7 @@ impl Default for Config {
             radius: RadiusConfig::default(),
             retention: RetentionConfig::default(),
             profiles: ProfilesConfig::default(),
+            eap: EapConfig::default(),
         }
     }
 }
@@ -223,6 +225,58 @@ impl Default for ProfilesConfig {
     }
 }
 
+/// 802.1X: EAP methods, certificates and conversation limits.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EapConfig {
+    pub enabled: bool,
+    /// Offered in this order: `peap`, `ttls`, `tls` (EAP-TLS needs `client_ca`).
+    pub methods: Vec<String>,
+    /// Server certificate chain (PEM, leaf first). Empty: a private CA and
+    /// server certificate are generated under `data_dir/eap/`.
+    pub certificate: PathBuf,
+    /// Private key of `certificate` (PEM).
+    pub private_key: PathBuf,
+    /// CA certificates (PEM) that EAP-TLS client certificates must chain to.
+    pub client_ca: PathBuf,
+    /// Certificate revocation list (PEM or DER) for EAP-TLS clients.
+    pub crl: PathBuf,
+    /// Name in the generated server certificate (what devices are told to expect).
+    pub server_name: String,
+    /// Largest TLS payload per EAP packet; smaller when the NAS sends a smaller Framed-MTU.
+    pub fragment_size: usize,
+    /// A conversation idle this long is dropped.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Open conversations at most, in all and per NAS.
+    pub max_conversations: usize,
+    pub max_conversations_per_nas: usize,
+    /// Warn in the log this many days before the server certificate expires.
+    pub expiry_warning_days: u32,
+    /// Offer TLS 1.3 for EAP-TLS (RFC 9190). PEAP and TTLS use TLS 1.2.
+    pub tls13: bool,
+}
+
+impl Default for EapConfig {
+    fn default() -> Self {
+        EapConfig {
+            enabled: true,
+            methods: vec!["peap".into(), "ttls".into(), "tls".into()],
+            certificate: PathBuf::new(),
+            private_key: PathBuf::new(),
+            client_ca: PathBuf::new(),
+            crl: PathBuf::new(),
+            server_name: "portico".into(),
+            fragment_size: 1024,
+            idle_timeout: Duration::from_secs(30),
+            max_conversations: 20_000,
+            max_conversations_per_nas: 5_000,
+            expiry_warning_days: 30,
+            tls13: true,
+        }
+    }
+}
+
 /// The legal minimum for network logs (days).
 pub const LEGAL_MINIMUM_RETENTION_DAYS: u32 = 180;
 
@@ -310,6 +364,31 @@ impl Config {
         if self.database.max_connections == 0 {
             return Err(ConfigError::Invalid(
                 "database.max_connections must be at least 1".into(),
+            ));
+        }
+        let eap = &self.eap;
+        if !(64..=3000).contains(&eap.fragment_size) {
+            return Err(ConfigError::Invalid(
+                "eap.fragment_size must be between 64 and 3000".into(),
+            ));
+        }
+        if eap.max_conversations == 0 || eap.max_conversations_per_nas == 0 {
+            return Err(ConfigError::Invalid(
+                "eap.max_conversations and eap.max_conversations_per_nas must be at least 1".into(),
+            ));
+        }
+        if let Some(m) = eap
+            .methods
+            .iter()
+            .find(|m| !matches!(m.as_str(), "peap" | "ttls" | "tls"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "eap.methods: unknown method {m:?} (peap, ttls, tls)"
+            )));
+        }
+        if eap.certificate.as_os_str().is_empty() != eap.private_key.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid(
+                "eap.certificate and eap.private_key must be set together".into(),
             ));
         }
         let url = self.database.url.expose();

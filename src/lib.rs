@@ -14,3 +14,4 @@ pub mod metrics;
 pub mod profiles;
 pub mod radius;
 pub mod store;
+pub mod tls_certs;

@@ -35,6 +35,17 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CertLabels {
+    /// Which certificate, e.g. `eap-server`.
+    pub certificate: String,
+}
+
 /// Every counter an operator would graph.
 pub struct Metrics {
     registry: Registry,
@@ -51,6 +62,9 @@ pub struct Metrics {
     pub credential_cache_misses: Counter,
     pub coa_results: Family<NasCodeLabels, Counter>,
     pub store_errors: Counter,
+    pub eap_conversations: Gauge,
+    pub eap_errors: Family<KindLabels, Counter>,
+    pub certificate_days_left: Family<CertLabels, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -78,6 +92,24 @@ impl Metrics {
         let credential_cache_misses = Counter::default();
         let coa_results = Family::<NasCodeLabels, Counter>::default();
         let store_errors = Counter::default();
+        let eap_conversations = Gauge::default();
+        let eap_errors = Family::<KindLabels, Counter>::default();
+        let certificate_days_left = Family::<CertLabels, Gauge>::default();
+        registry.register(
+            "eap_conversations",
+            "EAP conversations open now",
+            eap_conversations.clone(),
+        );
+        registry.register(
+            "eap_errors",
+            "EAP messages rejected or dropped, per kind (malformed, unknown_state, wrong_identifier, ...)",
+            eap_errors.clone(),
+        );
+        registry.register(
+            "certificate_days_left",
+            "Days until a certificate expires",
+            certificate_days_left.clone(),
+        );
         registry.register(
             "radius_requests",
             "RADIUS requests received, per NAS and code",
@@ -158,6 +190,9 @@ impl Metrics {
             credential_cache_misses,
             coa_results,
             store_errors,
+            eap_conversations,
+            eap_errors,
+            certificate_days_left,
         }
     }
 
@@ -166,6 +201,14 @@ impl Metrics {
             .get_or_create(&DropLabels {
                 listener: listener.to_string(),
                 reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn eap_error(&self, kind: &str) {
+        self.eap_errors
+            .get_or_create(&KindLabels {
+                kind: kind.to_string(),
             })
             .inc();
     }

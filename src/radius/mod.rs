@@ -7,6 +7,7 @@ pub mod coa;
 pub mod dictionary;
 pub mod directory;
 pub mod dupcache;
+pub mod eap;
 pub mod mschap;
 pub mod policy;
 pub mod request;

@@ -29,6 +29,12 @@ pub enum RejectReason {
     UnknownMac,
     Malformed,
     EapNotEnabled,
+    EapMalformed,
+    EapUnexpected,
+    EapMethodRefused,
+    EapUnknownState,
+    TlsFailed,
+    CertificateNoUser,
     NoCredentials,
     InternalError,
 }
@@ -48,6 +54,14 @@ impl RejectReason {
             RejectReason::UnknownMac => "MAC address neither registered nor authorized",
             RejectReason::Malformed => "malformed credentials",
             RejectReason::EapNotEnabled => "EAP is not enabled on this server",
+            RejectReason::EapMalformed => "malformed EAP message",
+            RejectReason::EapUnexpected => "unexpected EAP message for this point of the conversation",
+            RejectReason::EapMethodRefused => "no EAP method that both the device and the policy allow",
+            RejectReason::EapUnknownState => "EAP conversation unknown, expired or already finished",
+            RejectReason::TlsFailed => {
+                "TLS handshake failed (client certificate not trusted or revoked, or a protocol error)"
+            }
+            RejectReason::CertificateNoUser => "the client certificate names no user account",
             RejectReason::NoCredentials => "no credentials in request",
             RejectReason::InternalError => "internal error",
         }
@@ -72,6 +86,17 @@ pub fn method_allowed(groups: &[Arc<Group>], method: Method) -> bool {
             || g.allowed_methods
                 .iter()
                 .any(|m| m.eq_ignore_ascii_case(method.as_str()))
+    })
+}
+
+/// EAP methods by name (`peap`, `ttls`, `eap-tls`): a group that lists
+/// methods must list this one or `eap`.
+pub fn eap_method_allowed(groups: &[Arc<Group>], name: &str) -> bool {
+    groups.iter().all(|g| {
+        g.allowed_methods.is_empty()
+            || g.allowed_methods
+                .iter()
+                .any(|m| m.eq_ignore_ascii_case(name) || m.eq_ignore_ascii_case("eap"))
     })
 }
 

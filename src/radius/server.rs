@@ -19,6 +19,7 @@ use crate::radius::accounting::{self, AccountingWriter, AcctAction, AuthLogWrite
 use crate::radius::auth::AuthService;
 use crate::radius::directory::{canonical_ip, Directory, NasEntry};
 use crate::radius::dupcache::{DuplicateCache, RequestKey, Seen};
+use crate::radius::eap::{EapOutcome, EapService};
 use crate::radius::policy;
 use crate::radius::request::{self, ATTR_EAP_MESSAGE};
 use crate::radius::wire::{self, MessageAuthenticator};
@@ -45,6 +46,8 @@ pub struct RadiusContext {
     pub profiles: Arc<Profiles>,
     pub metrics: Arc<Metrics>,
     pub auth: AuthService,
+    /// 802.1X; None when `eap.enabled` is off (EAP is then rejected).
+    pub eap: Option<Arc<EapService>>,
     pub accounting: AccountingWriter,
     pub auth_log: AuthLogWriter,
     pub in_flight: Arc<Semaphore>,
@@ -348,6 +351,16 @@ fn status_reply(kind: ListenerKind, packet: &[u8], nas: &NasEntry) -> Option<Vec
     .ok()
 }
 
+/// A decided Access-Request, ready to be counted, logged and encoded.
+struct Verdict {
+    code: u8,
+    attrs: Vec<u8>,
+    identity: String,
+    method: String,
+    outcome: &'static str,
+    reason: String,
+}
+
 async fn access_reply(
     ctx: &RadiusContext,
     packet: &[u8],
@@ -357,6 +370,11 @@ async fn access_reply(
 ) -> Option<Vec<u8>> {
     let req = request::parse_access_request(packet);
     let now = now_ms();
+    if req.has_eap_message {
+        if let Some(eap) = &ctx.eap {
+            return eap_reply(ctx, eap, packet, &req, nas, peer, now).await;
+        }
+    }
     let decision = ctx.auth.authenticate(&req, nas, snap, now).await;
     if decision.result.as_ref().err() == Some(&policy::RejectReason::InternalError) {
         // Store unreachable or hashing overloaded: no answer, so the NAS
@@ -388,19 +406,116 @@ async fn access_reply(
             )
         }
     };
+    let verdict = Verdict {
+        code,
+        attrs,
+        identity: decision.identity,
+        method: decision.method.as_str().to_string(),
+        outcome,
+        reason,
+    };
+    finish_access(ctx, packet, &req, nas, peer, now, verdict).await
+}
+
+/// EAP: challenges go straight out; final answers are logged like any
+/// other, under the inner identity, with the outer one in the reason.
+async fn eap_reply(
+    ctx: &RadiusContext,
+    eap: &EapService,
+    packet: &[u8],
+    req: &request::AccessRequest<'_>,
+    nas: &NasEntry,
+    peer: IpAddr,
+    now: i64,
+) -> Option<Vec<u8>> {
+    let snap = ctx.directory.get();
+    let outcome = eap.handle(&ctx.auth, req, packet, nas, snap, now).await;
+    let verdict = match outcome {
+        EapOutcome::Drop(reason) => {
+            ctx.metrics.dropped(ListenerKind::Auth.name(), reason);
+            return None;
+        }
+        EapOutcome::Challenge(mut attrs) => {
+            echo_proxy_state(packet, &mut attrs);
+            return wire::encode_reply(
+                Code::AccessChallenge as u8,
+                req.identifier,
+                &req.authenticator,
+                &attrs,
+                &nas.secret,
+            )
+            .ok();
+        }
+        EapOutcome::Accept {
+            mut attributes,
+            grant,
+            log,
+        } => {
+            let profile = ctx.profiles.get(&nas.profile);
+            let (policy_attrs, problems) = policy::reply_attributes(&grant, profile);
+            for p in problems {
+                tracing::warn!(nas = %nas.name, user = %log.identity, problem = %p, "reply attribute left out");
+            }
+            attributes.extend_from_slice(&policy_attrs);
+            Verdict {
+                code: Code::AccessAccept as u8,
+                attrs: attributes,
+                identity: log.identity,
+                method: log.method.to_string(),
+                outcome: "accept",
+                reason: format!("outer identity {:?}", log.outer_identity),
+            }
+        }
+        EapOutcome::Reject {
+            attributes,
+            reason,
+            log,
+        } => Verdict {
+            code: Code::AccessReject as u8,
+            attrs: attributes,
+            identity: log.identity,
+            method: log.method.to_string(),
+            outcome: "reject",
+            reason: format!(
+                "{}; outer identity {:?}",
+                reason.as_str(),
+                log.outer_identity
+            ),
+        },
+    };
+    finish_access(ctx, packet, req, nas, peer, now, verdict).await
+}
+
+async fn finish_access(
+    ctx: &RadiusContext,
+    packet: &[u8],
+    req: &request::AccessRequest<'_>,
+    nas: &NasEntry,
+    peer: IpAddr,
+    now: i64,
+    verdict: Verdict,
+) -> Option<Vec<u8>> {
+    let Verdict {
+        code,
+        mut attrs,
+        identity,
+        method,
+        outcome,
+        reason,
+    } = verdict;
     echo_proxy_state(packet, &mut attrs);
     ctx.metrics
         .auth_outcomes
         .get_or_create(&OutcomeLabels {
-            method: decision.method.as_str().into(),
+            method: method.clone(),
             outcome: outcome.into(),
         })
         .inc();
-    tracing::debug!(nas = %nas.name, user = %decision.identity, method = decision.method.as_str(), outcome, reason = %reason, "access request");
+    tracing::debug!(nas = %nas.name, user = %identity, method = %method, outcome, reason = %reason, "access request");
     ctx.auth_log
         .record(AuthRecord {
             at_ms: now,
-            username: decision.identity.clone(),
+            username: identity,
             mac: req.calling_mac().map(|m| m.to_string()),
             nas_name: nas.name.clone(),
             nas_ip: req
@@ -409,7 +524,7 @@ async fn access_reply(
                 .unwrap_or(canonical_ip(peer))
                 .to_string(),
             ap: req.called_station_str(),
-            method: decision.method.as_str().to_string(),
+            method,
             outcome: outcome.to_string(),
             reason,
         })

@@ -4,4 +4,5 @@ mod helpers;
 
 mod accounting;
 mod cli;
+mod eap;
 mod radius;
