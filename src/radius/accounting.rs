@@ -228,16 +228,24 @@ impl AuthLogWriter {
         store: Store,
         metrics: Arc<Metrics>,
     ) -> (AuthLogWriter, tokio::task::JoinHandle<()>) {
-        const BATCH: usize = 1024;
+        const BATCH: usize = 2048;
+        const LINGER: std::time::Duration = std::time::Duration::from_millis(100);
         let (tx, mut rx) = mpsc::channel::<AuthRecord>(BATCH * 8);
         let handle = tokio::spawn(async move {
             let mut records = Vec::with_capacity(BATCH);
             while let Some(rec) = rx.recv().await {
                 records.push(rec);
+                // Linger briefly so the store sees a few large transactions
+                // instead of many small ones; nobody waits on these rows.
+                let linger = tokio::time::sleep(LINGER);
+                tokio::pin!(linger);
                 while records.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(rec) => records.push(rec),
-                        Err(_) => break,
+                    tokio::select! {
+                        _ = &mut linger => break,
+                        next = rx.recv() => match next {
+                            Some(rec) => records.push(rec),
+                            None => break,
+                        },
                     }
                 }
                 // Retry a failing store a few times before giving up on
