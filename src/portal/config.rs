@@ -1,0 +1,320 @@
+//! The `[portal]` section of the configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, Secret};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    /// Mount /portal and /capport on the HTTP listener(s).
+    pub enabled: bool,
+    /// Base URL devices reach the portal at, e.g. "https://wifi.example.cn"
+    /// (used in the CAPPORT API and in links handed to APs). Empty: taken
+    /// from the request's Host header.
+    pub public_url: String,
+    /// Profile used by `/portal` without a profile name.
+    pub default_profile: String,
+    /// Logo, colours and texts; read at run time (edits show within seconds).
+    pub branding_dir: PathBuf,
+    /// HTTPS listener for the portal and the RFC 8908 API ("" = none).
+    pub https_listen: String,
+    /// PEM certificate chain and private key for `https_listen`.
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    /// RFC 8908 venue-info-url ("" = not sent).
+    pub venue_info_url: String,
+    /// Length of a staff session.
+    #[serde(with = "humantime_serde")]
+    pub staff_session: Duration,
+    /// Length of a session signed in by SMS code.
+    #[serde(with = "humantime_serde")]
+    pub sms_session: Duration,
+    /// Length of a click-through (terms acceptance) session.
+    #[serde(with = "humantime_serde")]
+    pub click_through_session: Duration,
+    /// SSIDs on which visitors may sign in by accepting the terms alone.
+    pub click_through_ssids: Vec<String>,
+    /// Hosts (names or addresses) the AP login URL may point at; empty
+    /// allows any http(s) URL the AP sends.
+    pub allowed_login_hosts: Vec<String>,
+    /// Sign-in attempts (any method) per device MAC per minute.
+    pub attempts_per_mac_per_minute: u32,
+    /// Sign-in attempts per client IP address per minute.
+    pub attempts_per_ip_per_minute: u32,
+    /// How long the waiting page looks for the AP's accounting Start.
+    #[serde(with = "humantime_serde")]
+    pub confirm_timeout: Duration,
+    /// CoovaChilli `uamsecret` (must match the chilli configuration).
+    pub coova_uam_secret: Secret,
+    /// Tiles of the app launcher shown after sign-in.
+    pub launcher: Vec<LauncherTile>,
+    pub sms: SmsConfig,
+    pub wechat: WechatConfig,
+    pub wecom: WecomConfig,
+    pub gateway: GatewayConfig,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        PortalConfig {
+            enabled: true,
+            public_url: String::new(),
+            default_profile: "generic".into(),
+            branding_dir: PathBuf::from("branding"),
+            https_listen: String::new(),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            venue_info_url: String::new(),
+            staff_session: Duration::from_secs(8 * 3600),
+            sms_session: Duration::from_secs(4 * 3600),
+            click_through_session: Duration::from_secs(30 * 60),
+            click_through_ssids: Vec::new(),
+            allowed_login_hosts: Vec::new(),
+            attempts_per_mac_per_minute: 10,
+            attempts_per_ip_per_minute: 30,
+            confirm_timeout: Duration::from_secs(30),
+            coova_uam_secret: Secret(String::new()),
+            sms: SmsConfig::default(),
+            wechat: WechatConfig::default(),
+            wecom: WecomConfig::default(),
+            gateway: GatewayConfig::default(),
+            launcher: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LauncherTile {
+    pub name: String,
+    /// English name; `name` is shown when empty.
+    #[serde(default)]
+    pub name_en: String,
+    /// An emoji or a short text shown as the icon, or an image URL path.
+    #[serde(default)]
+    pub icon: String,
+    pub url: String,
+    /// Groups that see the tile; empty: everyone signed in.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// SMS gateway: an HTTP API taking the phone number, template and code.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// "" (SMS sign-in off), "generic-json" or "aliyun"-style form post.
+    pub provider: String,
+    /// The gateway endpoint, e.g. "https://dysmsapi.aliyuncs.com/".
+    pub url: String,
+    pub access_key_id: String,
+    pub access_key_secret: Secret,
+    pub sign_name: String,
+    pub template_code: String,
+    #[serde(with = "humantime_serde")]
+    pub code_ttl: Duration,
+    pub per_phone_per_hour: u32,
+    pub per_device_per_hour: u32,
+    /// All codes sent per hour (a cost ceiling).
+    pub per_hour_total: u32,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        SmsConfig {
+            provider: String::new(),
+            url: String::new(),
+            access_key_id: String::new(),
+            access_key_secret: Secret(String::new()),
+            sign_name: String::new(),
+            template_code: String::new(),
+            code_ttl: Duration::from_secs(300),
+            per_phone_per_hour: 5,
+            per_device_per_hour: 10,
+            per_hour_total: 1000,
+        }
+    }
+}
+
+/// WeChat official account web authorization (OAuth 2.0).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WechatConfig {
+    pub enabled: bool,
+    pub appid: String,
+    pub secret: Secret,
+    /// "snsapi_base" (openid only) or "snsapi_userinfo".
+    pub scope: String,
+    /// Base of the authorize page.
+    pub oauth_base: String,
+    /// Base of the sns/oauth2 and sns/userinfo APIs.
+    pub api_base: String,
+    /// Hosts a client may reach before sign-in while it runs OAuth.
+    pub walled_garden: Vec<String>,
+    #[serde(with = "humantime_serde")]
+    pub walled_garden_time: Duration,
+    /// Length of a session signed in through WeChat (visitors).
+    #[serde(with = "humantime_serde")]
+    pub session: Duration,
+}
+
+impl Default for WechatConfig {
+    fn default() -> Self {
+        WechatConfig {
+            enabled: false,
+            appid: String::new(),
+            secret: Secret(String::new()),
+            scope: "snsapi_base".into(),
+            oauth_base: "https://open.weixin.qq.com".into(),
+            api_base: "https://api.weixin.qq.com".into(),
+            walled_garden: vec![
+                "open.weixin.qq.com".into(),
+                "api.weixin.qq.com".into(),
+                "res.wx.qq.com".into(),
+                "long.open.weixin.qq.com".into(),
+            ],
+            walled_garden_time: Duration::from_secs(120),
+            session: Duration::from_secs(4 * 3600),
+        }
+    }
+}
+
+/// WeCom (enterprise WeChat) OAuth for staff.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WecomConfig {
+    pub enabled: bool,
+    pub corpid: String,
+    pub corpsecret: Secret,
+    pub agentid: String,
+    pub oauth_base: String,
+    pub api_base: String,
+}
+
+impl Default for WecomConfig {
+    fn default() -> Self {
+        WecomConfig {
+            enabled: false,
+            corpid: String::new(),
+            corpsecret: Secret(String::new()),
+            agentid: String::new(),
+            oauth_base: "https://open.weixin.qq.com".into(),
+            api_base: "https://qyapi.weixin.qq.com".into(),
+        }
+    }
+}
+
+/// Gateway mode (Linux, root): Portico is the clients' router.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    pub enabled: bool,
+    /// Interface facing the clients.
+    pub interface: String,
+    /// nftables table (family inet) Portico owns.
+    pub nft_table: String,
+    /// Port of the portal that unauthorised HTTP is redirected to.
+    pub portal_port: u16,
+    /// Addresses reachable before sign-in besides DNS (CIDRs).
+    pub walled_garden: Vec<String>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            enabled: false,
+            interface: String::new(),
+            nft_table: "portico".into(),
+            portal_port: 8080,
+            walled_garden: Vec::new(),
+        }
+    }
+}
+
+impl PortalConfig {
+    pub fn https_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.https_listen.is_empty() {
+            return Ok(None);
+        }
+        self.https_listen.parse().map(Some).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "portal.https_listen {:?} is not an address:port",
+                self.https_listen
+            ))
+        })
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if self.https_addr()?.is_some()
+            && (self.tls_cert.as_os_str().is_empty() || self.tls_key.as_os_str().is_empty())
+        {
+            return invalid("portal.https_listen needs portal.tls_cert and portal.tls_key".into());
+        }
+        if !self.public_url.is_empty()
+            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
+        {
+            return invalid(format!(
+                "portal.public_url {:?} must start with http:// or https://",
+                self.public_url
+            ));
+        }
+        if self.attempts_per_mac_per_minute == 0 || self.attempts_per_ip_per_minute == 0 {
+            return invalid("portal.attempts_per_*_per_minute must be at least 1".into());
+        }
+        for t in &self.launcher {
+            if !(t.url.starts_with("https://")
+                || t.url.starts_with("http://")
+                || t.url.starts_with('/'))
+            {
+                return invalid(format!(
+                    "portal.launcher {:?}: url must be http(s):// or a path",
+                    t.name
+                ));
+            }
+        }
+        if !matches!(self.sms.provider.as_str(), "" | "generic-json" | "aliyun") {
+            return invalid(format!(
+                "portal.sms.provider {:?}: expected \"\", \"generic-json\" or \"aliyun\"",
+                self.sms.provider
+            ));
+        }
+        if !self.sms.provider.is_empty() && self.sms.url.is_empty() {
+            return invalid("portal.sms.url is required when portal.sms.provider is set".into());
+        }
+        if self.wechat.enabled
+            && (self.wechat.appid.is_empty() || self.wechat.secret.expose().is_empty())
+        {
+            return invalid("portal.wechat needs appid and secret when enabled".into());
+        }
+        if !matches!(
+            self.wechat.scope.as_str(),
+            "snsapi_base" | "snsapi_userinfo"
+        ) {
+            return invalid(format!(
+                "portal.wechat.scope {:?}: expected snsapi_base or snsapi_userinfo",
+                self.wechat.scope
+            ));
+        }
+        if self.wecom.enabled
+            && (self.wecom.corpid.is_empty() || self.wecom.corpsecret.expose().is_empty())
+        {
+            return invalid("portal.wecom needs corpid and corpsecret when enabled".into());
+        }
+        if self.gateway.enabled && self.gateway.interface.is_empty() {
+            return invalid("portal.gateway.interface is required when gateway mode is on".into());
+        }
+        if self.gateway.enabled && self.public_url.is_empty() {
+            return invalid(
+                "portal.public_url is required in gateway mode (redirected clients ask for other hosts)"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+}

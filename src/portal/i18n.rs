@@ -1,0 +1,171 @@
+//! Page texts in Simplified Chinese (the default) and English, chosen from
+//! the browser's Accept-Language. Branding may override any text.
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute of the page.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The best of zh and en by the header's q-values; Chinese when
+    /// nothing says otherwise.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let Some(h) = header else {
+            return Lang::Zh;
+        };
+        let (mut zh, mut en) = (-1.0f32, -1.0f32);
+        for (i, part) in h.split(',').enumerate() {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            // Earlier entries win ties, as browsers order by preference.
+            let q = q - (i as f32) * 1e-4;
+            let primary = tag.split('-').next().unwrap_or("");
+            match primary {
+                "zh" => zh = zh.max(q),
+                "en" => en = en.max(q),
+                _ => {}
+            }
+        }
+        if en > zh && en > 0.0 {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($field:ident : $zh:expr, $en:expr;)*) => {
+        /// Every text a page shows.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct Texts {
+            $(pub $field: String,)*
+        }
+
+        /// Branding overrides: any subset of the texts.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct TextOverrides {
+            $(pub $field: Option<String>,)*
+        }
+
+        impl Texts {
+            pub fn builtin(lang: Lang) -> Texts {
+                match lang {
+                    Lang::Zh => Texts { $($field: $zh.to_string(),)* },
+                    Lang::En => Texts { $($field: $en.to_string(),)* },
+                }
+            }
+
+            pub fn with(mut self, o: &TextOverrides) -> Texts {
+                $(if let Some(v) = &o.$field { self.$field = v.clone(); })*
+                self
+            }
+        }
+    };
+}
+
+texts! {
+    site_name: "无线网络", "Wi-Fi";
+    welcome: "欢迎使用无线网络，请登录后上网。", "Welcome. Please sign in to use the Wi-Fi.";
+    staff_title: "工作人员登录", "Staff sign-in";
+    username: "用户名", "Username";
+    password: "密码", "Password";
+    sign_in: "登录", "Sign in";
+    voucher_title: "访客上网券", "Visitor voucher";
+    voucher_code: "上网券号码", "Voucher code";
+    use_voucher: "使用上网券", "Use voucher";
+    sms_title: "手机号登录", "Sign in with your phone";
+    phone: "手机号码", "Mobile number";
+    send_code: "获取验证码", "Send code";
+    code: "短信验证码", "Code from the SMS";
+    verify_code: "验证并上网", "Verify and connect";
+    code_sent: "验证码已发送，请查看短信。", "We sent you a code by SMS.";
+    wechat_title: "微信登录", "WeChat";
+    wechat_button: "微信登录", "Sign in with WeChat";
+    wecom_button: "企业微信登录", "Sign in with WeCom";
+    qr_text: "请用手机微信扫描二维码，在手机上完成登录后，本设备将自动连接。", "Scan this code with WeChat on your phone. When you finish there, this device connects by itself.";
+    qr_link: "或在手机上打开此链接：", "Or open this link on your phone:";
+    qr_done: "登录完成，请回到需要上网的设备。", "Done. Go back to the device you are connecting.";
+    terms_title: "访客上网", "Visitor access";
+    terms_text: "使用本网络即表示您同意遵守相关法律法规和本单位的网络使用规定。", "By using this network you agree to follow the law and this building's network rules.";
+    accept: "同意并上网", "Accept and connect";
+    error_title: "无法登录", "Cannot sign in";
+    back: "返回", "Back";
+    signed_in_title: "已连接", "Connected";
+    time_left: "剩余时间", "Time left";
+    sign_out: "退出登录", "Sign out";
+    signed_out: "您已退出登录。", "You have signed out.";
+    launcher_title: "应用", "Apps";
+    no_tiles: "暂无可用应用。", "No apps available.";
+    connecting_title: "正在连接", "Connecting";
+    connecting_text: "正在为您开通网络，请稍候……", "Letting your device in, one moment…";
+    connect_failed_text: "登录已成功，但接入点尚未确认连接。请断开并重新连接无线网络；如仍无法上网，请联系网络管理员。", "You are signed in, but the access point has not confirmed the connection yet. Please disconnect from the Wi-Fi and connect again; if that does not help, contact the network administrator.";
+    continue_label: "继续", "Continue";
+    original_url_label: "您要访问的页面：", "The page you asked for:";
+    handoff_text: "正在连接接入点……如果页面没有自动跳转，请点击“继续”。", "Handing you to the access point… If nothing happens, press Continue.";
+    err_bad_request: "接入点发送的登录请求无效或不完整。请断开并重新连接无线网络。", "The access point's sign-in request is invalid or incomplete. Please reconnect to the Wi-Fi.";
+    err_hostile_url: "原始网址不安全，已拒绝。", "The original address is not a safe web link and was refused.";
+    err_csrf: "表单已过期或无效，请返回重试。", "The form has expired or is invalid. Please go back and try again.";
+    err_bad_password: "用户名或密码错误。", "Wrong username or password.";
+    err_rate_limited: "尝试次数过多，请稍后再试。", "Too many attempts. Please wait a minute and try again.";
+    err_voucher: "上网券无效或已过期。", "The voucher is invalid or has expired.";
+    err_voucher_used_up: "该上网券已达到可用设备数上限。", "This voucher is already in use on as many devices as it allows.";
+    err_sms_code: "验证码错误或已过期。", "The code is wrong or has expired.";
+    err_sms_limit: "发送验证码过于频繁，请稍后再试。", "Too many codes requested. Please try again later.";
+    err_phone: "请输入有效的手机号码。", "Please enter a valid mobile number.";
+    err_method_off: "此登录方式未启用。", "This sign-in method is not enabled.";
+    err_oauth: "微信授权失败或已使用，请重试。", "WeChat authorisation failed or was already used. Please try again.";
+    err_not_linked: "该微信账号未绑定工作人员账号。", "This WeChat account is not linked to a staff account.";
+    err_session: "您尚未登录或登录已过期。", "You are not signed in, or your session has ended.";
+    err_internal: "系统暂时无法处理，请稍后再试。", "Something went wrong on our side. Please try again shortly.";
+    err_unknown_profile: "未知的接入点类型。", "Unknown access point type.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_language() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
+        assert_eq!(Lang::from_accept_language(Some("fr-FR,en;q=0.5")), Lang::En);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR")), Lang::Zh);
+        assert_eq!(
+            Lang::from_accept_language(Some("en;q=0.5,zh;q=0.9")),
+            Lang::Zh
+        );
+        assert_eq!(Lang::from_accept_language(Some("garbage;;;q=x")), Lang::Zh);
+    }
+
+    #[test]
+    fn overrides_apply() {
+        let o = TextOverrides {
+            site_name: Some("人大无线".into()),
+            ..TextOverrides::default()
+        };
+        let t = Texts::builtin(Lang::Zh).with(&o);
+        assert_eq!(t.site_name, "人大无线");
+        assert_eq!(t.sign_in, "登录");
+    }
+}

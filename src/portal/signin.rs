@@ -1,0 +1,472 @@
+//! Sign-in decisions and what follows them: checking a credential, storing
+//! the authorization and the portal session, choosing the handoff, and
+//! ending it all again. No HTTP here.
+
+use std::net::IpAddr;
+
+use super::context::ClientContext;
+use super::handoff::{self, AutoForm};
+use super::profile::Handoff;
+use super::tokens;
+use super::PortalState;
+use crate::credentials;
+use crate::domain::MacAddr;
+use crate::radius::coa;
+use crate::radius::policy;
+use crate::store::one_time::OneTimeCredential;
+use crate::store::portal_sessions::{NewPortalSession, PortalSession};
+use crate::store::vouchers::RedeemRefusal;
+use crate::store::StoreError;
+
+/// One-time credentials live this long: enough for the browser to post
+/// them and the AP to send them to RADIUS.
+pub const ONE_TIME_TTL_MS: i64 = 5 * 60 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("wrong username or password")]
+    BadPassword,
+    #[error("too many attempts")]
+    RateLimited,
+    #[error("voucher invalid or expired")]
+    VoucherInvalid,
+    #[error("voucher used on all its devices")]
+    VoucherUsedUp,
+    #[error("sign-in method not enabled")]
+    MethodOff,
+    #[error("account not linked to a staff member")]
+    NotLinked,
+    #[error("OAuth: {0}")]
+    OAuth(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Who signed in, and for how long.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub identity: String,
+    pub method: &'static str,
+    pub groups: Vec<String>,
+    pub expires_at: i64,
+    pub phone: Option<String>,
+}
+
+/// Counts one attempt against the device's and the address's limits.
+pub fn check_limits(
+    state: &PortalState,
+    mac: MacAddr,
+    ip: Option<IpAddr>,
+) -> Result<(), SignInError> {
+    let mac_ok = state.per_mac.allow(&mac.to_string());
+    let ip_ok = ip.is_none_or(|ip| state.per_ip.allow(&ip.to_string()));
+    if mac_ok && ip_ok {
+        Ok(())
+    } else {
+        Err(SignInError::RateLimited)
+    }
+}
+
+/// Staff: the user store's argon2id hash, on the blocking pool, a few at
+/// a time.
+pub async fn verify_staff(
+    state: &PortalState,
+    username: &str,
+    password: &str,
+    now_ms: i64,
+) -> Result<Identity, SignInError> {
+    let username = username.trim();
+    if username.is_empty() || password.is_empty() || password.len() > 128 {
+        return Err(SignInError::BadPassword);
+    }
+    let user = state.store.users().get(username).await?;
+    // Unknown users cost a hash too, so timing does not tell who exists.
+    let phc = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| DUMMY_HASH.to_string());
+    let permit = state
+        .hash_slots
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| SignInError::Internal(e.to_string()))?;
+    let pw = password.as_bytes().to_vec();
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        credentials::verify_password(&pw, &phc)
+    })
+    .await
+    .map_err(|e| SignInError::Internal(e.to_string()))?;
+    let Some(user) = user.filter(|_| ok) else {
+        return Err(SignInError::BadPassword);
+    };
+    if policy::check_account(&user, now_ms).is_err() {
+        return Err(SignInError::BadPassword);
+    }
+    Ok(staff_identity(
+        state,
+        &user.username,
+        user.groups.clone(),
+        user.valid_until,
+        now_ms,
+    ))
+}
+
+/// The grant for a staff member signed in by any means (password, WeCom,
+/// a linked WeChat account).
+pub fn staff_identity(
+    state: &PortalState,
+    username: &str,
+    groups: Vec<String>,
+    valid_until: Option<i64>,
+    now_ms: i64,
+) -> Identity {
+    let session_ms = i64::try_from(state.config.staff_session.as_millis()).unwrap_or(i64::MAX);
+    let mut expires_at = now_ms.saturating_add(session_ms);
+    if let Some(v) = valid_until {
+        expires_at = expires_at.min(v);
+    }
+    Identity {
+        identity: username.to_string(),
+        method: "staff",
+        groups,
+        expires_at,
+        phone: None,
+    }
+}
+
+/// An argon2id hash of a random string, verified when the user does not
+/// exist (same parameters as real hashes).
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J7ZPpbz3G2bqh2nLUcTn8dsO0n6i3Xv1kdj7B5QyXlE";
+
+/// Voucher codes as people type them: upper case, without spaces; dashes
+/// are put back in groups of four.
+pub fn normalize_voucher(code: &str) -> Option<String> {
+    let clean: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if clean.len() < 8 || clean.len() > 32 || !clean.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let groups: Vec<String> = clean
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    Some(groups.join("-"))
+}
+
+pub async fn redeem_voucher(
+    state: &PortalState,
+    code: &str,
+    mac: MacAddr,
+    now_ms: i64,
+) -> Result<Identity, SignInError> {
+    let code = normalize_voucher(code).ok_or(SignInError::VoucherInvalid)?;
+    match state.store.vouchers().redeem(&code, mac, now_ms).await? {
+        Ok(r) => Ok(Identity {
+            identity: format!("voucher:{code}"),
+            method: "voucher",
+            groups: r.batch.groups,
+            expires_at: r.session_ends_at,
+            phone: None,
+        }),
+        Err(RedeemRefusal::UsedUp) => Err(SignInError::VoucherUsedUp),
+        Err(_) => Err(SignInError::VoucherInvalid),
+    }
+}
+
+/// Click-through: only on the SSIDs the config names.
+pub fn click_through(
+    state: &PortalState,
+    ctx: &ClientContext,
+    now_ms: i64,
+) -> Result<Identity, SignInError> {
+    let allowed = ctx
+        .ssid
+        .as_ref()
+        .is_some_and(|s| state.config.click_through_ssids.iter().any(|a| a == s));
+    if !allowed {
+        return Err(SignInError::MethodOff);
+    }
+    let ms = i64::try_from(state.config.click_through_session.as_millis()).unwrap_or(i64::MAX);
+    Ok(Identity {
+        identity: "guest:terms".into(),
+        method: "click-through",
+        groups: Vec::new(),
+        expires_at: now_ms.saturating_add(ms),
+        phone: None,
+    })
+}
+
+/// What the browser does next.
+#[derive(Debug)]
+pub enum Next {
+    /// Post one-time credentials to the AP.
+    Form(AutoForm),
+    /// Wait for the AP's MAC authentication and accounting Start.
+    Wait,
+}
+
+#[derive(Debug)]
+pub struct Completed {
+    pub session_token: String,
+    pub session: PortalSession,
+    pub next: Next,
+}
+
+/// Stores the authorization and the session, and picks the handoff.
+pub async fn complete(
+    state: &PortalState,
+    ctx: &ClientContext,
+    peer_ip: Option<IpAddr>,
+    who: Identity,
+    return_url: &str,
+    now_ms: i64,
+) -> Result<Completed, SignInError> {
+    let profile = state
+        .profiles
+        .get(&ctx.profile)
+        .ok_or_else(|| SignInError::Internal(format!("profile {} gone", ctx.profile)))?;
+    let portal = &profile.portal;
+    let auth = state
+        .store
+        .authorizations()
+        .grant(
+            ctx.client_mac,
+            &who.identity,
+            &format!("portal-{}", who.method),
+            &who.groups,
+            who.expires_at,
+        )
+        .await?;
+    let next = if portal.handoff.uses_credentials() {
+        let username = format!("pt-{}", &tokens::random_token()[..16]);
+        let secret = tokens::random_token()[..24].to_string();
+        state
+            .store
+            .one_time()
+            .create(&OneTimeCredential {
+                username: username.clone(),
+                secret: secret.clone(),
+                identity: who.identity.clone(),
+                expires_at: now_ms + ONE_TIME_TTL_MS,
+                uses_left: 1,
+            })
+            .await?;
+        let form = handoff::form(
+            portal,
+            ctx,
+            &username,
+            &secret,
+            return_url,
+            state.config.coova_uam_secret.expose(),
+        )
+        .ok_or_else(|| SignInError::Internal("no login URL for the handoff".into()))?;
+        Next::Form(form)
+    } else {
+        if portal.handoff == Handoff::Gateway {
+            let Some(gw) = &state.gateway else {
+                return Err(SignInError::Internal(
+                    "gateway handoff but gateway mode is off".into(),
+                ));
+            };
+            let secs = u64::try_from((who.expires_at - now_ms) / 1000).unwrap_or(1);
+            gw.allow(ctx.client_mac, secs)
+                .await
+                .map_err(|e| SignInError::Internal(e.to_string()))?;
+        }
+        Next::Wait
+    };
+    let token = tokens::random_token();
+    let ip = ctx.client_ip.or(peer_ip).map(|ip| ip.to_string());
+    let session = state
+        .store
+        .portal_sessions()
+        .create(&NewPortalSession {
+            token_hash: tokens::hash_token(&token),
+            mac: ctx.client_mac,
+            ip,
+            identity: who.identity.clone(),
+            method: who.method.to_string(),
+            phone: who.phone.clone(),
+            groups: who.groups.clone(),
+            profile: ctx.profile.clone(),
+            ssid: ctx.ssid.clone(),
+            ap_mac: ctx.ap_mac.map(|m| m.to_string()),
+            authorization_id: Some(auth.id),
+            created_at: now_ms,
+            expires_at: who.expires_at,
+        })
+        .await?;
+    tracing::info!(
+        mac = %ctx.client_mac,
+        identity = %who.identity,
+        method = who.method,
+        profile = %ctx.profile,
+        handoff = portal.handoff.as_str(),
+        "portal sign-in"
+    );
+    Ok(Completed {
+        session_token: token,
+        session,
+        next,
+    })
+}
+
+/// Did the device get out? An accounting session for its MAC that
+/// started around or after the sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    Confirmed,
+    Waiting,
+    TimedOut,
+}
+
+pub async fn confirm(
+    state: &PortalState,
+    session: &PortalSession,
+    now_ms: i64,
+) -> Result<Confirmation, SignInError> {
+    // APs may start accounting a little before the portal's clock.
+    let since = session.created_at - 10_000;
+    let mac = session.mac.to_string();
+    let seen = state
+        .store
+        .accounting()
+        .since(since)
+        .await?
+        .into_iter()
+        .any(|s| {
+            s.stopped_ms.is_none()
+                && s.started_ms >= since
+                && s.calling_station
+                    .as_deref()
+                    .and_then(|c| MacAddr::parse(c).ok())
+                    .is_some_and(|m| m.to_string() == mac)
+        });
+    let waited = now_ms - session.created_at;
+    let limit = i64::try_from(state.config.confirm_timeout.as_millis()).unwrap_or(i64::MAX);
+    Ok(if seen {
+        Confirmation::Confirmed
+    } else if waited > limit {
+        Confirmation::TimedOut
+    } else {
+        Confirmation::Waiting
+    })
+}
+
+/// Ends the session: revokes the authorization and asks the AP to drop
+/// the client (RFC 5176 Disconnect) where an open accounting session says
+/// which NAS has it.
+pub async fn sign_out(
+    state: &PortalState,
+    session: &PortalSession,
+    now_ms: i64,
+) -> Result<(), SignInError> {
+    state
+        .store
+        .portal_sessions()
+        .end(session.id, now_ms)
+        .await?;
+    state
+        .store
+        .authorizations()
+        .revoke(session.mac, now_ms)
+        .await?;
+    if let Some(gw) = &state.gateway {
+        if let Err(e) = gw.remove(session.mac).await {
+            tracing::warn!(mac = %session.mac, error = %e, "gateway: removing the client failed");
+        }
+    }
+    disconnect(state, session.mac, session.created_at - 10_000).await;
+    tracing::info!(mac = %session.mac, identity = %session.identity, "portal sign-out");
+    Ok(())
+}
+
+/// Best effort: failures are logged, never shown (the authorization is
+/// already revoked, so the next re-authentication fails anyway).
+async fn disconnect(state: &PortalState, mac: MacAddr, since_ms: i64) {
+    let sessions = match state.store.accounting().since(since_ms).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "disconnect: cannot read accounting");
+            return;
+        }
+    };
+    for s in sessions.into_iter().filter(|s| {
+        s.stopped_ms.is_none()
+            && s.calling_station
+                .as_deref()
+                .and_then(|c| MacAddr::parse(c).ok())
+                == Some(mac)
+    }) {
+        let Ok(Some(nas)) = state.store.nas().get(&s.nas_name).await else {
+            continue;
+        };
+        let Ok(nas_ip) = s.nas_ip.parse::<IpAddr>() else {
+            continue;
+        };
+        let id = coa::SessionIdentity {
+            user_name: s.username.clone(),
+            acct_session_id: Some(s.session_id.clone()),
+            calling_station_id: s.calling_station.clone(),
+            framed_ip: s.framed_ip.as_deref().and_then(|f| f.parse().ok()),
+            nas_ip: match nas_ip {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            },
+        };
+        let Ok(attrs) = coa::identity_attributes(&id) else {
+            continue;
+        };
+        let target = std::net::SocketAddr::new(nas_ip, nas.coa_port);
+        let (timeout, attempts) = (state.coa_timeout, state.coa_attempts);
+        let secret = nas.secret.clone();
+        // Do not hold the person's page on a NAS that does not answer.
+        tokio::spawn(async move {
+            match coa::send(
+                coa::CoaKind::Disconnect,
+                target,
+                secret.as_bytes(),
+                &attrs,
+                timeout,
+                attempts,
+            )
+            .await
+            {
+                Ok(o) => {
+                    tracing::info!(%target, %mac, outcome = %o.describe(), "portal disconnect")
+                }
+                Err(e) => tracing::warn!(%target, %mac, error = %e, "portal disconnect"),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn voucher_normalization() {
+        assert_eq!(
+            normalize_voucher("abcd efgh-jkmn").as_deref(),
+            Some("ABCD-EFGH-JKMN")
+        );
+        assert_eq!(normalize_voucher("short"), None);
+        assert_eq!(normalize_voucher("ABCD-EFGH-<>"), None);
+    }
+
+    #[test]
+    fn dummy_hash_is_a_valid_phc_string() {
+        assert!(argon2::password_hash::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(!credentials::verify_password(b"x", DUMMY_HASH));
+    }
+}
