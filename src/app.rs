@@ -57,6 +57,8 @@ pub struct Application {
     http: TcpListener,
     radius_auth: Arc<UdpSocket>,
     radius_acct: Arc<UdpSocket>,
+    /// SNMP trap receiver (when `snmp.enabled`).
+    snmp_trap: Option<Arc<UdpSocket>>,
     eap: Option<Arc<EapService>>,
     /// Set on the first start only: the generated admin password, to be
     /// shown once.
@@ -148,6 +150,11 @@ impl Application {
         let radius_acct = bind_udp("radius-acct", config.radius.acct_listen)?;
         let metrics = Arc::new(Metrics::new());
         let eap = build_eap(&config, &metrics)?;
+        let snmp_trap = if config.snmp.enabled {
+            Some(bind_udp("snmp-trap", config.snmp.trap_listen)?)
+        } else {
+            None
+        };
         Ok(Application {
             config,
             store,
@@ -158,6 +165,7 @@ impl Application {
             radius_auth,
             radius_acct,
             eap,
+            snmp_trap,
             initial_admin_password,
         })
     }
@@ -173,6 +181,9 @@ impl Application {
         }
         if let Ok(a) = self.radius_acct.local_addr() {
             out.push((ListenerKind::Acct.name(), a));
+        }
+        if let Some(Ok(a)) = self.snmp_trap.as_ref().map(|s| s.local_addr()) {
+            out.push(("snmp-trap", a));
         }
         out
     }
@@ -192,8 +203,18 @@ impl Application {
             radius_auth,
             radius_acct,
             eap,
+            snmp_trap,
             ..
         } = self;
+        let snmp = config.snmp.enabled.then(|| {
+            crate::snmp::service::SnmpService::start(
+                &config.snmp,
+                store.clone(),
+                profiles.clone(),
+                snmp_trap,
+                shutdown.clone(),
+            )
+        });
         let rc = &config.radius;
         let (accounting, acct_writer) =
             AccountingWriter::spawn(store.clone(), rc.accounting_batch, metrics.clone());
@@ -253,6 +274,10 @@ impl Application {
             store: store.clone(),
             metrics,
         });
+        let router = match &snmp {
+            Some(s) => router.merge(s.routes()),
+            None => router,
+        };
         let http_shutdown = shutdown.clone();
         let http_task = tokio::spawn(async move {
             axum::serve(http, router)
@@ -271,6 +296,9 @@ impl Application {
         background.cancel();
         let _ = refresher.await;
         let _ = pruner.await;
+        if let Some(s) = snmp {
+            s.join().await;
+        }
         if let Some(t) = eap_sweeper {
             let _ = t.await;
         }

@@ -61,6 +61,19 @@ pub enum Command {
     /// Authentication log.
     #[command(subcommand, name = "auth-log")]
     AuthLog(AuthLogCmd),
+    /// Access points and WLAN controllers (inventory, SNMP credentials).
+    #[command(subcommand)]
+    Ap(crate::snmp::cli::ApCmd),
+    /// Sweep a network for SNMP agents and list them for adoption.
+    Discover(crate::snmp::cli::DiscoverArgs),
+    /// Operational events (AP up/down, traps, alerts).
+    #[command(subcommand)]
+    Event(crate::snmp::cli::EventCmd),
+    /// Monitoring alerts.
+    #[command(subcommand)]
+    Alert(crate::snmp::cli::AlertCmd),
+    /// Serve simulated SNMP agents on loopback (demo and benchmarks).
+    Simulate(crate::snmp::cli::SimulateArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -336,6 +349,15 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Nas(cmd) => nas_cmd(&app::open_store(&config).await?, &config, cmd).await,
         Command::Device(cmd) => device_cmd(&app::open_store(&config).await?, cmd).await,
         Command::Session(cmd) => session_cmd(&app::open_store(&config).await?, &config, cmd).await,
+        Command::Ap(cmd) => {
+            crate::snmp::cli::ap_cmd(&app::open_store(&config).await?, &config, cmd).await
+        }
+        Command::Discover(args) => {
+            crate::snmp::cli::discover_cmd(&app::open_store(&config).await?, &config, args).await
+        }
+        Command::Event(cmd) => crate::snmp::cli::event_cmd(&app::open_store(&config).await?, cmd).await,
+        Command::Alert(cmd) => crate::snmp::cli::alert_cmd(&app::open_store(&config).await?, cmd).await,
+        Command::Simulate(args) => crate::snmp::cli::simulate_cmd(&config, args).await,
         Command::AuthLog(AuthLogCmd::Export { since, output }) => {
             let store = app::open_store(&config).await?;
             let rows = store.auth_log().since(parse_date(&since)?).await?;

@@ -13,5 +13,6 @@ pub mod http;
 pub mod metrics;
 pub mod profiles;
 pub mod radius;
+pub mod snmp;
 pub mod store;
 pub mod tls_certs;

@@ -89,6 +89,8 @@ pub struct Profile {
     pub radius: RadiusProfile,
     /// How SNMP recognises the device (used by the SNMP module).
     pub matching: MatchRules,
+    /// What to poll and which traps it sends (the `[snmp]` section).
+    pub snmp: crate::snmp::profile::SnmpProfile,
     /// Standard attributes (the system dictionary when one was given).
     standard: Arc<Dictionary>,
 }
@@ -132,6 +134,7 @@ mod raw {
         pub radius: Option<Radius>,
         #[serde(rename = "match")]
         pub matching: Option<Match>,
+        pub snmp: Option<crate::snmp::profile::RawSnmp>,
     }
 
     #[derive(Deserialize)]
@@ -286,6 +289,7 @@ impl Profiles {
                             dictionary: Dictionary::default(),
                         },
                         matching: MatchRules::default(),
+                        snmp: Default::default(),
                         standard,
                     }
                 }
@@ -477,6 +481,16 @@ fn parse_profile(
         Some(m) => match_rules(&src, m)?,
         None => MatchRules::default(),
     };
+    let snmp = match file.snmp {
+        Some(raw) => {
+            crate::snmp::profile::validate(raw).map_err(|e| ProfileError::Invalid {
+                path: path.to_path_buf(),
+                line: e.offset.map(|o| src.line(o)),
+                reason: e.reason,
+            })?
+        }
+        None => Default::default(),
+    };
     let profile = Profile {
         name,
         display_name,
@@ -484,6 +498,7 @@ fn parse_profile(
         source: Some(path.to_path_buf()),
         radius,
         matching,
+        snmp,
         standard,
     };
     Ok((profile, name_line))
@@ -674,7 +689,9 @@ mod tests {
     #[test]
     fn loads_the_shipped_profiles() {
         let p = shipped();
-        assert_eq!(p.names(), ["aruba", "cisco-wlc", "generic"]);
+        for name in ["aruba", "cisco-wlc", "generic"] {
+            assert!(p.names().contains(&name), "{name} missing: {:?}", p.names());
+        }
         let aruba = p.get("aruba").unwrap();
         assert_eq!(aruba.radius.vendor_id, Some(14823));
         assert_eq!(aruba.radius.coa_port, 3799);
@@ -810,7 +827,10 @@ mod tests {
             ("[profile]\nname = \"x\"\n[radius]\ncoa_port = \"high\"\n", "p.toml:4: ", "invalid type"),
             ("[profile]\nname = \"x\"\n[radius]\ncoa_port = 70000\n", "p.toml:4: ", "expected u16"),
             ("[profile]\nname = \"x\"\n[radius]\ncoa_port = 0\n", "p.toml:4: ", "coa_port must be"),
-            ("[profile]\nname = \"x\"\n[snmp]\n", "p.toml:3: ", "unknown field `snmp`"),
+            ("[profile]\nname = \"x\"\n[snmpp]\n", "p.toml:3: ", "unknown field `snmpp`"),
+            ("[profile]\nname = \"x\"\n[snmp]\nrole = \"switch\"\n", "p.toml:4: ", "snmp role \"switch\""),
+            ("[profile]\nname = \"x\"\n[snmp.radio_table]\nchannel = \"1.2.x\"\n", "p.toml:4: ", "radio_table.channel"),
+            ("[profile]\nname = \"x\"\n[[snmp.traps]]\noid = \"1.3.6.1.4.1.9.9\"\nname = \"a\"\nseverity = \"loud\"\n", "p.toml:6: ", "severity \"loud\""),
             ("[profile\n", "p.toml:1: ", "invalid table header"),
             ("[radius]\n", "p.toml:", "missing field `profile`"),
             ("[profile]\nname = \"Bad Name\"\n", "p.toml:2: ", "profile name \"Bad Name\""),

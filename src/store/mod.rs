@@ -10,6 +10,8 @@
 
 pub mod accounting;
 pub mod admins;
+pub mod alerts;
+pub mod aps;
 pub mod auth_log;
 pub mod authorizations;
 mod connect;
@@ -19,6 +21,7 @@ pub mod groups;
 pub mod nas;
 pub mod one_time;
 mod rows;
+pub mod samples;
 pub mod secretbox;
 pub mod users;
 
@@ -186,6 +189,15 @@ impl Store {
     pub fn admins(&self) -> Admins<'_> {
         Admins::new(self)
     }
+    pub fn aps(&self) -> aps::Aps<'_> {
+        aps::Aps::new(self)
+    }
+    pub fn samples(&self) -> samples::Samples<'_> {
+        samples::Samples::new(self)
+    }
+    pub fn alerts(&self) -> alerts::Alerts<'_> {
+        alerts::Alerts::new(self)
+    }
 
     /// Deletes auth_log rows, raw accounting records, stopped accounting
     /// sessions and events older than `before_ms` in one transaction. Open
@@ -300,7 +312,8 @@ async fn has_sealed_data(pool: &AnyPool) -> Result<bool> {
     let n: i64 = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM users WHERE nt_hash_enc IS NOT NULL) \
               + (SELECT COUNT(*) FROM nas) \
-              + (SELECT COUNT(*) FROM one_time_credentials) AS n",
+              + (SELECT COUNT(*) FROM one_time_credentials) \
+              + (SELECT COUNT(*) FROM aps WHERE snmp_secret_enc IS NOT NULL) AS n",
     )
     .fetch_one(pool)
     .await?

@@ -215,6 +215,11 @@ fn eap_tls_trusted_untrusted_and_tls13() {
         &[],
     );
     assert!(run.ok, "EAP-TLS 1.3 (RFC 9190):\n{}", tail(&run.output));
+    assert!(
+        run.output.contains("TLSv1.3"),
+        "TLS 1.3 negotiated:\n{}",
+        tail(&run.output)
+    );
     let run = eapol_test(&env, &server, "untrusted", &tls_network(&ca, &stranger, ""), &[]);
     assert!(!run.ok, "a certificate from another CA must fail:\n{}", tail(&run.output));
     // A certificate naming no user fails too.

@@ -205,7 +205,13 @@ impl TestEnv {
     }
 
     pub fn start(&self) -> TestServer {
-        TestServer::start(self)
+        TestServer::start(self, &[])
+    }
+
+    /// Like `start`, and also waits for the named extra listeners
+    /// (e.g. `snmp-trap`); see `TestServer::listener`.
+    pub fn start_with(&self, extra: &[&str]) -> TestServer {
+        TestServer::start(self, extra)
     }
 
     pub async fn open_store(&self) -> portico::store::Store {
@@ -226,10 +232,12 @@ pub struct TestServer {
     pub acct: SocketAddr,
     pub admin_password: Option<String>,
     log: PathBuf,
+    /// Every `listening NAME ADDR` line read before start returned.
+    listeners: Vec<(String, SocketAddr)>,
 }
 
 impl TestServer {
-    fn start(env: &TestEnv) -> TestServer {
+    fn start(env: &TestEnv, extra: &[&str]) -> TestServer {
         let log = env.dir.path().join(format!(
             "server-{}.log",
             std::time::SystemTime::now()
@@ -259,7 +267,10 @@ impl TestServer {
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         let (mut http, mut auth, mut acct, mut admin_password) = (None, None, None, None);
-        while http.is_none() || auth.is_none() || acct.is_none() {
+        let mut listeners: Vec<(String, SocketAddr)> = Vec::new();
+        let missing_extra =
+            |l: &Vec<(String, SocketAddr)>| extra.iter().any(|x| !l.iter().any(|(n, _)| n == x));
+        while http.is_none() || auth.is_none() || acct.is_none() || missing_extra(&listeners) {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
                 Ok(l) => l,
@@ -279,6 +290,7 @@ impl TestServer {
                     .unwrap_or("")
                     .parse()
                     .expect("listener address");
+                listeners.push((name.to_string(), addr));
                 match name {
                     "http" => http = Some(addr),
                     "radius-auth" => auth = Some(addr),
@@ -296,7 +308,14 @@ impl TestServer {
             acct: acct.expect("acct"),
             admin_password,
             log,
+            listeners,
         }
+    }
+
+    /// The address of a listener named in the server's `listening` lines
+    /// (those read before start returned; see `TestEnv::start_with`).
+    pub fn listener(&self, name: &str) -> Option<SocketAddr> {
+        self.listeners.iter().find(|(n, _)| n == name).map(|(_, a)| *a)
     }
 
     pub fn kill9(&mut self) {

@@ -6,3 +6,4 @@ mod accounting;
 mod cli;
 mod eap;
 mod radius;
+mod snmp;

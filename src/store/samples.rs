@@ -1,0 +1,432 @@
+//! Monitoring samples: per AP (up, uptime, clients), per radio, per
+//! interface, and per client. Raw samples are kept `raw_ms` (48 h by
+//! default), then averaged into 5-minute rows kept `five_min_ms` (30 days),
+//! then hourly rows kept `hourly_ms` (a year).
+
+use sqlx::Row;
+
+use super::aps::{record_poll_in, PollUpdate};
+use super::{Result, Store};
+
+pub const RAW: i64 = 0;
+pub const FIVE_MIN: i64 = 300_000;
+pub const HOURLY: i64 = 3_600_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct RadioSample {
+    pub radio: String,
+    pub channel: Option<i64>,
+    pub tx_power: Option<i64>,
+    pub noise: Option<i64>,
+    pub utilization: Option<i64>,
+    pub clients: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct IfSample {
+    pub if_index: String,
+    pub up: Option<bool>,
+    pub in_octets: Option<i64>,
+    pub out_octets: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ClientSample {
+    pub mac: Option<String>,
+    pub ip: Option<String>,
+    pub username: Option<String>,
+    pub ap: Option<String>,
+    pub ssid: Option<String>,
+    pub rssi: Option<i64>,
+    pub snr: Option<i64>,
+}
+
+/// Everything one poll of one AP stores.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct PollRecord {
+    pub update: PollUpdate,
+    pub uptime_s: Option<i64>,
+    pub radios: Vec<RadioSample>,
+    pub interfaces: Vec<IfSample>,
+    pub clients: Vec<ClientSample>,
+}
+
+/// How long each resolution is kept (milliseconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SampleRetention {
+    pub raw_ms: i64,
+    pub five_min_ms: i64,
+    pub hourly_ms: i64,
+}
+
+impl Default for SampleRetention {
+    fn default() -> Self {
+        SampleRetention {
+            raw_ms: 48 * 3_600_000,
+            five_min_ms: 30 * 86_400_000,
+            hourly_ms: 365 * 86_400_000,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DownsampleReport {
+    pub rolled_up: u64,
+    pub deleted: u64,
+}
+
+/// A stored radio sample with its time and resolution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RadioPoint {
+    pub at_ms: i64,
+    pub resolution: i64,
+    pub sample: RadioSample,
+}
+
+pub struct Samples<'a> {
+    store: &'a Store,
+}
+
+/// (table, key columns, averaged columns) of the tables that roll up.
+const ROLLUPS: [(&str, &str, &str); 3] = [
+    ("ap_samples", "ap_id", "up, uptime_s, clients"),
+    (
+        "radio_samples",
+        "ap_id, radio",
+        "channel, tx_power, noise, utilization, clients",
+    ),
+    ("if_samples", "ap_id, if_index", "up, in_octets, out_octets"),
+];
+
+impl<'a> Samples<'a> {
+    pub(super) fn new(store: &'a Store) -> Self {
+        Samples { store }
+    }
+
+    /// Stores a batch of polls (inventory state and samples) in one
+    /// transaction.
+    pub async fn record(&self, batch: &[PollRecord]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin_write().await?;
+        for p in batch {
+            let u = &p.update;
+            record_poll_in(&mut tx, u).await?;
+            sqlx::query(
+                "INSERT INTO ap_samples (ap_id, at_ms, resolution, up, uptime_s, clients) \
+                 VALUES ($1, $2, 0, $3, $4, $5)",
+            )
+            .bind(u.ap_id)
+            .bind(u.at_ms)
+            .bind(i64::from(u.ok))
+            .bind(p.uptime_s)
+            .bind(u.clients)
+            .execute(&mut *tx)
+            .await?;
+            for r in &p.radios {
+                sqlx::query(
+                    "INSERT INTO radio_samples (ap_id, radio, at_ms, resolution, channel, tx_power, noise, \
+                     utilization, clients) VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8)",
+                )
+                .bind(u.ap_id)
+                .bind(&r.radio)
+                .bind(u.at_ms)
+                .bind(r.channel)
+                .bind(r.tx_power)
+                .bind(r.noise)
+                .bind(r.utilization)
+                .bind(r.clients)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for i in &p.interfaces {
+                sqlx::query(
+                    "INSERT INTO if_samples (ap_id, if_index, at_ms, resolution, up, in_octets, out_octets) \
+                     VALUES ($1, $2, $3, 0, $4, $5, $6)",
+                )
+                .bind(u.ap_id)
+                .bind(&i.if_index)
+                .bind(u.at_ms)
+                .bind(i.up.map(i64::from))
+                .bind(i.in_octets)
+                .bind(i.out_octets)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for c in &p.clients {
+                sqlx::query(
+                    "INSERT INTO client_samples (ap_id, at_ms, mac, ip, username, ap, ssid, rssi, snr) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(u.ap_id)
+                .bind(u.at_ms)
+                .bind(&c.mac)
+                .bind(&c.ip)
+                .bind(&c.username)
+                .bind(&c.ap)
+                .bind(&c.ssid)
+                .bind(c.rssi)
+                .bind(c.snr)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Radio samples of one AP since `since_ms`, oldest first.
+    pub async fn radios(&self, ap_id: i64, since_ms: i64) -> Result<Vec<RadioPoint>> {
+        sqlx::query(
+            "SELECT radio, at_ms, resolution, channel, tx_power, noise, utilization, clients \
+             FROM radio_samples WHERE ap_id = $1 AND at_ms >= $2 ORDER BY at_ms, radio",
+        )
+        .bind(ap_id)
+        .bind(since_ms)
+        .fetch_all(&self.store.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(RadioPoint {
+                at_ms: r.try_get("at_ms")?,
+                resolution: r.try_get("resolution")?,
+                sample: RadioSample {
+                    radio: r.try_get("radio")?,
+                    channel: r.try_get("channel")?,
+                    tx_power: r.try_get("tx_power")?,
+                    noise: r.try_get("noise")?,
+                    utilization: r.try_get("utilization")?,
+                    clients: r.try_get("clients")?,
+                },
+            })
+        })
+        .collect()
+    }
+
+    /// The newest raw sample of each radio of one AP.
+    pub async fn latest_radios(&self, ap_id: i64) -> Result<Vec<RadioSample>> {
+        let points = sqlx::query(
+            "SELECT radio, channel, tx_power, noise, utilization, clients FROM radio_samples r \
+             WHERE ap_id = $1 AND resolution = 0 AND at_ms = (SELECT MAX(at_ms) FROM radio_samples \
+             WHERE ap_id = $1 AND resolution = 0) ORDER BY radio",
+        )
+        .bind(ap_id)
+        .fetch_all(&self.store.pool)
+        .await?;
+        points
+            .iter()
+            .map(|r| {
+                Ok(RadioSample {
+                    radio: r.try_get("radio")?,
+                    channel: r.try_get("channel")?,
+                    tx_power: r.try_get("tx_power")?,
+                    noise: r.try_get("noise")?,
+                    utilization: r.try_get("utilization")?,
+                    clients: r.try_get("clients")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Client samples since `since_ms`, newest first.
+    pub async fn clients(&self, ap_id: i64, since_ms: i64) -> Result<Vec<(i64, ClientSample)>> {
+        sqlx::query(
+            "SELECT at_ms, mac, ip, username, ap, ssid, rssi, snr FROM client_samples \
+             WHERE ap_id = $1 AND at_ms >= $2 ORDER BY at_ms DESC, mac",
+        )
+        .bind(ap_id)
+        .bind(since_ms)
+        .fetch_all(&self.store.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get("at_ms")?,
+                ClientSample {
+                    mac: r.try_get("mac")?,
+                    ip: r.try_get("ip")?,
+                    username: r.try_get("username")?,
+                    ap: r.try_get("ap")?,
+                    ssid: r.try_get("ssid")?,
+                    rssi: r.try_get("rssi")?,
+                    snr: r.try_get("snr")?,
+                },
+            ))
+        })
+        .collect()
+    }
+
+    /// Rolls raw samples older than `raw_ms` into 5-minute averages and
+    /// those older than `five_min_ms` into hourly ones; drops what is past
+    /// `hourly_ms`, and raw client samples past `raw_ms`. Buckets are whole
+    /// intervals, so running it again changes nothing.
+    pub async fn downsample(
+        &self,
+        now_ms: i64,
+        keep: &SampleRetention,
+    ) -> Result<DownsampleReport> {
+        let mut report = DownsampleReport::default();
+        let mut tx = self.store.begin_write().await?;
+        for (from, to, age) in [
+            (RAW, FIVE_MIN, keep.raw_ms),
+            (FIVE_MIN, HOURLY, keep.five_min_ms),
+        ] {
+            // Only whole buckets that lie entirely before the cut-off.
+            let cut = (now_ms - age).div_euclid(to) * to;
+            for (table, keys, vals) in ROLLUPS {
+                let avgs: Vec<String> = vals
+                    .split(", ")
+                    .map(|c| format!("CAST(AVG({c}) AS BIGINT)"))
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({keys}, at_ms, resolution, {vals}) \
+                     SELECT {keys}, (at_ms / {to}) * {to}, {to}, {avgs} FROM {table} \
+                     WHERE resolution = {from} AND at_ms < $1 GROUP BY {keys}, (at_ms / {to}) * {to}",
+                    avgs = avgs.join(", ")
+                );
+                report.rolled_up += sqlx::query(&sql)
+                    .bind(cut)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                report.deleted += sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE resolution = {from} AND at_ms < $1"
+                ))
+                .bind(cut)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+        }
+        for (table, _, _) in ROLLUPS {
+            report.deleted += sqlx::query(&format!(
+                "DELETE FROM {table} WHERE resolution = {HOURLY} AND at_ms < $1"
+            ))
+            .bind(now_ms - keep.hourly_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        report.deleted += sqlx::query("DELETE FROM client_samples WHERE at_ms < $1")
+            .bind(now_ms - keep.raw_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::aps::{NewAp, SnmpSecret};
+    use super::super::tests::both;
+    use super::*;
+
+    fn radio(name: &str, util: i64) -> RadioSample {
+        RadioSample {
+            radio: name.into(),
+            channel: Some(36),
+            tx_power: Some(17),
+            noise: Some(-92),
+            utilization: Some(util),
+            clients: Some(4),
+        }
+    }
+
+    #[tokio::test]
+    async fn record_query_and_downsample() {
+        both(|h| async move {
+            let ap = h
+                .store
+                .aps()
+                .add(&NewAp {
+                    name: "ap".into(),
+                    address: "192.0.2.1".into(),
+                    profile: "generic".into(),
+                    snmp: SnmpSecret::V2c {
+                        community: "c".into(),
+                    },
+                    ..NewAp::default()
+                })
+                .await
+                .unwrap();
+            let hour = HOURLY;
+            // Twelve polls a minute apart in one 5-minute bucket and the next.
+            let base = 100 * hour;
+            let mut batch = Vec::new();
+            for i in 0..10i64 {
+                batch.push(PollRecord {
+                    update: PollUpdate {
+                        ap_id: ap.id,
+                        at_ms: base + i * 60_000,
+                        ok: true,
+                        status: "up".into(),
+                        clients: Some(8),
+                        ..PollUpdate::default()
+                    },
+                    uptime_s: Some(i),
+                    radios: vec![radio("1", 10 * i)],
+                    interfaces: vec![IfSample {
+                        if_index: "1".into(),
+                        up: Some(true),
+                        in_octets: Some(1000 * i),
+                        out_octets: Some(1),
+                    }],
+                    clients: vec![ClientSample {
+                        mac: Some("00:00:00:00:00:01".into()),
+                        rssi: Some(-60),
+                        ..ClientSample::default()
+                    }],
+                });
+            }
+            h.store.samples().record(&batch).await.unwrap();
+            let latest = h.store.samples().latest_radios(ap.id).await.unwrap();
+            assert_eq!(latest, [radio("1", 90)]);
+            assert_eq!(
+                h.store.aps().get("ap").await.unwrap().unwrap().clients,
+                Some(8)
+            );
+            assert_eq!(h.store.samples().clients(ap.id, 0).await.unwrap().len(), 10);
+            // Two days later: raw rolls into two 5-minute rows.
+            let keep = SampleRetention::default();
+            let now = base + keep.raw_ms + 10 * 60_000;
+            let r = h.store.samples().downsample(now, &keep).await.unwrap();
+            assert!(r.rolled_up >= 2, "{r:?}");
+            let pts = h.store.samples().radios(ap.id, 0).await.unwrap();
+            assert_eq!(pts.len(), 2, "{pts:?}");
+            assert!(pts.iter().all(|p| p.resolution == FIVE_MIN));
+            // Minutes 0-4 average 20, minutes 5-9 average 70.
+            assert_eq!(pts[0].sample.utilization, Some(20));
+            assert_eq!(pts[1].sample.utilization, Some(70));
+            assert_eq!(pts[0].sample.channel, Some(36));
+            assert!(h
+                .store
+                .samples()
+                .clients(ap.id, 0)
+                .await
+                .unwrap()
+                .is_empty());
+            // Again: nothing changes.
+            let again = h.store.samples().downsample(now, &keep).await.unwrap();
+            assert_eq!(again.rolled_up, 0);
+            // Past 30 days: hourly; past a year: gone.
+            let later = base + keep.five_min_ms + 2 * hour;
+            h.store.samples().downsample(later, &keep).await.unwrap();
+            let pts = h.store.samples().radios(ap.id, 0).await.unwrap();
+            assert_eq!(pts.len(), 1);
+            assert_eq!(
+                (pts[0].resolution, pts[0].sample.utilization),
+                (HOURLY, Some(45))
+            );
+            h.store
+                .samples()
+                .downsample(base + keep.hourly_ms + 2 * hour, &keep)
+                .await
+                .unwrap();
+            assert!(h.store.samples().radios(ap.id, 0).await.unwrap().is_empty());
+        })
+        .await;
+    }
+}
