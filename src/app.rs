@@ -57,9 +57,11 @@ pub struct Application {
     http: TcpListener,
     radius_auth: Arc<UdpSocket>,
     radius_acct: Arc<UdpSocket>,
+    eap: Option<Arc<EapService>>,
+    /// The portal's HTTPS listener and its TLS configuration.
+    portal_https: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
     /// SNMP trap receiver (when `snmp.enabled`).
     snmp_trap: Option<Arc<UdpSocket>>,
-    eap: Option<Arc<EapService>>,
     /// Set on the first start only: the generated admin password, to be
     /// shown once.
     pub initial_admin_password: Option<String>,
@@ -150,6 +152,7 @@ impl Application {
         let radius_acct = bind_udp("radius-acct", config.radius.acct_listen)?;
         let metrics = Arc::new(Metrics::new());
         let eap = build_eap(&config, &metrics)?;
+        let portal_https = bind_portal_https(&config).await?;
         let snmp_trap = if config.snmp.enabled {
             Some(bind_udp("snmp-trap", config.snmp.trap_listen)?)
         } else {
@@ -165,6 +168,7 @@ impl Application {
             radius_auth,
             radius_acct,
             eap,
+            portal_https,
             snmp_trap,
             initial_admin_password,
         })
@@ -181,6 +185,9 @@ impl Application {
         }
         if let Ok(a) = self.radius_acct.local_addr() {
             out.push((ListenerKind::Acct.name(), a));
+        }
+        if let Some(Ok(a)) = self.portal_https.as_ref().map(|(l, _)| l.local_addr()) {
+            out.push(("portal-https", a));
         }
         if let Some(Ok(a)) = self.snmp_trap.as_ref().map(|s| s.local_addr()) {
             out.push(("snmp-trap", a));
@@ -203,9 +210,11 @@ impl Application {
             radius_auth,
             radius_acct,
             eap,
+            portal_https,
             snmp_trap,
             ..
         } = self;
+        let portal_profiles = profiles.clone();
         let snmp = config.snmp.enabled.then(|| {
             crate::snmp::service::SnmpService::start(
                 &config.snmp,
@@ -270,17 +279,33 @@ impl Application {
             shutdown.clone(),
         ));
         drop(ctx);
-        let router = http::router(HttpState {
-            store: store.clone(),
-            metrics,
+        let portal = portal_state(&config, &store, portal_profiles).await?;
+        let portal_https_task = portal_https.map(|(listener, tls)| {
+            let https_state = HttpState {
+                store: store.clone(),
+                metrics: metrics.clone(),
+            };
+            let router = http::router_with_portal(https_state, portal.clone(), true);
+            spawn_portal_https(listener, tls, router, shutdown.clone())
         });
+        let router = http::router_with_portal(
+            HttpState {
+                store: store.clone(),
+                metrics,
+            },
+            portal,
+            false,
+        );
         let router = match &snmp {
             Some(s) => router.merge(s.routes()),
             None => router,
         };
         let http_shutdown = shutdown.clone();
         let http_task = tokio::spawn(async move {
-            axum::serve(http, router)
+            axum::serve(
+                http,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
                 .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
                 .await
         });
@@ -301,6 +326,9 @@ impl Application {
         }
         if let Some(t) = eap_sweeper {
             let _ = t.await;
+        }
+        if let Some(t) = portal_https_task {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
         match tokio::time::timeout(Duration::from_secs(10), http_task).await {
             Ok(Ok(Ok(()))) => {}
@@ -424,4 +452,86 @@ async fn prune_loop(store: Store, days: u32, every: Duration, stop: Cancellation
             Err(e) => tracing::warn!(error = %e, "pruning failed"),
         }
     }
+}
+
+/// The portal's shared state (None when `portal.enabled` is false).
+async fn portal_state(
+    config: &Config,
+    store: &Store,
+    profiles: Arc<Profiles>,
+) -> Result<Option<Arc<crate::portal::PortalState>>, AppError> {
+    if !config.portal.enabled {
+        return Ok(None);
+    }
+    let keys = crate::portal::tokens::PortalKeys::load_or_create(&config.data_dir)
+        .map_err(|e| AppError::Other(e.to_string()))?;
+    let mut state =
+        crate::portal::PortalState::new(store.clone(), profiles, config.portal.clone(), keys);
+    state.coa_timeout = config.radius.coa_timeout;
+    state.coa_attempts = config.radius.coa_attempts;
+    let gw = &config.portal.gateway;
+    if gw.enabled {
+        let gateway = crate::gateway::Gateway::new(&gw.interface, &gw.nft_table, gw.portal_port, &gw.walled_garden)
+            .map_err(|e| AppError::Other(format!("portal gateway: {e}")))?;
+        gateway
+            .install()
+            .await
+            .map_err(|e| AppError::Other(format!("portal gateway: {e}")))?;
+        tracing::info!(interface = %gw.interface, table = %gw.nft_table, "gateway mode: nftables table installed");
+        state.gateway = Some(gateway);
+    }
+    Ok(Some(Arc::new(state)))
+}
+
+/// Binds the portal's HTTPS listener and loads its certificate.
+async fn bind_portal_https(
+    config: &Config,
+) -> Result<Option<(TcpListener, Arc<rustls::ServerConfig>)>, AppError> {
+    let Some(addr) = config
+        .portal
+        .https_addr()
+        .map_err(|e| AppError::Other(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    if !config.portal.enabled {
+        return Ok(None);
+    }
+    let tls = crate::portal::tls::server_config(&config.portal.tls_cert, &config.portal.tls_key)
+        .map_err(|e| AppError::Other(format!("portal HTTPS: {e}")))?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Bind {
+            name: "portal-https",
+            addr,
+            source,
+        })?;
+    Ok(Some((listener, tls)))
+}
+
+fn spawn_portal_https(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let tls_listener =
+            match crate::portal::tls::TlsListener::spawn(listener, tls, shutdown.clone()) {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!(error = %e, "portal HTTPS listener failed");
+                    return;
+                }
+            };
+        let served = axum::serve(
+            tls_listener,
+            router.into_make_service_with_connect_info::<crate::portal::tls::TlsPeer>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "portal HTTPS server ended with an error");
+        }
+    })
 }

@@ -74,6 +74,9 @@ pub enum Command {
     Alert(crate::snmp::cli::AlertCmd),
     /// Serve simulated SNMP agents on loopback (demo and benchmarks).
     Simulate(crate::snmp::cli::SimulateArgs),
+    /// Visitor vouchers for the captive portal.
+    #[command(subcommand)]
+    Voucher(crate::portal::cli::VoucherCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -349,6 +352,9 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Nas(cmd) => nas_cmd(&app::open_store(&config).await?, &config, cmd).await,
         Command::Device(cmd) => device_cmd(&app::open_store(&config).await?, cmd).await,
         Command::Session(cmd) => session_cmd(&app::open_store(&config).await?, &config, cmd).await,
+        Command::Voucher(cmd) => {
+            crate::portal::cli::voucher_cmd(&app::open_store(&config).await?, &config, cmd).await
+        }
         Command::Ap(cmd) => {
             crate::snmp::cli::ap_cmd(&app::open_store(&config).await?, &config, cmd).await
         }

@@ -57,6 +57,8 @@ pub struct Config {
     pub radius: RadiusConfig,
     pub retention: RetentionConfig,
     pub profiles: ProfilesConfig,
+    /// Captive portal, CAPPORT API and app launcher.
+    pub portal: crate::portal::PortalConfig,
     pub eap: EapConfig,
     /// SNMP polling, traps and alerts.
     pub snmp: SnmpConfig,
@@ -72,6 +74,7 @@ impl Default for Config {
             radius: RadiusConfig::default(),
             retention: RetentionConfig::default(),
             profiles: ProfilesConfig::default(),
+            portal: crate::portal::PortalConfig::default(),
             eap: EapConfig::default(),
             snmp: SnmpConfig::default(),
         }
@@ -527,6 +530,7 @@ impl Config {
                 "eap.certificate and eap.private_key must be set together".into(),
             ));
         }
+        self.portal.validate()?;
         self.snmp.validate()?;
         let url = self.database.url.expose();
         if !(url.is_empty()

@@ -26,6 +26,24 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
+/// The full HTTP surface: health, readiness and metrics plus the captive
+/// portal and CAPPORT API when enabled. `https` marks the portal's HTTPS
+/// listener (its cookies get `Secure`).
+pub fn router_with_portal(
+    state: HttpState,
+    portal: Option<Arc<crate::portal::PortalState>>,
+    https: bool,
+) -> Router {
+    let base = router(state);
+    match portal {
+        Some(p) if https => base
+            .merge(crate::portal::router(p))
+            .layer(axum::Extension(crate::portal::web::Https)),
+        Some(p) => base.merge(crate::portal::router(p)),
+        None => base,
+    }
+}
+
 /// The process is up and serving HTTP.
 async fn healthz() -> &'static str {
     "ok\n"

@@ -91,6 +91,8 @@ pub struct Profile {
     pub matching: MatchRules,
     /// What to poll and which traps it sends (the `[snmp]` section).
     pub snmp: crate::snmp::profile::SnmpProfile,
+    /// External-portal redirect parameters and handoff (`[portal]`).
+    pub portal: crate::portal::profile::PortalProfile,
     /// Standard attributes (the system dictionary when one was given).
     standard: Arc<Dictionary>,
 }
@@ -135,6 +137,7 @@ mod raw {
         #[serde(rename = "match")]
         pub matching: Option<Match>,
         pub snmp: Option<crate::snmp::profile::RawSnmp>,
+        pub portal: Option<crate::portal::profile::RawPortal>,
     }
 
     #[derive(Deserialize)]
@@ -290,6 +293,7 @@ impl Profiles {
                         },
                         matching: MatchRules::default(),
                         snmp: Default::default(),
+                        portal: Default::default(),
                         standard,
                     }
                 }
@@ -491,6 +495,13 @@ fn parse_profile(
         }
         None => Default::default(),
     };
+    let portal = crate::portal::profile::PortalProfile::from_raw(file.portal).map_err(|e| {
+        ProfileError::Invalid {
+            path: path.to_path_buf(),
+            line: Some(src.line(e.offset)),
+            reason: e.reason,
+        }
+    })?;
     let profile = Profile {
         name,
         display_name,
@@ -499,6 +510,7 @@ fn parse_profile(
         radius,
         matching,
         snmp,
+        portal,
         standard,
     };
     Ok((profile, name_line))
@@ -1029,5 +1041,28 @@ mod tests {
             bytes,
             [26, 13, 0, 0, 0x39, 0xe7, 1, 7, b's', b't', b'a', b'f', b'f']
         );
+    }
+
+    #[test]
+    fn portal_sections_of_the_shipped_profiles() {
+        use crate::portal::profile::Handoff;
+        let p = shipped();
+        for (name, handoff) in [
+            ("generic", Handoff::RadiusMac),
+            ("cisco-wlc", Handoff::FormPost),
+            ("aruba", Handoff::FormPost),
+            ("huawei", Handoff::RadiusMac),
+            ("ruckus", Handoff::FormPost),
+            ("unifi", Handoff::RadiusMac),
+            ("omada", Handoff::RadiusMac),
+            ("mikrotik", Handoff::MikrotikChap),
+            ("coova", Handoff::CoovaUam),
+        ] {
+            let profile = p.get(name).unwrap_or_else(|| panic!("profile {name}"));
+            assert_eq!(profile.portal.handoff, handoff, "{name}");
+        }
+        assert_eq!(p.get("cisco-wlc").unwrap().portal.login_url, ["switch_url"]);
+        let e = load_err(&[("p.toml", "[profile]\nname = \"x\"\n[portal]\nhandoff = \"nope\"\n")]);
+        assert!(e.contains("p.toml:4: portal.handoff"), "{e}");
     }
 }

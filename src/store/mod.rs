@@ -20,10 +20,14 @@ pub mod events;
 pub mod groups;
 pub mod nas;
 pub mod one_time;
+pub mod portal_sessions;
 mod rows;
 pub mod samples;
 pub mod secretbox;
+pub mod sms_codes;
 pub mod users;
+pub mod vouchers;
+pub mod wechat;
 
 #[cfg(test)]
 mod tests;
@@ -197,6 +201,21 @@ impl Store {
     }
     pub fn alerts(&self) -> alerts::Alerts<'_> {
         alerts::Alerts::new(self)
+    }
+    pub fn portal_sessions(&self) -> portal_sessions::PortalSessions<'_> {
+        portal_sessions::PortalSessions::new(self)
+    }
+    pub fn vouchers(&self) -> vouchers::Vouchers<'_> {
+        vouchers::Vouchers::new(self)
+    }
+    pub fn sms_codes(&self) -> sms_codes::SmsCodes<'_> {
+        sms_codes::SmsCodes::new(self)
+    }
+    pub fn wechat_links(&self) -> wechat::WechatLinks<'_> {
+        wechat::WechatLinks::new(self)
+    }
+    pub fn tickets(&self) -> wechat::Tickets<'_> {
+        wechat::Tickets::new(self)
     }
 
     /// Deletes auth_log rows, raw accounting records, stopped accounting
