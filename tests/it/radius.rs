@@ -634,3 +634,58 @@ fn disconnect_session_through_coa() {
         responder.join().unwrap();
     }
 }
+
+#[test]
+fn ipv6_listener_and_vendor_attributes_from_the_nas_profile() {
+    if std::net::UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("skipping: no IPv6 loopback on this machine");
+        return;
+    }
+    let mut env = TestEnv::new(&Db::Sqlite);
+    env.set("PORTICO_RADIUS__AUTH_LISTEN", "[::1]:0");
+    env.cli_ok(
+        &[
+            "group",
+            "set",
+            "aruba-staff",
+            "--vlan",
+            "30",
+            "--reply",
+            "Aruba-User-Role=staff",
+        ],
+        None,
+    );
+    env.cli_ok(
+        &[
+            "nas",
+            "add",
+            "aruba-ctl",
+            "--address",
+            "::1/128",
+            "--profile",
+            "aruba",
+            "--secret-stdin",
+        ],
+        Some(&format!("{SECRET}\n")),
+    );
+    env.add_user("erin", "erins-password", &["aruba-staff"]);
+    let server = env.start();
+    assert!(server.auth.is_ipv6(), "{}", server.auth);
+    let socket = std::net::UdpSocket::bind("[::1]:0").unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .unwrap();
+    let (req, _) = pap_request(11, "erin", "erins-password", SECRET, &[]);
+    socket.send_to(&req, server.auth).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = socket.recv_from(&mut buf).expect("reply over IPv6");
+    let reply = wire::check_structure(&buf[..n]).unwrap();
+    assert_eq!(reply[0], 2);
+    let role = wire::vendor_attributes(reply).find(|(v, t, _)| *v == 14823 && *t == 1);
+    assert_eq!(
+        role.map(|(_, _, v)| v),
+        Some(&b"staff"[..]),
+        "Aruba-User-Role from the NAS's profile"
+    );
+    assert_eq!(wire::find_attribute(reply, 81), Some(&b"30"[..]));
+}
