@@ -150,7 +150,10 @@ fn ca_params() -> Result<rcgen::CertificateParams, rcgen::Error> {
 /// The private CA and a server certificate under `dir`, created if
 /// missing. A missing server certificate is re-issued by the existing CA
 /// key, so devices that trust `ca.pem` keep working.
-pub fn ensure_generated(dir: &Path, server_name: &str) -> Result<(PathBuf, PathBuf, PathBuf), CertError> {
+pub fn ensure_generated(
+    dir: &Path,
+    server_name: &str,
+) -> Result<(PathBuf, PathBuf, PathBuf), CertError> {
     let io = |source| CertError::Io {
         path: dir.to_path_buf(),
         source,

@@ -39,9 +39,19 @@ struct EapolRun {
 }
 
 /// Runs eapol_test with `network` as its network block.
-fn eapol_test(env: &TestEnv, server: &TestServer, name: &str, network: &str, extra: &[&str]) -> EapolRun {
+fn eapol_test(
+    env: &TestEnv,
+    server: &TestServer,
+    name: &str,
+    network: &str,
+    extra: &[&str],
+) -> EapolRun {
     let conf = env.dir.path().join(format!("{name}.conf"));
-    std::fs::write(&conf, format!("network={{\n    key_mgmt=WPA-EAP\n{network}}}\n")).unwrap();
+    std::fs::write(
+        &conf,
+        format!("network={{\n    key_mgmt=WPA-EAP\n{network}}}\n"),
+    )
+    .unwrap();
     let out = Command::new("eapol_test")
         .arg("-c")
         .arg(&conf)
@@ -101,13 +111,24 @@ fn peap_and_ttls_with_eapol_test() {
         );
 
         let run = eapol_test(&env, &server, "peap", &peap_network(&ca, PASSWORD), &[]);
-        assert!(run.ok, "[{}] PEAP/MSCHAPv2:\n{}", db.name(), tail(&run.output));
+        assert!(
+            run.ok,
+            "[{}] PEAP/MSCHAPv2:\n{}",
+            db.name(),
+            tail(&run.output)
+        );
         assert!(
             run.output.contains("Tunnel-Private-Group-Id") || run.output.contains("Attribute 81"),
             "VLAN in the Accept:\n{}",
             tail(&run.output)
         );
-        let run = eapol_test(&env, &server, "ttls-pap", &ttls_network(&ca, "PAP", PASSWORD), &[]);
+        let run = eapol_test(
+            &env,
+            &server,
+            "ttls-pap",
+            &ttls_network(&ca, "PAP", PASSWORD),
+            &[],
+        );
         assert!(run.ok, "TTLS/PAP:\n{}", tail(&run.output));
         let run = eapol_test(
             &env,
@@ -125,7 +146,11 @@ fn peap_and_ttls_with_eapol_test() {
         ] {
             let run = eapol_test(&env, &server, name, &network, &[]);
             assert!(!run.ok, "{name} must fail:\n{}", tail(&run.output));
-            assert!(run.output.contains("FAILURE"), "{name}:\n{}", tail(&run.output));
+            assert!(
+                run.output.contains("FAILURE"),
+                "{name}:\n{}",
+                tail(&run.output)
+            );
         }
 
         // Inner identity logged, outer identity kept.
@@ -138,7 +163,10 @@ fn peap_and_ttls_with_eapol_test() {
             .lines()
             .find(|l| l.contains("eap-peap-mschapv2") && l.contains("accept"))
             .unwrap_or_else(|| panic!("no PEAP accept in\n{csv}"));
-        assert!(peap.contains("alice") && peap.contains("anonymous"), "{peap}");
+        assert!(
+            peap.contains("alice") && peap.contains("anonymous"),
+            "{peap}"
+        );
         assert!(csv.contains("eap-ttls-pap"), "{csv}");
         assert!(server.metric("portico_certificate_days_left") > 300.0);
     }
@@ -169,7 +197,9 @@ fn client_pki(dir: &Path, tag: &str, cn: &str, extra_sans: usize) -> ClientPki {
         .collect();
     let mut params = rcgen::CertificateParams::new(sans).unwrap();
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
     let out = ClientPki {
@@ -220,8 +250,18 @@ fn eap_tls_trusted_untrusted_and_tls13() {
         "TLS 1.3 negotiated:\n{}",
         tail(&run.output)
     );
-    let run = eapol_test(&env, &server, "untrusted", &tls_network(&ca, &stranger, ""), &[]);
-    assert!(!run.ok, "a certificate from another CA must fail:\n{}", tail(&run.output));
+    let run = eapol_test(
+        &env,
+        &server,
+        "untrusted",
+        &tls_network(&ca, &stranger, ""),
+        &[],
+    );
+    assert!(
+        !run.ok,
+        "a certificate from another CA must fail:\n{}",
+        tail(&run.output)
+    );
     // A certificate naming no user fails too.
     let nobody = client_pki(env.dir.path(), "nobody", "mallory", 0);
     drop(server);
@@ -285,7 +325,10 @@ fn fragmentation_small_mtu_large_chain() {
     std::fs::write(&chain_file, full_chain).unwrap();
     std::fs::write(&key_file, leaf_key.serialize_pem()).unwrap();
     let client = client_pki(&dir, "big", "carol", 80);
-    env.set("PORTICO_EAP__CERTIFICATE", &chain_file.display().to_string());
+    env.set(
+        "PORTICO_EAP__CERTIFICATE",
+        &chain_file.display().to_string(),
+    );
     env.set("PORTICO_EAP__PRIVATE_KEY", &key_file.display().to_string());
     env.set("PORTICO_EAP__CLIENT_CA", &client.ca.display().to_string());
     let server = env.start();
@@ -328,7 +371,11 @@ fn identity_response(id: u8, name: &str) -> Vec<u8> {
 /// Starts a conversation: (State, identifier of the server's request).
 fn start_conversation(client: &RawClient, radius_id: u8) -> (Vec<u8>, u8) {
     let reply = client
-        .exchange(&eap_request(radius_id, &identity_response(1, "anonymous"), None))
+        .exchange(&eap_request(
+            radius_id,
+            &identity_response(1, "anonymous"),
+            None,
+        ))
         .expect("challenge");
     assert_eq!(reply[0], 11, "Access-Challenge");
     let state = wire::find_attribute(&reply, 24).expect("State").to_vec();
@@ -391,7 +438,9 @@ fn malformed_eap_is_dropped_or_rejected_and_counted() {
     junk.extend_from_slice(b"\x16\x03\x01\x00\x05hello-not-tls");
     let len = junk.len() as u16;
     junk[2..4].copy_from_slice(&len.to_be_bytes());
-    let r = client.exchange(&eap_request(13, &junk, Some(&state))).expect("reply");
+    let r = client
+        .exchange(&eap_request(13, &junk, Some(&state)))
+        .expect("reply");
     assert_eq!(r[0], 3, "bad ClientHello rejected");
     // Random payloads: whatever happens, the server keeps answering.
     use rand::Rng;

@@ -17,7 +17,9 @@ use crate::radius::auth::user_grant;
 use crate::radius::directory::Snapshot;
 use crate::radius::mschap;
 use crate::radius::policy::{self, Grant, RejectReason};
-use crate::radius::request::{MS_CHAP2_RESPONSE, MS_CHAP2_SUCCESS, MS_CHAP_CHALLENGE, VENDOR_MICROSOFT};
+use crate::radius::request::{
+    MS_CHAP2_RESPONSE, MS_CHAP2_SUCCESS, MS_CHAP_CHALLENGE, VENDOR_MICROSOFT,
+};
 use crate::store::users::User;
 
 /// RFC 5216 s2.3 / PEAPv0 key derivation label.
@@ -91,7 +93,10 @@ pub enum Step {
     Challenge(Vec<u8>),
     /// TTLS/PAP: check this password against the user (slow hash), then
     /// call `password_checked`.
-    CheckPassword { user: Arc<User>, password: Vec<u8> },
+    CheckPassword {
+        user: Arc<User>,
+        password: Vec<u8>,
+    },
     Accept(Granted),
     Reject(RejectReason),
     /// Discard without answering; the reason is counted.
@@ -267,7 +272,13 @@ impl Conversation {
     }
 
     /// One step on the peer's Response (its identifier already checked).
-    pub fn step(&mut self, resp: &Response<'_>, settings: &Settings, snap: &Snapshot, now_ms: i64) -> Step {
+    pub fn step(
+        &mut self,
+        resp: &Response<'_>,
+        settings: &Settings,
+        snap: &Snapshot,
+        now_ms: i64,
+    ) -> Step {
         match std::mem::replace(&mut self.stage, Stage::Finished) {
             Stage::Finished => Step::Drop("eap_finished"),
             Stage::Proposed(kind) => {
@@ -394,14 +405,28 @@ impl Conversation {
         Some(k)
     }
 
-    fn accept(&self, t: &Tunnel, grant: Grant, label: &[u8], context: Option<&[u8]>, len: usize) -> Step {
+    fn accept(
+        &self,
+        t: &Tunnel,
+        grant: Grant,
+        label: &[u8],
+        context: Option<&[u8]>,
+        len: usize,
+    ) -> Step {
         match Self::key(t, label, context, len) {
             Some(msk) => Step::Accept(Granted { grant, msk }),
             None => reject(RejectReason::InternalError),
         }
     }
 
-    fn peap(&mut self, mut t: Box<Tunnel>, plain: &[u8], settings: &Settings, snap: &Snapshot, now_ms: i64) -> Step {
+    fn peap(
+        &mut self,
+        mut t: Box<Tunnel>,
+        plain: &[u8],
+        settings: &Settings,
+        snap: &Snapshot,
+        now_ms: i64,
+    ) -> Step {
         match std::mem::replace(&mut t.inner, Inner::Handshake) {
             Inner::Handshake => {
                 // Phase 2 starts with a full-header Identity request, which
@@ -414,7 +439,9 @@ impl Conversation {
                 let Some((TYPE_IDENTITY, data)) = inner::peap_inner_response(plain) else {
                     return reject(RejectReason::EapUnexpected);
                 };
-                self.identity = String::from_utf8_lossy(data).trim_end_matches('\0').to_string();
+                self.identity = String::from_utf8_lossy(data)
+                    .trim_end_matches('\0')
+                    .to_string();
                 self.label = "eap-peap-mschapv2";
                 let challenge: [u8; 16] = rand::thread_rng().gen();
                 let ms_id = self.last_id.wrapping_add(1);
@@ -522,7 +549,8 @@ impl Conversation {
                 let Ok(challenge) = <[u8; 16]>::try_from(challenge) else {
                     return reject(RejectReason::EapMalformed);
                 };
-                if expected.get(..16) != Some(&challenge[..]) || expected.get(16) != Some(&r.ident) {
+                if expected.get(..16) != Some(&challenge[..]) || expected.get(16) != Some(&r.ident)
+                {
                     return reject(RejectReason::EapMalformed);
                 }
                 let checked = verify_mschap(
@@ -541,7 +569,12 @@ impl Conversation {
                     Ok((grant, auth)) => {
                         let mut avp = Vec::new();
                         let value = mschap::mschap2_success_value(r.ident, &auth);
-                        inner::push_avp(&mut avp, u32::from(MS_CHAP2_SUCCESS), Some(VENDOR_MICROSOFT), &value);
+                        inner::push_avp(
+                            &mut avp,
+                            u32::from(MS_CHAP2_SUCCESS),
+                            Some(VENDOR_MICROSOFT),
+                            &value,
+                        );
                         t.inner = Inner::TtlsMschapSuccess { grant };
                         self.send_inner(t, &avp)
                     }
@@ -704,7 +737,12 @@ mod tests {
 
         /// Drives the conversation until the server asks for something the
         /// peer must answer at the application layer (or ends it).
-        fn exchange(&mut self, conv: &mut Conversation, env: (&Settings, &Snapshot), first: Step) -> (Step, Vec<u8>) {
+        fn exchange(
+            &mut self,
+            conv: &mut Conversation,
+            env: (&Settings, &Snapshot),
+            first: Step,
+        ) -> (Step, Vec<u8>) {
             let mut step = first;
             loop {
                 let Step::Challenge(req) = step else {
@@ -745,7 +783,13 @@ mod tests {
 
         /// Sends `bytes` (TLS records) in fragments, consuming the server's
         /// ACKs; returns the server's answer to the last fragment.
-        fn send(&mut self, conv: &mut Conversation, env: (&Settings, &Snapshot), mut id: u8, bytes: &[u8]) -> Step {
+        fn send(
+            &mut self,
+            conv: &mut Conversation,
+            env: (&Settings, &Snapshot),
+            mut id: u8,
+            bytes: &[u8],
+        ) -> Step {
             let chunks: Vec<&[u8]> = if bytes.is_empty() {
                 vec![&[]]
             } else {
@@ -770,7 +814,13 @@ mod tests {
             unreachable!()
         }
 
-        fn send_plain(&mut self, conv: &mut Conversation, env: (&Settings, &Snapshot), id: u8, plain: &[u8]) -> Step {
+        fn send_plain(
+            &mut self,
+            conv: &mut Conversation,
+            env: (&Settings, &Snapshot),
+            id: u8,
+            plain: &[u8],
+        ) -> Step {
             self.tls.writer().write_all(plain).unwrap();
             let mut out = Vec::new();
             while self.tls.wants_write() {
@@ -791,7 +841,8 @@ mod tests {
         let (settings, roots) = settings();
         let snap = snapshot("right password");
         let env = (&settings, &snap);
-        let (mut conv, start) = Conversation::start("anonymous", 1, server_fragment, &settings, &snap, 0);
+        let (mut conv, start) =
+            Conversation::start("anonymous", 1, server_fragment, &settings, &snap, 0);
         let mut peer = Peer::new(roots, packet::TYPE_PEAP, peer_fragment);
         // The Start request carries no TLS: answer with the ClientHello.
         let id = last_id(&start);
@@ -801,7 +852,12 @@ mod tests {
         let (step, plain) = peer.exchange(&mut conv, env, step);
         // Identity request, full header.
         assert_eq!(plain, vec![1, last_id(&step), 0, 5, 1]);
-        let step = peer.send_plain(&mut conv, env, last_id(&step), &[1, b'a', b'l', b'i', b'c', b'e']);
+        let step = peer.send_plain(
+            &mut conv,
+            env,
+            last_id(&step),
+            &[1, b'a', b'l', b'i', b'c', b'e'],
+        );
         let (step, plain) = peer.exchange(&mut conv, env, step);
         assert_eq!(conv.identity, "alice");
         assert_eq!(&plain[..2], &[TYPE_MSCHAPV2, 1]);
@@ -826,7 +882,12 @@ mod tests {
             return (step, peer);
         }
         assert_eq!(&plain[..2], &[TYPE_MSCHAPV2, MSCHAPV2_SUCCESS]);
-        let step = peer.send_plain(&mut conv, env, last_id(&step), &[TYPE_MSCHAPV2, MSCHAPV2_SUCCESS]);
+        let step = peer.send_plain(
+            &mut conv,
+            env,
+            last_id(&step),
+            &[TYPE_MSCHAPV2, MSCHAPV2_SUCCESS],
+        );
         let (step, plain) = peer.exchange(&mut conv, env, step);
         assert_eq!(plain[4], TYPE_TLV);
         let id = last_id(&step);
@@ -879,15 +940,30 @@ mod tests {
             .unwrap();
         let challenge: [u8; 16] = derived[..16].try_into().unwrap();
         let peer_challenge = [9u8; 16];
-        let nt = mschap::generate_nt_response(&challenge, &peer_challenge, b"alice", &mschap::nt_password_hash("pw"));
+        let nt = mschap::generate_nt_response(
+            &challenge,
+            &peer_challenge,
+            b"alice",
+            &mschap::nt_password_hash("pw"),
+        );
         let mut response = vec![derived[16], 0];
         response.extend_from_slice(&peer_challenge);
         response.extend_from_slice(&[0; 8]);
         response.extend_from_slice(&nt);
         let mut avps = Vec::new();
         push_avp(&mut avps, AVP_USER_NAME, None, b"alice");
-        push_avp(&mut avps, u32::from(MS_CHAP_CHALLENGE), Some(VENDOR_MICROSOFT), &challenge);
-        push_avp(&mut avps, u32::from(MS_CHAP2_RESPONSE), Some(VENDOR_MICROSOFT), &response);
+        push_avp(
+            &mut avps,
+            u32::from(MS_CHAP_CHALLENGE),
+            Some(VENDOR_MICROSOFT),
+            &challenge,
+        );
+        push_avp(
+            &mut avps,
+            u32::from(MS_CHAP2_RESPONSE),
+            Some(VENDOR_MICROSOFT),
+            &response,
+        );
         let id = last_id(&step);
         let step = peer.send_plain(&mut conv, env, id, &avps);
         let (step, plain) = peer.exchange(&mut conv, env, step);

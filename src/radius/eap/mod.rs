@@ -280,11 +280,7 @@ impl EapService {
             }
             Checkout::Unknown => {
                 self.count("unknown_state");
-                return self.reject_without(
-                    resp.identifier,
-                    RejectReason::EapUnknownState,
-                    &outer,
-                );
+                return self.reject_without(resp.identifier, RejectReason::EapUnknownState, &outer);
             }
         };
         if resp.identifier != conv.expected_id() {

@@ -240,7 +240,10 @@ mod tests {
         table.put_back(&a, c, t0);
         table.finish(&a);
         assert!(matches!(table.checkout(&a, "ap1", t0), Checkout::Unknown));
-        assert!(matches!(table.checkout(b"short", "ap1", t0), Checkout::Unknown));
+        assert!(matches!(
+            table.checkout(b"short", "ap1", t0),
+            Checkout::Unknown
+        ));
 
         table.insert("ap1", conv(), t0).unwrap();
         assert_eq!(table.len(), 3);

@@ -93,7 +93,11 @@ impl TlsSession {
         let start = self.sent;
         let end = total.min(start + fragment_size.max(1));
         let more = end < total;
-        let flags = if more { base_flags | FLAG_MORE } else { base_flags };
+        let flags = if more {
+            base_flags | FLAG_MORE
+        } else {
+            base_flags
+        };
         let length = (start == 0).then_some(total);
         let out = tls_frame(flags, length, self.outbound.get(start..end).unwrap_or(&[]));
         self.sent = end;

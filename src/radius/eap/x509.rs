@@ -76,7 +76,9 @@ fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
             return None;
         }
         let bytes = rest.get(..n)?;
-        let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
         (len, rest.get(n..)?)
     };
     Some((tag, rest.get(..len)?, rest.get(len..)?))
@@ -150,7 +152,9 @@ fn read_san(info: &mut CertInfo, general_names: &[u8]) {
     };
     for (tag, value) in children(names) {
         match tag {
-            TAG_SAN_RFC822 => info.emails.push(String::from_utf8_lossy(value).into_owned()),
+            TAG_SAN_RFC822 => info
+                .emails
+                .push(String::from_utf8_lossy(value).into_owned()),
             TAG_SAN_DNS => info
                 .dns_names
                 .push(String::from_utf8_lossy(value).into_owned()),
