@@ -27,6 +27,9 @@ pub struct Condition {
     pub message: String,
 }
 
+/// (kind, threshold, value, what, unit) of one radio rule.
+type Rule<'a> = (&'static str, Option<i64>, Option<i64>, &'a str, &'a str);
+
 /// Evaluates the rules for one AP after a poll.
 pub fn evaluate(
     ap: &str,
@@ -50,7 +53,7 @@ pub fn evaluate(
     }
     for r in radios {
         let subject = format!("{ap}/{}", r.radio);
-        let rules: [(&'static str, Option<i64>, Option<i64>, &str, &str); 3] = [
+        let rules: [Rule; 3] = [
             (
                 "radio-utilization",
                 t.utilization,

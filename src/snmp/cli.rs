@@ -81,7 +81,7 @@ pub enum ApCmd {
     Add {
         name: String,
         #[command(flatten)]
-        fields: ApFields,
+        fields: Box<ApFields>,
     },
     /// Change fields of an AP (only those given).
     Edit {
@@ -89,7 +89,7 @@ pub enum ApCmd {
         #[arg(long)]
         rename: Option<String>,
         #[command(flatten)]
-        fields: ApFields,
+        fields: Box<ApFields>,
     },
     Remove {
         name: String,

@@ -397,7 +397,7 @@ pub fn decode_system(p: &SnmpProfile, got: &[(Oid, Value)]) -> SystemInfo {
             .map(|(_, v)| v)
             .filter(|v| v.is_present())
     };
-    let t = |o: &Option<Oid>| o.as_ref().and_then(|o| find(o)).and_then(Value::as_text);
+    let t = |o: &Option<Oid>| o.as_ref().and_then(&find).and_then(Value::as_text);
     SystemInfo {
         descr: find(&std_oid(SYS_DESCR)).and_then(Value::as_text),
         object_id: find(&std_oid(SYS_OBJECT_ID)).and_then(|v| match v {

@@ -439,7 +439,7 @@ fn fill_record(record: &mut PollRecord, r: &PollResult, only: Option<&collect::A
     record.radios = r
         .radios
         .iter()
-        .filter(|x| only.is_none_or(|ap| belongs(*x, ap)))
+        .filter(|x| only.is_none_or(|ap| belongs(x, ap)))
         .map(|x| RadioSample {
             radio: match (only, &x.ap_name, &x.ap_index) {
                 (Some(_), _, _) => local(x),
