@@ -256,9 +256,8 @@ impl PortalConfig {
         {
             return invalid("portal.https_listen needs portal.tls_cert and portal.tls_key".into());
         }
-        if !self.public_url.is_empty()
-            && !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://"))
-        {
+        let url = &self.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return invalid(format!(
                 "portal.public_url {:?} must start with http:// or https://",
                 self.public_url

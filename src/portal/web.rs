@@ -381,6 +381,8 @@ fn context_error(page: &Page, e: &ContextError) -> Response {
 }
 
 /// A posted form with a valid CSRF token and sealed context for `profile`.
+/// The error is the refusal page itself, sent as it is.
+#[allow(clippy::result_large_err)]
 fn checked_form(
     state: &PortalState,
     page: &Page,

@@ -12,6 +12,8 @@ pub fn portal_env(db: &Db) -> TestEnv {
     let mut env = TestEnv::new(db);
     env.set("PORTICO_PORTAL__LAUNCHER", LAUNCHER);
     env.set("PORTICO_PORTAL__CONFIRM_TIMEOUT", "3s");
+    // The SNMP trap receiver's default port would collide between servers.
+    env.set("PORTICO_SNMP__TRAP_LISTEN", "127.0.0.1:0");
     env.add_loopback_nas("ap-test", &[]);
     env.add_user("alice", "correct horse battery", &["staff"]);
     env

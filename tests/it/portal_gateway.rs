@@ -175,6 +175,7 @@ fn gateway_mode_in_network_namespaces() {
         .env("PORTICO_HTTP__LISTEN", "10.77.0.1:8080")
         .env("PORTICO_RADIUS__AUTH_LISTEN", "127.0.0.1:0")
         .env("PORTICO_RADIUS__ACCT_LISTEN", "127.0.0.1:0")
+        .env("PORTICO_SNMP__TRAP_LISTEN", "127.0.0.1:0")
         .env("PORTICO_PROFILES__DIR", repo_path("ap-profiles"))
         .env("PORTICO_PORTAL__PUBLIC_URL", "http://10.77.0.1:8080")
         .env("PORTICO_PORTAL__GATEWAY__ENABLED", "true")
@@ -222,7 +223,7 @@ fn gateway_mode_in_network_namespaces() {
         "{redirect}"
     );
     assert!(redirect.contains("10.78.0.2%2Fnews"), "{redirect}");
-    let (code, _, _) = lab.curl(&["http://10.78.0.2:81/"]);
+    let (code, _, _) = lab.curl(&["-m", "2", "http://10.78.0.2:81/"]);
     assert_eq!(code, 0, "other traffic dropped");
 
     // Sign in: the MAC comes from the gateway's neighbour table.
