@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N="${1:-5000}"; INTERVAL="${2:-60}"; CYCLES="${3:-3}"
-BIN="${PORTICO_BIN:-target/release/portico}"
+BIN="${SNMP_BENCH_BIN:-target/release/portico}"
 BASE_PORT="${BASE_PORT:-20000}"
 SAMPLE="${SAMPLE:-200}"
 [ -x "$BIN" ] || { echo "build first: cargo build --release --bin portico" >&2; exit 1; }
@@ -23,7 +23,7 @@ run_for=$(( INTERVAL * (CYCLES + 1) + 60 ))
   --duration "${run_for}s" > "$work/sim.out" 2>&1 &
 sim=$!
 for _ in $(seq 1 120); do grep -q '^simulating' "$work/sim.out" && break; sleep 0.5; done
-grep '^simulating' "$work/sim.out"
+grep '^simulating' "$work/sim.out" || { cat "$work/sim.out"; exit 1; }
 "$BIN" serve > "$work/serve.out" 2> "$work/serve.err" &
 srv=$!
 for _ in $(seq 1 120); do grep -q '^listening http' "$work/serve.out" && break; sleep 0.5; done
