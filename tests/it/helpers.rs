@@ -119,6 +119,8 @@ impl TestEnv {
             ("PORTICO_RADIUS__ACCT_LISTEN".into(), "127.0.0.1:0".into()),
             ("PORTICO_RADIUS__REFRESH_INTERVAL".into(), "100ms".into()),
             ("PORTICO_RADIUS__COA_TIMEOUT".into(), "300ms".into()),
+            // Each server its own trap port (the default 1162 is shared).
+            ("PORTICO_SNMP__TRAP_LISTEN".into(), "127.0.0.1:0".into()),
             (
                 "PORTICO_PROFILES__DIR".into(),
                 repo_path("ap-profiles").display().to_string(),
