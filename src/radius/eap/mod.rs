@@ -173,6 +173,27 @@ impl EapService {
         })
     }
 
+    /// A service with a throw-away self-signed certificate held only in
+    /// memory and default settings: for fuzzing and tests that drive
+    /// `radius::server::process` with EAP payloads.
+    pub fn ephemeral(metrics: Arc<Metrics>) -> Result<Self, EapSetupError> {
+        let generate = || -> Result<TlsMaterial, rcgen::Error> {
+            let key = rcgen::KeyPair::generate()?;
+            let cert =
+                rcgen::CertificateParams::new(vec!["portico".to_string()])?.self_signed(&key)?;
+            Ok(TlsMaterial {
+                chain: vec![cert.der().clone()],
+                key: rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+                client_roots: None,
+                crls: Vec::new(),
+                generated_ca: None,
+                server_not_after: None,
+            })
+        };
+        let material = generate().map_err(|e| EapSetupError::Verifier(e.to_string()))?;
+        Self::new(&EapConfig::default(), &material, metrics)
+    }
+
     /// The server certificate's notAfter (Unix seconds).
     pub fn certificate_not_after(&self) -> Option<i64> {
         self.certificate_not_after
@@ -435,4 +456,65 @@ fn accept_attributes(
 /// How often idle conversations are swept.
 pub fn sweep_interval(idle: Duration) -> Duration {
     (idle / 2).clamp(Duration::from_millis(500), Duration::from_secs(30))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fragment_size_follows_the_smallest_framed_mtu() {
+        let eap = EapService::ephemeral(Arc::new(Metrics::new())).unwrap();
+        let packet = |mtus: &[u32]| {
+            let mut attrs = Vec::new();
+            for m in mtus {
+                wire::push_attribute(&mut attrs, ATTR_FRAMED_MTU, &m.to_be_bytes()).unwrap();
+            }
+            wire::encode_request(1, 1, &[0; 16], &attrs, b"s").unwrap()
+        };
+        assert_eq!(eap.fragment_size_for(&packet(&[])), 1024);
+        assert_eq!(eap.fragment_size_for(&packet(&[1400])), 1024);
+        assert_eq!(eap.fragment_size_for(&packet(&[1400, 300])), 286);
+        assert_eq!(eap.fragment_size_for(&packet(&[10])), MIN_FRAGMENT);
+        assert_eq!(eap.open_conversations(), 0);
+    }
+
+    #[test]
+    fn accept_attributes_carry_keys_the_nas_can_decrypt() {
+        let nas = NasEntry {
+            name: "ap".into(),
+            net: "127.0.0.1/32".parse().unwrap(),
+            secret: b"secret".to_vec(),
+            profile: "generic".into(),
+            coa_port: 3799,
+            require_message_authenticator: true,
+        };
+        let req = AccessRequest {
+            authenticator: [5; 16],
+            ..Default::default()
+        };
+        let msk: Vec<u8> = (0..64).collect();
+        let attrs = accept_attributes(9, "alice", &msk, &nas, &req).unwrap();
+        let mut packet = vec![2, 1, 0, 0];
+        packet.extend_from_slice(&[0; 16]);
+        packet.extend_from_slice(&attrs);
+        let len = packet.len() as u16;
+        packet[2..4].copy_from_slice(&len.to_be_bytes());
+        assert_eq!(
+            wire::join_attribute(&packet, ATTR_EAP_MESSAGE),
+            vec![3, 9, 0, 4]
+        );
+        assert_eq!(
+            wire::find_attribute(&packet, USER_NAME_TYPE),
+            Some(&b"alice"[..])
+        );
+        let key = |typ| {
+            let (_, _, v) = wire::vendor_attributes(&packet)
+                .find(|(v, t, _)| *v == VENDOR_MICROSOFT && *t == typ)
+                .unwrap();
+            wire::salt_decrypt(v, b"secret", &[5; 16]).unwrap()
+        };
+        assert_eq!(key(MS_MPPE_RECV_KEY), msk[..32].to_vec());
+        assert_eq!(key(MS_MPPE_SEND_KEY), msk[32..].to_vec());
+    }
 }
