@@ -81,15 +81,18 @@ impl Gateway {
              table inet {t} {{\n\
              \x20 set allowed_mac {{\n    type ether_addr\n    flags timeout\n  }}\n\
              \x20 set garden4 {{\n    type ipv4_addr\n    flags interval\n{garden}  }}\n\
+             \x20 set garden_client {{\n    type ether_addr . ipv4_addr\n    flags timeout\n  }}\n\
              \x20 chain prerouting {{\n    type nat hook prerouting priority dstnat; policy accept;\n\
              \x20   iifname \"{i}\" ether saddr @allowed_mac accept\n\
              \x20   iifname \"{i}\" ip daddr @garden4 accept\n\
+             \x20   iifname \"{i}\" ether saddr . ip daddr @garden_client accept\n\
              \x20   iifname \"{i}\" tcp dport 80 redirect to :{port}\n  }}\n\
              \x20 chain forward {{\n    type filter hook forward priority filter; policy accept;\n\
              \x20   iifname \"{i}\" ether saddr @allowed_mac accept\n\
              \x20   iifname \"{i}\" udp dport 53 accept\n\
              \x20   iifname \"{i}\" tcp dport 53 accept\n\
              \x20   iifname \"{i}\" ip daddr @garden4 accept\n\
+             \x20   iifname \"{i}\" ether saddr . ip daddr @garden_client accept\n\
              \x20   iifname \"{i}\" drop\n  }}\n}}\n",
             port = self.portal_port
         )
@@ -101,6 +104,20 @@ impl Gateway {
             "add element inet {} allowed_mac {{ {mac} timeout {}s }}\n",
             self.table,
             seconds.max(1)
+        )
+    }
+
+    /// Commands that let `mac` reach `ips` (a per-client walled garden,
+    /// e.g. WeChat's servers during OAuth) for `seconds`.
+    pub fn garden_script(&self, mac: MacAddr, ips: &[Ipv4Addr], seconds: u64) -> String {
+        let elems: Vec<String> = ips
+            .iter()
+            .map(|ip| format!("{mac} . {ip} timeout {}s", seconds.max(1)))
+            .collect();
+        format!(
+            "add element inet {} garden_client {{ {} }}\n",
+            self.table,
+            elems.join(", ")
         )
     }
 
@@ -154,6 +171,33 @@ impl Gateway {
         self.run(&self.allow_script(mac, seconds)).await
     }
 
+    /// Opens the per-client walled garden: `hosts` resolved to IPv4
+    /// addresses, reachable by `mac` for `seconds`.
+    pub async fn open_garden(
+        &self,
+        mac: MacAddr,
+        hosts: &[String],
+        seconds: u64,
+    ) -> Result<usize, GatewayError> {
+        let mut ips: Vec<Ipv4Addr> = Vec::new();
+        for host in hosts {
+            if let Ok(addrs) = tokio::net::lookup_host((host.as_str(), 443)).await {
+                for a in addrs {
+                    if let std::net::IpAddr::V4(v4) = a.ip() {
+                        if !ips.contains(&v4) {
+                            ips.push(v4);
+                        }
+                    }
+                }
+            }
+        }
+        if ips.is_empty() {
+            return Ok(0);
+        }
+        self.run(&self.garden_script(mac, &ips, seconds)).await?;
+        Ok(ips.len())
+    }
+
     pub async fn remove(&self, mac: MacAddr) -> Result<(), GatewayError> {
         self.run(&self.remove_script(mac)).await
     }
@@ -187,6 +231,11 @@ mod tests {
         assert_eq!(
             g.allow_script(mac, 60),
             "add element inet portico allowed_mac { 02:00:00:00:00:01 timeout 60s }\n"
+        );
+        assert!(r.contains("ether saddr . ip daddr @garden_client accept"));
+        assert_eq!(
+            g.garden_script(mac, &["192.0.2.9".parse().unwrap()], 120),
+            "add element inet portico garden_client { 02:00:00:00:00:01 . 192.0.2.9 timeout 120s }\n"
         );
         assert!(Gateway::new("eth0; drop", "p", 1, &[]).is_err());
         assert!(Gateway::new("eth0", "p", 1, &["nope".into()]).is_err());

@@ -17,6 +17,7 @@
 //! password_field = "password"
 //! redirect_field = "redirect_url"
 //! extra_fields = { buttonClicked = "4" }
+//! reauth_attributes = { "Cisco-AVPair" = "subscriber:command=reauthenticate" }
 //! ```
 
 use std::collections::BTreeMap;
@@ -97,6 +98,10 @@ pub struct PortalProfile {
     pub password_field: String,
     pub redirect_field: Option<String>,
     pub extra_fields: Vec<(String, String)>,
+    /// Attributes added to the CoA-Request that asks the AP to
+    /// re-authenticate a client right after sign-in (RADIUS MAC handoff),
+    /// e.g. Cisco's `Cisco-AVPair = "subscriber:command=reauthenticate"`.
+    pub reauth_attributes: Vec<(String, String)>,
 }
 
 impl Default for PortalProfile {
@@ -120,6 +125,7 @@ impl Default for PortalProfile {
             password_field: "password".into(),
             redirect_field: None,
             extra_fields: Vec::new(),
+            reauth_attributes: Vec::new(),
         }
     }
 }
@@ -162,6 +168,8 @@ pub struct RawPortal {
     pub redirect_field: Option<Spanned<String>>,
     #[serde(default)]
     pub extra_fields: BTreeMap<String, String>,
+    #[serde(default)]
+    pub reauth_attributes: BTreeMap<String, String>,
 }
 
 /// A validation error at a byte offset of the profile file.
@@ -280,6 +288,7 @@ impl PortalProfile {
             password_field: field(raw.password_field, &d.password_field, "password_field")?,
             redirect_field,
             extra_fields: raw.extra_fields.into_iter().collect(),
+            reauth_attributes: raw.reauth_attributes.into_iter().collect(),
         };
         Ok(profile)
     }

@@ -282,6 +282,9 @@ pub async fn complete(
                 .await
                 .map_err(|e| SignInError::Internal(e.to_string()))?;
         }
+        if portal.handoff == Handoff::RadiusMac {
+            reauthenticate(state, profile, ctx.client_mac, now_ms).await;
+        }
         Next::Wait
     };
     let token = tokens::random_token();
@@ -334,6 +337,14 @@ pub async fn confirm(
     session: &PortalSession,
     now_ms: i64,
 ) -> Result<Confirmation, SignInError> {
+    // Gateway mode: the client is out once its MAC is in the set.
+    let gateway = state
+        .profiles
+        .get(&session.profile)
+        .is_some_and(|p| p.portal.handoff == Handoff::Gateway);
+    if gateway && state.gateway.is_some() {
+        return Ok(Confirmation::Confirmed);
+    }
     // APs may start accounting a little before the portal's clock.
     let since = session.created_at - 10_000;
     let mac = session.mac.to_string();
@@ -393,10 +404,24 @@ pub async fn sign_out(
 /// Best effort: failures are logged, never shown (the authorization is
 /// already revoked, so the next re-authentication fails anyway).
 async fn disconnect(state: &PortalState, mac: MacAddr, since_ms: i64) {
+    dynamic_auth(state, mac, since_ms, coa::CoaKind::Disconnect, Vec::new()).await;
+}
+
+/// Sends an RFC 5176 request about `mac` to every NAS with an open
+/// accounting session for it (a Disconnect on sign-out, a CoA asking the
+/// AP to re-authenticate at once after sign-in). Runs in the background:
+/// a NAS that does not answer must not hold up the person's page.
+async fn dynamic_auth(
+    state: &PortalState,
+    mac: MacAddr,
+    since_ms: i64,
+    kind: coa::CoaKind,
+    extra: Vec<u8>,
+) {
     let sessions = match state.store.accounting().since(since_ms).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(error = %e, "disconnect: cannot read accounting");
+            tracing::warn!(error = %e, "CoA/Disconnect: cannot read accounting");
             return;
         }
     };
@@ -423,31 +448,51 @@ async fn disconnect(state: &PortalState, mac: MacAddr, since_ms: i64) {
                 IpAddr::V6(_) => None,
             },
         };
-        let Ok(attrs) = coa::identity_attributes(&id) else {
+        let Ok(mut attrs) = coa::identity_attributes(&id) else {
             continue;
         };
+        attrs.extend_from_slice(&extra);
         let target = std::net::SocketAddr::new(nas_ip, nas.coa_port);
         let (timeout, attempts) = (state.coa_timeout, state.coa_attempts);
         let secret = nas.secret.clone();
-        // Do not hold the person's page on a NAS that does not answer.
         tokio::spawn(async move {
-            match coa::send(
-                coa::CoaKind::Disconnect,
-                target,
-                secret.as_bytes(),
-                &attrs,
-                timeout,
-                attempts,
-            )
-            .await
-            {
+            match coa::send(kind, target, secret.as_bytes(), &attrs, timeout, attempts).await {
                 Ok(o) => {
-                    tracing::info!(%target, %mac, outcome = %o.describe(), "portal disconnect")
+                    tracing::info!(%target, %mac, ?kind, outcome = %o.describe(), "portal CoA/Disconnect")
                 }
-                Err(e) => tracing::warn!(%target, %mac, error = %e, "portal disconnect"),
+                Err(e) => tracing::warn!(%target, %mac, ?kind, error = %e, "portal CoA/Disconnect"),
             }
         });
     }
+}
+
+/// After a RADIUS-MAC sign-in: where the profile supports CoA, ask the AP
+/// to re-authenticate the client now instead of at its next association.
+async fn reauthenticate(
+    state: &PortalState,
+    profile: &crate::profiles::Profile,
+    mac: MacAddr,
+    now_ms: i64,
+) {
+    if !profile.radius.coa_supported {
+        return;
+    }
+    let mut extra = Vec::new();
+    for (name, value) in &profile.portal.reauth_attributes {
+        match profile.encode_reply_attribute(name, value) {
+            Ok(bytes) => extra.extend_from_slice(&bytes),
+            Err(e) => tracing::warn!(error = %e, "re-authentication attribute not sent"),
+        }
+    }
+    // Pre-authentication accounting may have started long before sign-in.
+    dynamic_auth(
+        state,
+        mac,
+        now_ms - 12 * 3_600_000,
+        coa::CoaKind::Coa,
+        extra,
+    )
+    .await;
 }
 
 #[cfg(test)]

@@ -856,7 +856,21 @@ async fn oauth_start(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     if wechat::is_wechat_browser(ua) {
-        tracing::info!(mac = %ctx.client_mac, "WeChat browser: straight to OAuth (walled garden: {:?})", state.config.wechat.walled_garden);
+        if let Some(gw) = &state.gateway {
+            // WeChat's servers, for this client only, while OAuth runs.
+            let secs = state.config.wechat.walled_garden_time.as_secs();
+            match gw
+                .open_garden(ctx.client_mac, &state.config.wechat.walled_garden, secs)
+                .await
+            {
+                Ok(n) => {
+                    tracing::info!(mac = %ctx.client_mac, addresses = n, "walled garden opened for WeChat OAuth")
+                }
+                Err(e) => {
+                    tracing::warn!(mac = %ctx.client_mac, error = %e, "walled garden not opened")
+                }
+            }
+        }
         return Redirect::to(&authorize_for(&state, &page, kind, &ticket)).into_response();
     }
     qr_page(&state, &page, &ticket)

@@ -389,3 +389,54 @@ async fn sign_in_attempts_are_rate_limited_per_device() {
     assert_eq!(statuses[..10], [401; 10]);
     assert_eq!(statuses[10], 429);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn radius_mac_sign_in_asks_the_ap_to_reauthenticate_and_sign_out_disconnects() {
+    // The AP's RFC 5176 port.
+    let ap = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ap.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok();
+    let port = ap.local_addr().unwrap().port().to_string();
+    let mut env = TestEnv::new(&Db::Sqlite);
+    env.set("PORTICO_SNMP__TRAP_LISTEN", "127.0.0.1:0");
+    env.add_loopback_nas("ap-unifi", &["--profile", "unifi", "--coa-port", &port]);
+    env.add_user("alice", "correct horse battery", &["staff"]);
+    let server = env.start();
+    // The AP accounts for the client before sign-in (guest pre-authentication).
+    acct_start(server.acct, MAC, "pre-auth-1");
+    let mut b = Browser::new(server.http);
+    let (csrf, ctx) = landing(&mut b, &format!("/portal/unifi?id={}", pct(MAC)));
+    let r = b.post(
+        "/portal/unifi/staff",
+        &[
+            ("csrf", &csrf),
+            ("ctx", &ctx),
+            ("username", "alice"),
+            ("password", "correct horse battery"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let recv = |want: u8| -> Vec<u8> {
+        let mut buf = [0u8; 4096];
+        loop {
+            let (n, _) = ap.recv_from(&mut buf).expect("request from Portico");
+            if buf[0] == want {
+                return buf[..n].to_vec();
+            }
+        }
+    };
+    let coa = recv(43);
+    assert_eq!(
+        portico::radius::wire::find_attribute(&coa, 31),
+        Some(&b"aa:bb:cc:00:11:22"[..]),
+        "CoA-Request names the client (as accounting stored it)"
+    );
+    let l = b.get("/portal/launcher");
+    let csrf2 = input_value(&l.body, "csrf").unwrap();
+    assert_eq!(b.post("/portal/logout", &[("csrf", &csrf2)]).status, 200);
+    let dm = recv(40);
+    assert_eq!(
+        portico::radius::wire::find_attribute(&dm, 44),
+        Some(&b"pre-auth-1"[..])
+    );
+}
