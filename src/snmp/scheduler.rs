@@ -237,14 +237,15 @@ async fn reload(ctx: &Arc<PollCtx>, sources: &Sources, targets: &mut HashMap<i64
         let ap = Arc::new(ap);
         let addr = resolve(&ap.spec.address).await;
         if let Some(a) = addr {
-            src_map.insert(
-                super::trap::canonical(a.ip()),
-                Source {
+            // Several entries on one address (agents on different ports):
+            // traps are credited to the first by name.
+            src_map
+                .entry(super::trap::canonical(a.ip()))
+                .or_insert_with(|| Source {
                     name: ap.spec.name.clone(),
                     profile: ap.spec.profile.clone(),
                     community: ap.spec.snmp.community().map(str::to_string),
-                },
-            );
+                });
         }
         if let Some(c) = &ap.spec.controller {
             managed.entry(c.clone()).or_default().push(ap.clone());

@@ -57,10 +57,12 @@ impl Snmpd {
         };
         let dir = tempfile::tempdir().expect("tempdir");
         let f = fixtures();
+        // pass_persist: one awk process per subtree answers from memory, so
+        // a loaded machine does not fork per varbind.
         let pass = |prefix: &str, walk: &str| {
             format!(
-                "pass {prefix} /bin/sh {} {}\n",
-                f.join("pass.sh").display(),
+                "pass_persist {prefix} /usr/bin/awk -f {} {}\n",
+                f.join("pass_persist.awk").display(),
                 f.join(walk).display()
             )
         };
@@ -484,7 +486,7 @@ fn serve_polls_traps_and_reachability() {
         for (k, v) in [
             ("PORTICO_SNMP__POLL_INTERVAL", "400ms"),
             ("PORTICO_SNMP__REFRESH_INTERVAL", "200ms"),
-            ("PORTICO_SNMP__TIMEOUT", "150ms"),
+            ("PORTICO_SNMP__TIMEOUT", "1s"),
             ("PORTICO_SNMP__RETRIES", "0"),
             ("PORTICO_SNMP__DOWN_AFTER", "2"),
             ("PORTICO_SNMP__REACHABILITY", "snmp"),
@@ -519,14 +521,48 @@ fn serve_polls_traps_and_reachability() {
             ],
             Some(&format!("{COMMUNITY}\n")),
         );
+        // A controller, and one of its APs adopted: its status and radios
+        // come from the controller's tables; the other AP waits as discovered.
+        env.cli_ok(
+            &[
+                "ap",
+                "add",
+                "wlc",
+                "--address",
+                &addr,
+                "--profile",
+                "cisco-wlc",
+                "--kind",
+                "controller",
+                "--community-stdin",
+            ],
+            Some(&format!("{COMMUNITY}\n")),
+        );
+        env.cli_ok(
+            &[
+                "ap",
+                "add",
+                "ap-lobby",
+                "--address",
+                "10.20.0.11",
+                "--profile",
+                "cisco-wlc",
+                "--controller",
+                "wlc",
+                "--mac",
+                "00:1a:0b:01:02:03",
+                "--no-snmp",
+            ],
+            None,
+        );
         // Credentials never on argv: without stdin flags the add is refused.
         let refused = env.cli(&["ap", "add", "x", "--address", "127.0.0.1"], None);
         assert!(!refused.status.success());
         let server = env.start_with(&["snmp-trap"]);
         let trap_addr = server.listener("snmp-trap").expect("snmp-trap listener");
         server.wait_for("AP up with polled identity", || {
-            let v = json(&env, &["ap", "list", "--json"]);
-            v[0]["status"] == "up" && v[0]["polled"]["sys_name"] == "lobby-wlc"
+            let v = json(&env, &["ap", "show", "lobby", "--json"]);
+            v["status"] == "up" && v["polled"]["sys_name"] == "lobby-wlc"
         });
         let show = json(&env, &["ap", "show", "lobby", "--json"]);
         let chans: Vec<i64> = show["radios"]
@@ -537,6 +573,30 @@ fn serve_polls_traps_and_reachability() {
             .collect();
         assert_eq!(chans, [6, 36], "{show}");
         assert_eq!(show["building"], "Main");
+        server.wait_for("adopted AP up through its controller", || {
+            let v = json(&env, &["ap", "show", "ap-lobby", "--json"]);
+            v["status"] == "up"
+                && v["polled"]["firmware"] == "8.10.185.0"
+                && v["radios"].as_array().is_some_and(|r| r.len() == 2)
+        });
+        let lobby = json(&env, &["ap", "show", "ap-lobby", "--json"]);
+        let util: Vec<i64> = lobby["radios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["utilization"].as_i64())
+            .collect();
+        assert_eq!(util, [35, 12], "{lobby}");
+        assert_eq!(lobby["polled"]["model"], "AIR-AP2802I-H-K9");
+        let pending = json(&env, &["ap", "discovered", "--json"]);
+        assert!(
+            pending
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["address"] == "10.20.0.12" && d["via"] == "wlc"),
+            "{pending}"
+        );
 
         // Traps: v2c linkDown, v3 authPriv linkDown, and an unknown sender.
         snmptrap(trap_addr, &["-v2c", "-c", COMMUNITY]);
@@ -600,7 +660,7 @@ fn serve_polls_traps_and_reachability() {
         // The agent goes away: down after two failed cycles, event and alert.
         agent.stop();
         server.wait_for("AP down", || {
-            json(&env, &["ap", "list", "--json"])[0]["status"] == "down"
+            json(&env, &["ap", "show", "lobby", "--json"])["status"] == "down"
         });
         let ev = json(&env, &["event", "list", "--json"]);
         assert!(
