@@ -115,6 +115,7 @@ enum Inner {
     PeapChallenge { challenge: [u8; 16] },
     PeapSuccess { grant: Grant },
     PeapResult { grant: Grant },
+    PeapFailure { reason: RejectReason },
     TtlsPap { grant: Grant },
     TtlsMschapSuccess { grant: Grant },
     TlsCommitted { grant: Grant },
@@ -476,9 +477,22 @@ impl Conversation {
                         let body = inner::mschapv2_success(r.ms_id, &auth);
                         self.send_inner(t, &inner::compressed_request(TYPE_MSCHAPV2, &body))
                     }
-                    Err(reason) => reject(reason),
+                    Err(reason) => {
+                        // Tell the peer inside the tunnel (its user sees
+                        // "wrong password", not a network error), then reject.
+                        let error = match reason {
+                            RejectReason::Disabled => 647,
+                            RejectReason::Expired => 648,
+                            _ => 691,
+                        };
+                        let fresh: [u8; 16] = rand::thread_rng().gen();
+                        t.inner = Inner::PeapFailure { reason };
+                        let body = inner::mschapv2_failure(r.ms_id, error, &fresh);
+                        self.send_inner(t, &inner::compressed_request(TYPE_MSCHAPV2, &body))
+                    }
                 }
             }
+            Inner::PeapFailure { reason } => reject(reason),
             Inner::PeapSuccess { grant } => match inner::peap_inner_response(plain) {
                 Some((TYPE_MSCHAPV2, [MSCHAPV2_SUCCESS, ..])) => {
                     let id = self.last_id.wrapping_add(1);
@@ -878,7 +892,14 @@ mod tests {
         resp.extend_from_slice(b"alice");
         let step = peer.send_plain(&mut conv, env, last_id(&step), &resp);
         let (step, plain) = peer.exchange(&mut conv, env, step);
-        if !matches!(step, Step::Challenge(_)) {
+        if plain.get(1) == Some(&inner::MSCHAPV2_FAILURE) {
+            assert!(String::from_utf8_lossy(&plain).contains("E=691"));
+            let step = peer.send_plain(
+                &mut conv,
+                env,
+                last_id(&step),
+                &[TYPE_MSCHAPV2, inner::MSCHAPV2_FAILURE],
+            );
             return (step, peer);
         }
         assert_eq!(&plain[..2], &[TYPE_MSCHAPV2, MSCHAPV2_SUCCESS]);

@@ -70,6 +70,16 @@ pub fn mschapv2_success(ms_id: u8, authenticator_response: &str) -> Vec<u8> {
     mschapv2_packet(MSCHAPV2_SUCCESS, ms_id, message.as_bytes())
 }
 
+/// EAP-MSCHAPv2 Failure Type-Data (RFC 2759 s6 message format): the peer
+/// shows the error and answers with a Failure of its own.
+pub fn mschapv2_failure(ms_id: u8, error: u32, challenge: &[u8; 16]) -> Vec<u8> {
+    let message = format!(
+        "E={error} R=0 C={} V=3 M=Authentication failed",
+        hex::encode_upper(challenge)
+    );
+    mschapv2_packet(MSCHAPV2_FAILURE, ms_id, message.as_bytes())
+}
+
 /// A parsed EAP-MSCHAPv2 Response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MsChapV2Response {
