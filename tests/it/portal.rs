@@ -27,16 +27,23 @@ fn landing(b: &mut Browser, path: &str) -> (String, String) {
     (csrf, ctx)
 }
 
-async fn authorizations(env: &TestEnv) -> usize {
-    let store = env.open_store().await;
-    let n = store
-        .authorizations()
-        .list_active(portico::radius::server::now_ms())
-        .await
-        .unwrap()
-        .len();
-    store.close().await;
-    n
+/// Active authorizations in the server's store (from a sync test).
+fn authorizations(env: &TestEnv) -> usize {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let store = env.open_store().await;
+        let n = store
+            .authorizations()
+            .list_active(portico::radius::server::now_ms())
+            .await
+            .unwrap()
+            .len();
+        store.close().await;
+        n
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,8 +117,8 @@ async fn landing_routes_understand_each_vendor_and_refuse_bad_input() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
+#[test]
+fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
     for db in backends() {
         let env = portal_env(&db);
         let server = env.start();
@@ -161,7 +168,7 @@ async fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
         );
         assert_eq!(r.status, 400, "{}", r.body);
         assert_eq!(
-            authorizations(&env).await,
+            authorizations(&env),
             0,
             "[{}] refused sign-ins stored nothing",
             db.name()
@@ -287,8 +294,8 @@ async fn form_post_handoff_gives_one_time_credentials_accepted_once() {
     assert!(!accepted(&pap_auth(server.auth, &user, "wrong", MAC)));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn vouchers_from_the_cli_sign_in_and_expire() {
+#[test]
+fn vouchers_from_the_cli_sign_in_and_expire() {
     let env = portal_env(&Db::Sqlite);
     let out = env.cli_ok(
         &[
@@ -348,7 +355,7 @@ async fn vouchers_from_the_cli_sign_in_and_expire() {
         &[("csrf", &csrf), ("ctx", &ctx), ("code", "ABCD-EFGH-JKMN")],
     );
     assert_eq!(r.status, 401);
-    assert_eq!(authorizations(&env).await, 0);
+    assert_eq!(authorizations(&env), 0);
 
     let r = b.post(
         "/portal/unifi/voucher",
