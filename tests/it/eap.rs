@@ -138,11 +138,19 @@ fn peap_and_ttls_with_eapol_test() {
             &[],
         );
         assert!(run.ok, "TTLS/MSCHAPv2:\n{}", tail(&run.output));
+        // EAP-MSCHAPv2 inside TTLS (Windows' TTLS).
+        let network = ttls_network(&ca, "MSCHAPV2", PASSWORD).replace("auth=", "autheap=");
+        let run = eapol_test(&env, &server, "ttls-eap", &network, &[]);
+        assert!(run.ok, "TTLS/EAP-MSCHAPv2:\n{}", tail(&run.output));
 
         for (name, network) in [
             ("peap-bad", peap_network(&ca, "wrong")),
             ("ttls-pap-bad", ttls_network(&ca, "PAP", "wrong")),
             ("ttls-mschapv2-bad", ttls_network(&ca, "MSCHAPV2", "wrong")),
+            (
+                "ttls-eap-bad",
+                ttls_network(&ca, "MSCHAPV2", "wrong").replace("auth=", "autheap="),
+            ),
         ] {
             let run = eapol_test(&env, &server, name, &network, &[]);
             assert!(!run.ok, "{name} must fail:\n{}", tail(&run.output));
@@ -157,7 +165,7 @@ fn peap_and_ttls_with_eapol_test() {
         let mut csv = String::new();
         server.wait_for("auth log rows", || {
             csv = env.cli_ok(&["auth-log", "export", "--since", "2000-01-01"], None);
-            csv.lines().filter(|l| l.contains("eap-")).count() >= 6
+            csv.lines().filter(|l| l.contains("eap-")).count() >= 8
         });
         let peap = csv
             .lines()

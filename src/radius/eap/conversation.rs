@@ -118,6 +118,9 @@ enum Inner {
     PeapFailure { reason: RejectReason },
     TtlsPap { grant: Grant },
     TtlsMschapSuccess { grant: Grant },
+    TtlsEapChallenge { challenge: [u8; 16] },
+    TtlsEapSuccess { grant: Grant },
+    TtlsEapFailure { reason: RejectReason },
     TlsCommitted { grant: Grant },
 }
 
@@ -372,7 +375,7 @@ impl Conversation {
         let plain = t.tls.read_plaintext();
         match t.kind {
             MethodKind::Peap => self.peap(t, &plain, settings, snap, now_ms),
-            MethodKind::Ttls => self.ttls(t, &plain, snap, now_ms),
+            MethodKind::Ttls => self.ttls(t, &plain, settings, snap, now_ms),
             MethodKind::Tls => self.eap_tls(t, snap, now_ms),
         }
     }
@@ -511,8 +514,24 @@ impl Conversation {
         }
     }
 
-    fn ttls(&mut self, mut t: Box<Tunnel>, plain: &[u8], snap: &Snapshot, now_ms: i64) -> Step {
-        match std::mem::replace(&mut t.inner, Inner::Handshake) {
+    fn ttls(
+        &mut self,
+        mut t: Box<Tunnel>,
+        plain: &[u8],
+        settings: &Settings,
+        snap: &Snapshot,
+        now_ms: i64,
+    ) -> Step {
+        let state = std::mem::replace(&mut t.inner, Inner::Handshake);
+        if matches!(
+            state,
+            Inner::TtlsEapChallenge { .. }
+                | Inner::TtlsEapSuccess { .. }
+                | Inner::TtlsEapFailure { .. }
+        ) {
+            return self.ttls_eap(t, state, plain, settings, snap, now_ms);
+        }
+        match state {
             Inner::Handshake => {
                 if plain.is_empty() {
                     return self.send_pending(t);
@@ -520,6 +539,12 @@ impl Conversation {
                 let Some(avps) = inner::parse_avps(plain) else {
                     return reject(RejectReason::EapMalformed);
                 };
+                if avps
+                    .iter()
+                    .any(|a| a.code == inner::AVP_EAP_MESSAGE && a.vendor == 0)
+                {
+                    return self.ttls_eap(t, Inner::Handshake, plain, settings, snap, now_ms);
+                }
                 let find = |code: u32, vendor: u32| {
                     avps.iter()
                         .find(|a| a.code == code && a.vendor == vendor)
@@ -602,6 +627,110 @@ impl Conversation {
                     reject(RejectReason::EapUnexpected)
                 }
             }
+            _ => reject(RejectReason::EapUnexpected),
+        }
+    }
+
+    /// EAP-MSCHAPv2 inside TTLS (what Windows uses): full EAP packets in
+    /// EAP-Message AVPs (RFC 5281 s11.1); Identity, Challenge, Success.
+    fn ttls_eap(
+        &mut self,
+        t: Box<Tunnel>,
+        state: Inner,
+        plain: &[u8],
+        settings: &Settings,
+        snap: &Snapshot,
+        now_ms: i64,
+    ) -> Step {
+        let Some(avps) = inner::parse_avps(plain) else {
+            return reject(RejectReason::EapMalformed);
+        };
+        let eap: Vec<u8> = avps
+            .iter()
+            .filter(|a| a.code == inner::AVP_EAP_MESSAGE && a.vendor == 0)
+            .flat_map(|a| a.data.iter().copied())
+            .collect();
+        let Ok(resp) = packet::parse_response(&eap) else {
+            return reject(RejectReason::EapMalformed);
+        };
+        let next_id = resp.identifier.wrapping_add(1);
+        let mut t = t;
+        let send =
+            |this: &mut Self, mut t: Box<Tunnel>, inner_state: Inner, typ: u8, data: &[u8]| {
+                let mut avp = Vec::new();
+                inner::push_avp(
+                    &mut avp,
+                    inner::AVP_EAP_MESSAGE,
+                    None,
+                    &packet::request(next_id, typ, data),
+                );
+                t.inner = inner_state;
+                this.send_inner(t, &avp)
+            };
+        match (state, resp.typ) {
+            (Inner::Handshake, TYPE_IDENTITY) => {
+                self.identity = String::from_utf8_lossy(resp.data)
+                    .trim_end_matches('\0')
+                    .to_string();
+                self.label = "eap-ttls-eap-mschapv2";
+                let challenge: [u8; 16] = rand::thread_rng().gen();
+                let body = inner::mschapv2_challenge(next_id, &challenge, &settings.server_name);
+                send(
+                    self,
+                    t,
+                    Inner::TtlsEapChallenge { challenge },
+                    TYPE_MSCHAPV2,
+                    &body,
+                )
+            }
+            (Inner::TtlsEapChallenge { challenge }, TYPE_MSCHAPV2) => {
+                let Some((_, Some(r))) = inner::parse_mschapv2(resp.data) else {
+                    return reject(RejectReason::EapMalformed);
+                };
+                let checked = verify_mschap(
+                    snap,
+                    now_ms,
+                    MethodKind::Ttls.name(),
+                    &self.identity,
+                    MsChapCheck {
+                        challenge: &challenge,
+                        peer_challenge: &r.peer_challenge,
+                        nt_response: &r.nt_response,
+                        name: &r.name,
+                    },
+                );
+                match checked {
+                    Ok((grant, auth)) => {
+                        let body = inner::mschapv2_success(r.ms_id, &auth);
+                        send(
+                            self,
+                            t,
+                            Inner::TtlsEapSuccess { grant },
+                            TYPE_MSCHAPV2,
+                            &body,
+                        )
+                    }
+                    Err(reason) => {
+                        let fresh: [u8; 16] = rand::thread_rng().gen();
+                        let body = inner::mschapv2_failure(r.ms_id, 691, &fresh);
+                        send(
+                            self,
+                            t,
+                            Inner::TtlsEapFailure { reason },
+                            TYPE_MSCHAPV2,
+                            &body,
+                        )
+                    }
+                }
+            }
+            (Inner::TtlsEapSuccess { grant }, TYPE_MSCHAPV2)
+                if resp.data.first() == Some(&MSCHAPV2_SUCCESS) =>
+            {
+                t.inner = Inner::Handshake;
+                self.accept(&t, grant, LABEL_TTLS_KEYS, None, 64)
+            }
+            (Inner::TtlsEapFailure { reason }, _) => reject(reason),
+            (_, TYPE_NAK) => reject(RejectReason::EapMethodRefused),
             _ => reject(RejectReason::EapUnexpected),
         }
     }
