@@ -200,8 +200,8 @@ fn gateway_mode_in_network_namespaces() {
         let line = rx
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .expect("portico reports its listeners");
-        if line.starts_with("listening http ") {
-            let addr: SocketAddr = line["listening http ".len()..].trim().parse().unwrap();
+        if let Some(rest) = line.strip_prefix("listening http ") {
+            let addr: SocketAddr = rest.trim().parse().unwrap();
             assert_eq!(addr.port(), 8080);
             break;
         }
