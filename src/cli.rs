@@ -77,6 +77,9 @@ pub enum Command {
     /// Visitor vouchers for the captive portal.
     #[command(subcommand)]
     Voucher(crate::portal::cli::VoucherCmd),
+    /// WeChat/WeCom identities linked to staff accounts (portal sign-in).
+    #[command(subcommand)]
+    Wechat(crate::portal::cli::WechatCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -354,6 +357,9 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Session(cmd) => session_cmd(&app::open_store(&config).await?, &config, cmd).await,
         Command::Voucher(cmd) => {
             crate::portal::cli::voucher_cmd(&app::open_store(&config).await?, &config, cmd).await
+        }
+        Command::Wechat(cmd) => {
+            crate::portal::cli::wechat_cmd(&app::open_store(&config).await?, cmd).await
         }
         Command::Ap(cmd) => {
             crate::snmp::cli::ap_cmd(&app::open_store(&config).await?, &config, cmd).await

@@ -186,3 +186,43 @@ pub async fn voucher_cmd(store: &Store, config: &Config, cmd: VoucherCmd) -> Res
         }
     }
 }
+
+#[derive(Subcommand, Debug)]
+pub enum WechatCmd {
+    /// Link a WeChat openid or WeCom userid to a staff account.
+    Link {
+        /// wechat (official-account openid) or wecom (userid).
+        kind: String,
+        external_id: String,
+        username: String,
+    },
+    /// Remove a link.
+    Unlink { kind: String, external_id: String },
+}
+
+pub async fn wechat_cmd(store: &Store, cmd: WechatCmd) -> Result<()> {
+    let now = crate::radius::server::now_ms();
+    match cmd {
+        WechatCmd::Link {
+            kind,
+            external_id,
+            username,
+        } => {
+            if store.users().get(&username).await?.is_none() {
+                bail!("no user {username:?}");
+            }
+            store
+                .wechat_links()
+                .link(&kind, &external_id, &username, now)
+                .await?;
+            println!("linked {kind} {external_id} to {username}");
+        }
+        WechatCmd::Unlink { kind, external_id } => {
+            if !store.wechat_links().unlink(&kind, &external_id).await? {
+                bail!("no {kind} link for {external_id:?}");
+            }
+            println!("unlinked {kind} {external_id}");
+        }
+    }
+    Ok(())
+}

@@ -95,15 +95,11 @@ async fn wechat_qr_flow_linked_staff_and_replayed_code() {
     *fake.user.lock().unwrap() = "o-alice".into();
     let base = portal_fakes::start(fake.clone()).await;
     let env = oauth_env(&Db::Sqlite, &base);
-    {
-        let store = env.open_store().await;
-        store
-            .wechat_links()
-            .link("wechat", "o-alice", "alice", 0)
-            .await
-            .unwrap();
-        store.close().await;
-    }
+    env.cli_ok(&["wechat", "link", "wechat", "o-alice", "alice"], None);
+    assert!(!env
+        .cli(&["wechat", "link", "wechat", "o-x", "nobody"], None)
+        .status
+        .success());
     let server = env.start();
     let mut device = Browser::new(server.http);
     let r = device.get(&format!("/portal/generic?client_mac={}", pct(MAC)));
