@@ -11,6 +11,7 @@ mod portal_bench;
 mod portal_e2e;
 mod portal_fakes;
 mod portal_gateway;
+mod portal_https;
 mod portal_support;
 mod portal_wechat;
 mod radius;
