@@ -280,6 +280,14 @@ impl Application {
         ));
         drop(ctx);
         let portal = portal_state(&config, &store, portal_profiles).await?;
+        if portal.is_some() {
+            tokio::spawn(crate::portal::maintenance(
+                store.clone(),
+                config.retention.days,
+                config.retention.prune_interval,
+                shutdown.clone(),
+            ));
+        }
         let portal_https_task = portal_https.map(|(listener, tls)| {
             let https_state = HttpState {
                 store: store.clone(),

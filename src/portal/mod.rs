@@ -86,3 +86,38 @@ impl PortalState {
         }
     }
 }
+
+/// Housekeeping: expired SMS codes and QR tickets go after a day; portal
+/// sessions (who used which device and number) after the retention period.
+pub async fn maintenance(
+    store: Store,
+    retention_days: u32,
+    every: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = crate::radius::server::now_ms();
+        let day_ago = now - 86_400_000;
+        let keep_from = now - i64::from(retention_days) * 86_400_000;
+        let codes = store.sms_codes().purge(day_ago).await;
+        let tickets = store.tickets().purge(day_ago).await;
+        let sessions = store.portal_sessions().purge(keep_from).await;
+        match (codes, tickets, sessions) {
+            (Ok(c), Ok(t), Ok(s)) => {
+                tracing::debug!(
+                    sms_codes = c,
+                    tickets = t,
+                    sessions = s,
+                    "portal records pruned"
+                )
+            }
+            (c, t, s) => tracing::warn!(?c, ?t, ?s, "portal pruning failed"),
+        }
+    }
+}

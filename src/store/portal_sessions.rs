@@ -180,6 +180,18 @@ impl<'a> PortalSessions<'a> {
             .collect()
     }
 
+    /// Deletes sessions that ended or expired before `before_ms` (kept
+    /// until then as the record of who used which device and number).
+    pub async fn purge(&self, before_ms: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM portal_sessions WHERE expires_at < $1 OR ended_at < $1")
+                .bind(before_ms)
+                .execute(&self.store.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     pub async fn count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM portal_sessions")
             .fetch_one(&self.store.pool)
@@ -262,6 +274,8 @@ mod tests {
             assert!(!s.end(a.id, 6_000).await.unwrap());
             assert!(s.active_by_mac(a.mac, 6_001).await.unwrap().is_none());
             assert_eq!(s.count().await.unwrap(), 1);
+            assert_eq!(s.purge(6_000).await.unwrap(), 0);
+            assert_eq!(s.purge(10_001).await.unwrap(), 1);
         })
         .await;
     }

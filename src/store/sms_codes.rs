@@ -106,6 +106,15 @@ impl<'a> SmsCodes<'a> {
         .rows_affected();
         Ok(n == 1)
     }
+
+    /// Deletes codes that expired before `before_ms`; returns how many.
+    pub async fn purge(&self, before_ms: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sms_codes WHERE expires_at < $1")
+            .bind(before_ms)
+            .execute(&self.store.pool)
+            .await?
+            .rows_affected())
+    }
 }
 
 #[cfg(test)]

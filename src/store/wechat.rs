@@ -158,6 +158,17 @@ impl<'a> Tickets<'a> {
         Ok(n == 1)
     }
 
+    /// Deletes tickets that expired before `before_ms`; returns how many.
+    pub async fn purge(&self, before_ms: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM portal_tickets WHERE expires_at < $1")
+                .bind(before_ms)
+                .execute(&self.store.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+
     /// Takes a completed ticket for the waiting device; true once.
     pub async fn consume(&self, ticket_hash: &str, now_ms: i64) -> Result<bool> {
         let n = sqlx::query(
