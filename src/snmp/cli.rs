@@ -188,6 +188,14 @@ pub struct SimulateArgs {
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<std::time::Duration>,
+    /// Also send RADIUS accounting (Start, Interim-Update, Stop) for the
+    /// simulated clients to this server, e.g. 127.0.0.1:1813; the shared
+    /// secret is read from standard input.
+    #[arg(long)]
+    pub radius_acct: Option<std::net::SocketAddr>,
+    /// Interim-Update interval for the simulated sessions.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub acct_interval: std::time::Duration,
 }
 
 fn read_lines(n: usize, what: &str) -> Result<Vec<String>> {
@@ -904,6 +912,11 @@ pub async fn simulate_cmd(config: &Config, args: SimulateArgs) -> Result<()> {
     if !(args.bind.is_loopback()) {
         bail!("the simulator binds loopback addresses only");
     }
+    let acct_secret = match args.radius_acct {
+        Some(a) if !a.ip().is_loopback() => bail!("--radius-acct must be a loopback address"),
+        Some(_) => Some(read_lines(1, "RADIUS shared secret")?.remove(0)),
+        None => None,
+    };
     let sockets = simulator::bind(&cfg)
         .await
         .context("binding the simulated agents")?;
@@ -960,6 +973,38 @@ pub async fn simulate_cmd(config: &Config, args: SimulateArgs) -> Result<()> {
         }
         trigger.cancel();
     });
+    let acct = match (args.radius_acct, acct_secret) {
+        (Some(target), Some(secret)) => {
+            let per_ap = args.radios * args.clients_per_radio;
+            let sessions: Vec<super::sim_acct::SimSession> = (0..addrs.len())
+                .flat_map(|ap| {
+                    (0..per_ap).map(move |client| super::sim_acct::SimSession { ap, client })
+                })
+                .collect();
+            println!(
+                "sending RADIUS accounting for {} simulated clients to {target}",
+                sessions.len()
+            );
+            Some(tokio::spawn(super::sim_acct::run(
+                target,
+                secret.into_bytes(),
+                sessions,
+                args.acct_interval,
+                500,
+                stop.clone(),
+            )))
+        }
+        _ => None,
+    };
     simulator::run(Arc::new(profile), cfg, sockets, stop).await;
+    if let Some(task) = acct {
+        if let Ok(Ok(stats)) = task.await {
+            println!(
+                "RADIUS accounting: {} sent, {} answered",
+                stats.sent.load(std::sync::atomic::Ordering::Relaxed),
+                stats.answered.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+    }
     Ok(())
 }

@@ -67,3 +67,4 @@ pub fn credentials_of(s: &SnmpSecret) -> Option<Credentials> {
 }
 pub mod cli;
 pub mod service;
+pub mod sim_acct;
