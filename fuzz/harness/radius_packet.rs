@@ -12,6 +12,8 @@
 //!    mutations reach the handlers behind the authenticity checks; the signed
 //!    Access-Request is sent twice to exercise the duplicate cache, and an
 //!    unsigned copy goes to a NAS that does not require Message-Authenticator.
+//!    EAP is on (PEAP, TTLS, TLS with a throw-away certificate), so
+//!    EAP-Message payloads reach the EAP methods too.
 //!
 //! Nothing may panic, and every reply must verify against its request with
 //! the NAS secret.
@@ -31,6 +33,7 @@ use portico::radius::accounting::{self, AccountingWriter, AuthLogWriter};
 use portico::radius::auth::AuthService;
 use portico::radius::directory::{Directory, Snapshot};
 use portico::radius::dupcache::DuplicateCache;
+use portico::radius::eap::EapService;
 use portico::radius::server::{self, ListenerKind, RadiusContext, RateLimitedLog};
 use portico::radius::wire::{self, code};
 use portico::radius::{mschap, request};
@@ -131,6 +134,8 @@ impl Harness {
             let store = Store::open("", &data_dir, 4).await?;
             populate(&store).await?;
             let metrics = Arc::new(Metrics::new());
+            let eap = EapService::ephemeral(metrics.clone())
+                .map_err(|e| HarnessError::Setup(format!("EAP: {e}")))?;
             let directory = Arc::new(Directory::new(Snapshot::load(&store).await?));
             let (accounting, _) = AccountingWriter::spawn(store.clone(), 64, metrics.clone());
             let (auth_log, _) = AuthLogWriter::spawn(store.clone(), metrics.clone());
@@ -138,9 +143,9 @@ impl Harness {
                 directory,
                 profiles: Arc::new(profiles),
                 metrics: metrics.clone(),
-                auth: AuthService::new(store.clone(), true, metrics),
-                // EAP off: EAP-Message requests are rejected.
-                eap: None,
+                auth: AuthService::new(store.clone(), true, metrics.clone()),
+                // PEAP, TTLS and TLS with a throw-away certificate.
+                eap: Some(Arc::new(eap)),
                 accounting,
                 auth_log,
                 in_flight: Arc::new(tokio::sync::Semaphore::new(64)),

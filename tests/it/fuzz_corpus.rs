@@ -566,6 +566,8 @@ fn fuzz_harness_reaches_the_handlers() {
         (Auth, "access-mschapv2-alice", Some(2)),
         (Auth, "access-mschapv2-domain", Some(2)),
         (Auth, "status-server", Some(2)),
+        // EAP-Response/Identity starts a method: Access-Challenge.
+        (Auth, "access-eap-identity", Some(11)),
         (Auth, "access-no-message-authenticator", None),
         (Auth, "access-bad-message-authenticator", None),
         (Acct, "acct-start", Some(5)),
