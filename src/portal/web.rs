@@ -8,7 +8,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -102,7 +102,9 @@ pub struct Page {
     pub https: bool,
     pub host: Option<String>,
     pub peer: Option<IpAddr>,
-    pub headers: HeaderMap,
+    /// The Cookie header(s), joined.
+    pub cookies: String,
+    pub user_agent: Option<String>,
 }
 
 impl FromRequestParts<St> for Page {
@@ -143,7 +145,18 @@ impl FromRequestParts<St> for Page {
             https: parts.extensions.get::<Https>().is_some(),
             host,
             peer,
-            headers: parts.headers.clone(),
+            cookies: parts
+                .headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join("; "),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         })
     }
 }
@@ -158,11 +171,8 @@ impl Page {
     }
 
     fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
+        self.cookies
+            .split(';')
             .filter_map(|kv| kv.trim().split_once('='))
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.to_string())
@@ -851,10 +861,7 @@ async fn oauth_start(
     {
         return page.signin_error(&SignInError::Store(e));
     }
-    let ua = page
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
+    let ua = page.user_agent.as_deref();
     if wechat::is_wechat_browser(ua) {
         if let Some(gw) = &state.gateway {
             // WeChat's servers, for this client only, while OAuth runs.
