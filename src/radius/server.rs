@@ -372,7 +372,9 @@ async fn access_reply(
     let now = now_ms();
     if req.has_eap_message {
         if let Some(eap) = &ctx.eap {
-            return eap_reply(ctx, eap, packet, &req, nas, peer, now).await;
+            // Boxed: the EAP state machine is large and most requests are
+            // not EAP; unboxed it would be copied with every task.
+            return Box::pin(eap_reply(ctx, eap, packet, &req, nas, peer, now)).await;
         }
     }
     let decision = ctx.auth.authenticate(&req, nas, snap, now).await;
