@@ -60,7 +60,9 @@ fn terminate_cause_name(cause: u32) -> String {
 }
 
 fn text(v: Option<Result<String, radius::core::avp::AVPError>>) -> Option<String> {
-    v.and_then(Result::ok).filter(|s| !s.is_empty())
+    v.and_then(Result::ok)
+        .filter(|s| !s.is_empty())
+        .map(|s| crate::radius::request::storable_text(s.as_bytes()))
 }
 
 fn num(v: Option<Result<u32, radius::core::avp::AVPError>>) -> i64 {

@@ -67,6 +67,18 @@ impl Method {
     }
 }
 
+/// Attribute text as the logs store it: invalid UTF-8 and NUL (which
+/// PostgreSQL refuses in text columns, failing a whole batch) become U+FFFD,
+/// so one odd User-Name can never cost other records their place.
+pub fn storable_text(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text.into_owned()
+    }
+}
+
 fn u32_of(v: &[u8]) -> Option<u32> {
     let b: [u8; 4] = v.try_into().ok()?;
     Some(u32::from_be_bytes(b))
@@ -118,9 +130,7 @@ pub fn parse_access_request(packet: &[u8]) -> AccessRequest<'_> {
 
 impl AccessRequest<'_> {
     pub fn user_name_str(&self) -> String {
-        self.user_name
-            .map(|u| String::from_utf8_lossy(u).into_owned())
-            .unwrap_or_default()
+        self.user_name.map(storable_text).unwrap_or_default()
     }
 
     pub fn calling_mac(&self) -> Option<MacAddr> {
@@ -130,8 +140,7 @@ impl AccessRequest<'_> {
     }
 
     pub fn called_station_str(&self) -> Option<String> {
-        self.called_station_id
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+        self.called_station_id.map(storable_text)
     }
 
     /// The MAC address this request authenticates, if it is MAC
@@ -201,6 +210,13 @@ mod tests {
         assert_eq!(r.proxy_states, vec![&b"ps1"[..], &b"ps2"[..]]);
         assert_eq!(r.calling_mac().unwrap().to_string(), "aa:bb:cc:dd:ee:ff");
         assert!(r.mac_identity().is_none(), "alice is no MAC");
+    }
+
+    #[test]
+    fn storable_text_has_no_nul() {
+        assert_eq!(storable_text(b"al\0ice"), "al\u{FFFD}ice");
+        assert_eq!(storable_text(b"\xffx"), "\u{FFFD}x");
+        assert_eq!(storable_text("张三".as_bytes()), "张三");
     }
 
     #[test]
