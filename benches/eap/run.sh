@@ -51,5 +51,8 @@ SECRET="$secret" "$here/peap-rate.sh" portico 127.0.0.1:18122 "$portico_pid" "$c
 SECRET="$secret" "$here/peap-rate.sh" freeradius 127.0.0.1:18121 "$FREERADIUS_PID" "$ca" "$procs" "$auths"
 SECRET="$secret" "$here/peap-rate.sh" portico 127.0.0.1:18122 "$portico_pid" "$ca" "$procs" "$auths"
 SECRET="$secret" "$here/peap-rate.sh" freeradius 127.0.0.1:18121 "$FREERADIUS_PID" "$ca" "$procs" "$auths"
+pgrep -x rustc >/dev/null && echo "# note: a compile was running during the rate rows"
 echo "portico    $("$here/open_conversations.py" --server 127.0.0.1:18122 --secret "$secret" --pid "$portico_pid" -n "$convs")"
 echo "freeradius $("$here/open_conversations.py" --server 127.0.0.1:18121 --secret "$secret" --pid "$FREERADIUS_PID" -n "$convs")"
+pgrep -x rustc >/dev/null && echo "# note: a compile was running at the end"
+true
