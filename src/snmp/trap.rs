@@ -61,20 +61,52 @@ fn std_oid(s: &str) -> Oid {
 /// Decodes one datagram. `users` are the v3 users traps may come from
 /// (keys are localised with the sender's engine id from the packet).
 pub fn decode(bytes: &[u8], users: &[v3::Security]) -> Result<Trap, TrapError> {
+    decode_with(bytes, users, &mut Vec::new())
+}
+
+/// Localised v3 keys kept per sender engine, at most this many.
+pub const MAX_LEARNED: usize = 256;
+
+/// As [`decode`], trying `learned` first: users whose keys are already
+/// localised for a sender's engine, so a known sender costs no RFC 3414
+/// password-to-key derivation (about a megabyte of hashing). A user that
+/// verifies a trap from a new engine is added to `learned`.
+pub fn decode_with(
+    bytes: &[u8],
+    users: &[v3::Security],
+    learned: &mut Vec<v3::Security>,
+) -> Result<Trap, TrapError> {
     match Pdu::from_bytes(bytes) {
         Ok(pdu) => from_pdu(&pdu, "v?", None),
         Err(snmp2::Error::AuthFailure(v3::AuthErrorKind::SecurityNotProvided)) => {
             let mut last = String::from("no SNMPv3 trap users configured");
-            for sec in users {
-                // The codec writes into the packet while checking it, so
-                // each user gets a fresh copy; boots preset to 1 so that
-                // senders reporting boots 0 still verify.
+            // The codec writes into the packet while checking it, so each
+            // attempt gets a fresh copy.
+            for known in learned.iter() {
                 let copy = bytes.to_vec();
+                let mut s = known.clone();
+                let user = String::from_utf8_lossy(s.username()).into_owned();
+                if let Ok(pdu) = Pdu::from_bytes_with_security(&copy, Some(&mut s)) {
+                    return from_pdu(&pdu, "v3", Some(user));
+                }
+            }
+            for sec in users {
+                let copy = bytes.to_vec();
+                // Boots preset to 1 so that senders reporting boots 0 still verify.
                 let mut s = sec.clone().with_engine_boots_and_time(1, 0);
                 let user = String::from_utf8_lossy(s.username()).into_owned();
-                match Pdu::from_bytes_with_security(&copy, Some(&mut s)) {
-                    Ok(pdu) => return from_pdu(&pdu, "v3", Some(user)),
-                    Err(e) => last = e.to_string(),
+                let outcome = match Pdu::from_bytes_with_security(&copy, Some(&mut s)) {
+                    Ok(pdu) => Ok(from_pdu(&pdu, "v3", Some(user))),
+                    Err(e) => Err(e.to_string()),
+                };
+                match outcome {
+                    Ok(trap) => {
+                        if trap.is_ok() && learned.len() < MAX_LEARNED {
+                            learned.push(s);
+                        }
+                        return trap;
+                    }
+                    Err(e) => last = e,
                 }
             }
             Err(TrapError::Auth(last))
@@ -229,10 +261,31 @@ pub fn handle(
     users: &[v3::Security],
     now_ms: i64,
 ) -> Outcome {
+    handle_with(
+        bytes,
+        from,
+        sources,
+        profiles,
+        users,
+        &mut Vec::new(),
+        now_ms,
+    )
+}
+
+/// As [`handle`], with the receiver's cache of localised v3 keys.
+pub fn handle_with(
+    bytes: &[u8],
+    from: SocketAddr,
+    sources: &Sources,
+    profiles: &Profiles,
+    users: &[v3::Security],
+    learned: &mut Vec<v3::Security>,
+    now_ms: i64,
+) -> Outcome {
     let Some(src) = sources.get(&from.ip()) else {
         return Outcome::Drop("unknown_source");
     };
-    let trap = match decode(bytes, users) {
+    let trap = match decode_with(bytes, users, learned) {
         Ok(t) => t,
         Err(TrapError::Auth(_)) => return Outcome::Drop("auth"),
         Err(_) => return Outcome::Drop("malformed"),
@@ -319,6 +372,7 @@ pub struct TrapReceiver {
 impl TrapReceiver {
     pub async fn run(self, shutdown: CancellationToken) {
         let mut buf = vec![0u8; 65_535];
+        let mut learned: Vec<v3::Security> = Vec::new();
         let mut last_unknown_log = std::time::Instant::now() - std::time::Duration::from_secs(60);
         loop {
             let (n, from) = tokio::select! {
@@ -333,7 +387,15 @@ impl TrapReceiver {
             };
             let Some(bytes) = buf.get(..n) else { continue };
             let now = crate::radius::server::now_ms();
-            match handle(bytes, from, &self.sources, &self.profiles, &self.users, now) {
+            match handle_with(
+                bytes,
+                from,
+                &self.sources,
+                &self.profiles,
+                &self.users,
+                &mut learned,
+                now,
+            ) {
                 Outcome::Accept(ev, ack) => {
                     self.stats.traps_received.fetch_add(1, Ordering::Relaxed);
                     if !self.events.emit(*ev) {

@@ -808,6 +808,12 @@ fn trap_seed_corpus_and_mutations() {
         );
         seeds.push(bytes);
     }
+    // Once verified, the sender's localised keys are reused.
+    let mut learned = Vec::new();
+    portico::snmp::trap::decode_with(&seeds[3], &users, &mut learned).unwrap();
+    assert_eq!(learned.len(), 1);
+    let again = portico::snmp::trap::decode_with(&seeds[3], &users, &mut learned).unwrap();
+    assert_eq!((again.user.as_deref(), learned.len()), (Some("fuzz"), 1));
     let t = decode(&seeds[3], &users).unwrap();
     assert_eq!(
         (t.user.as_deref(), standard_name(&t.trap_oid)),
