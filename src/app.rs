@@ -224,6 +224,10 @@ impl Application {
                 shutdown.clone(),
             )
         });
+        if let Some(s) = &snmp {
+            let stats = s.stats.clone();
+            metrics.add_source(move || stats.render());
+        }
         let rc = &config.radius;
         let (accounting, acct_writer) =
             AccountingWriter::spawn(store.clone(), rc.accounting_batch, metrics.clone());

@@ -47,8 +47,11 @@ pub struct CertLabels {
 }
 
 /// Every counter an operator would graph.
+type MetricsSource = Box<dyn Fn() -> String + Send + Sync>;
+
 pub struct Metrics {
     registry: Registry,
+    extra: std::sync::Mutex<Vec<MetricsSource>>,
     pub radius_requests: Family<NasCodeLabels, Counter>,
     pub radius_replies: Family<NasCodeLabels, Counter>,
     pub radius_dropped: Family<DropLabels, Counter>,
@@ -177,6 +180,7 @@ impl Metrics {
         );
         Metrics {
             registry,
+            extra: std::sync::Mutex::new(Vec::new()),
             radius_requests,
             radius_replies,
             radius_dropped,
@@ -213,11 +217,34 @@ impl Metrics {
             .inc();
     }
 
-    /// Prometheus text exposition format.
+    /// Adds a module's own counters (already in exposition format, e.g. the
+    /// SNMP poller's) to what `/metrics` serves.
+    pub fn add_source(&self, source: impl Fn() -> String + Send + Sync + 'static) {
+        let mut sources = match self.extra.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        sources.push(Box::new(source));
+    }
+
+    /// OpenMetrics text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
+        }
+        let sources = match self.extra.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if !sources.is_empty() {
+            // The extra families go before the closing "# EOF".
+            let body_end = out.rfind("# EOF").unwrap_or(out.len());
+            out.truncate(body_end);
+            for source in sources.iter() {
+                out.push_str(&source());
+            }
+            out.push_str("# EOF\n");
         }
         out
     }
@@ -226,5 +253,20 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_sources_render_before_eof() {
+        let m = Metrics::new();
+        m.add_source(|| "# TYPE portico_x counter\nportico_x_total 3\n".to_string());
+        let text = m.render();
+        assert!(text.contains("portico_x_total 3"), "{text}");
+        assert!(text.trim_end().ends_with("# EOF"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1);
     }
 }
