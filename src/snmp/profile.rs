@@ -386,6 +386,107 @@ mod tests {
     }
 
     #[test]
+    fn issue_4_controller_profiles_load_with_their_tables() {
+        use crate::snmp::collect::match_profile;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ap-profiles");
+        let p = Profiles::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let enterprise =
+            |o: &Oid, pen: u32| o.to_string().starts_with(&format!("1.3.6.1.4.1.{pen}."));
+        // (name, RADIUS vendor, SNMP enterprise arcs its columns may use,
+        //  has radios, has clients, a sysObjectID that must pick it)
+        let cases: [(&str, u32, &[u32], bool, bool, &str); 5] = [
+            (
+                "cisco-9800",
+                9,
+                &[9, 14179],
+                true,
+                true,
+                "1.3.6.1.4.1.9.1.2530",
+            ),
+            (
+                "aruba-instant",
+                14823,
+                &[14823],
+                true,
+                true,
+                "1.3.6.1.4.1.14823.1.2.88",
+            ),
+            ("h3c", 25506, &[25506], true, true, "1.3.6.1.4.1.25506.1.1"),
+            (
+                "ruckus-zd",
+                25053,
+                &[25053],
+                true,
+                true,
+                "1.3.6.1.4.1.25053.3.1.5.8",
+            ),
+            (
+                "ruckus-sz",
+                25053,
+                &[25053],
+                false,
+                false,
+                "1.3.6.1.4.1.25053.3.1.11.1",
+            ),
+        ];
+        for (name, vendor, arcs, radios, clients, sys_oid) in cases {
+            let profile = p.get(name).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(profile.radius.vendor_id, Some(vendor), "{name}");
+            let s = &profile.snmp;
+            assert_eq!(s.role, Role::Controller, "{name}");
+            let ap = s.ap_table.as_ref().unwrap();
+            let mut oids: Vec<&Oid> = [&ap.name, &ap.ip, &ap.model, &ap.serial, &ap.firmware]
+                .into_iter()
+                .flatten()
+                .collect();
+            if let Some(Column::Oid(o)) = &ap.mac {
+                oids.push(o);
+            }
+            assert!(ap.name.is_some() && ap.mac.is_some(), "{name}");
+            assert_eq!(s.radio_table.is_some(), radios, "{name}");
+            assert_eq!(s.client_table.is_some(), clients, "{name}");
+            if let Some(r) = &s.radio_table {
+                oids.extend(
+                    [
+                        &r.channel,
+                        &r.tx_power,
+                        &r.noise,
+                        &r.utilization,
+                        &r.clients,
+                    ]
+                    .into_iter()
+                    .flatten(),
+                );
+            }
+            if let Some(c) = &s.client_table {
+                oids.extend(
+                    [&c.ip, &c.user, &c.ap, &c.ssid, &c.rssi, &c.snr]
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            for o in oids {
+                assert!(arcs.iter().any(|a| enterprise(o, *a)), "{name}: {o}");
+            }
+            let picked = match_profile(&p, Some(sys_oid), None).map(|x| x.name.as_str());
+            assert_eq!(picked, Some(name), "{sys_oid}");
+        }
+        // The older catch-alls keep their devices.
+        for (sys_oid, name) in [
+            ("1.3.6.1.4.1.9.1.1069", "cisco-wlc"),
+            ("1.3.6.1.4.1.14823.1.1.32", "aruba"),
+            ("1.3.6.1.4.1.25053.3.1.4.102", "ruckus"),
+        ] {
+            let picked = match_profile(&p, Some(sys_oid), None).map(|x| x.name.as_str());
+            assert_eq!(picked, Some(name), "{sys_oid}");
+        }
+        let status = |n: &str| p.get(n).unwrap().snmp.ap_table.clone().unwrap().up_values;
+        assert_eq!(status("h3c"), [5]);
+        assert_eq!(status("ruckus-zd"), [1]);
+        assert_eq!(p.get("cisco-9800").unwrap().radius.coa_port, 1700);
+    }
+
+    #[test]
     fn controller_needs_an_ap_table_and_status_needs_up_values() {
         let raw: RawSnmp = toml::from_str("role = \"controller\"\n").unwrap();
         assert!(validate(raw).unwrap_err().reason.contains("ap_table"));
