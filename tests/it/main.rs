@@ -16,3 +16,4 @@ mod portal_support;
 mod portal_wechat;
 mod radius;
 mod snmp;
+mod snmp_vendors;

@@ -39,14 +39,27 @@ fn free_udp_port() -> u16 {
 }
 
 /// snmpd on 127.0.0.1 with the fixture tables, v2c and a v3 authPriv user.
-struct Snmpd {
+pub(crate) struct Snmpd {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     _dir: tempfile::TempDir,
 }
 
 impl Snmpd {
     fn start(sys_object_id: &str) -> Option<Snmpd> {
+        Snmpd::start_with(
+            sys_object_id,
+            &[
+                (".1.3.6.1.4.1.14179", "cisco-wlc.walk"),
+                (".1.3.6.1.4.1.14823", "aruba.walk"),
+                (".1.3.6.1.4.1.2011", "huawei.walk"),
+                (".1.2.840.10036", "generic.walk"),
+            ],
+        )
+    }
+
+    /// As `start`, serving each (subtree, walk file of tests/fixtures/snmp).
+    pub(crate) fn start_with(sys_object_id: &str, walks: &[(&str, &str)]) -> Option<Snmpd> {
         if !Path::new("/usr/sbin/snmpd").exists() && !have_tool("snmpd") {
             return None;
         }
@@ -66,13 +79,10 @@ impl Snmpd {
                 f.join(walk).display()
             )
         };
+        let passes: String = walks.iter().map(|(prefix, walk)| pass(prefix, walk)).collect();
         let conf = format!(
             "rocommunity {COMMUNITY} 127.0.0.1\nsysName lobby-wlc\nsysObjectID {sys_object_id}\n\
-             {}{}{}{}createUser {V3_USER} SHA-256 \"{V3_AUTH}\" AES \"{V3_PRIV}\"\nrouser {V3_USER} priv\n",
-            pass(".1.3.6.1.4.1.14179", "cisco-wlc.walk"),
-            pass(".1.3.6.1.4.1.14823", "aruba.walk"),
-            pass(".1.3.6.1.4.1.2011", "huawei.walk"),
-            pass(".1.2.840.10036", "generic.walk"),
+             {passes}createUser {V3_USER} SHA-256 \"{V3_AUTH}\" AES \"{V3_PRIV}\"\nrouser {V3_USER} priv\n",
         );
         let conf_path = dir.path().join("snmpd.conf");
         std::fs::write(&conf_path, conf).expect("write snmpd.conf");
@@ -148,13 +158,13 @@ fn opts() -> RequestOptions {
     }
 }
 
-fn v2c() -> Credentials {
+pub(crate) fn v2c() -> Credentials {
     Credentials::V2c {
         community: COMMUNITY.into(),
     }
 }
 
-async fn poll(addr: SocketAddr, creds: &Credentials, profile: &str) -> PollResult {
+pub(crate) async fn poll(addr: SocketAddr, creds: &Credentials, profile: &str) -> PollResult {
     let profiles = shipped();
     let p = profiles.get(profile).expect("profile");
     poll_device(addr, creds, p, opts(), Arc::new(SnmpStats::default()))
