@@ -394,7 +394,8 @@ mod tests {
             |o: &Oid, pen: u32| o.to_string().starts_with(&format!("1.3.6.1.4.1.{pen}."));
         // (name, RADIUS vendor, SNMP enterprise arcs its columns may use,
         //  has radios, has clients, a sysObjectID that must pick it)
-        let cases: [(&str, u32, &[u32], bool, bool, &str); 5] = [
+        type Case<'a> = (&'a str, u32, &'a [u32], bool, bool, &'a str);
+        let cases: [Case; 5] = [
             (
                 "cisco-9800",
                 9,
