@@ -318,8 +318,8 @@ impl Application {
                 http,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
-                .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-                .await
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
         });
 
         shutdown.cancelled().await;
@@ -388,9 +388,15 @@ fn check_certificate_expiry(
         })
         .set(days);
     if days < 0 {
-        tracing::error!(days_ago = -days, "the EAP server certificate has expired; devices will refuse it");
+        tracing::error!(
+            days_ago = -days,
+            "the EAP server certificate has expired; devices will refuse it"
+        );
     } else if days <= i64::from(eap.expiry_warning_days) {
-        tracing::warn!(days_left = days, "the EAP server certificate expires soon; renew it");
+        tracing::warn!(
+            days_left = days,
+            "the EAP server certificate expires soon; renew it"
+        );
     }
 }
 
@@ -483,8 +489,13 @@ async fn portal_state(
     state.coa_attempts = config.radius.coa_attempts;
     let gw = &config.portal.gateway;
     if gw.enabled {
-        let gateway = crate::gateway::Gateway::new(&gw.interface, &gw.nft_table, gw.portal_port, &gw.walled_garden)
-            .map_err(|e| AppError::Other(format!("portal gateway: {e}")))?;
+        let gateway = crate::gateway::Gateway::new(
+            &gw.interface,
+            &gw.nft_table,
+            gw.portal_port,
+            &gw.walled_garden,
+        )
+        .map_err(|e| AppError::Other(format!("portal gateway: {e}")))?;
         gateway
             .install()
             .await

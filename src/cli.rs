@@ -367,8 +367,12 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         Command::Discover(args) => {
             crate::snmp::cli::discover_cmd(&app::open_store(&config).await?, &config, args).await
         }
-        Command::Event(cmd) => crate::snmp::cli::event_cmd(&app::open_store(&config).await?, cmd).await,
-        Command::Alert(cmd) => crate::snmp::cli::alert_cmd(&app::open_store(&config).await?, cmd).await,
+        Command::Event(cmd) => {
+            crate::snmp::cli::event_cmd(&app::open_store(&config).await?, cmd).await
+        }
+        Command::Alert(cmd) => {
+            crate::snmp::cli::alert_cmd(&app::open_store(&config).await?, cmd).await
+        }
         Command::Simulate(args) => crate::snmp::cli::simulate_cmd(&config, args).await,
         Command::AuthLog(AuthLogCmd::Export { since, output }) => {
             let store = app::open_store(&config).await?;

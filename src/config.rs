@@ -409,7 +409,10 @@ impl SnmpConfig {
                 return bad(&format!("trap_users: user {}: unknown protocol", u.user));
             }
             if !u.priv_protocol.is_empty() && u.auth_protocol.is_empty() {
-                return bad(&format!("trap_users: user {}: privacy needs authentication", u.user));
+                return bad(&format!(
+                    "trap_users: user {}: privacy needs authentication",
+                    u.user
+                ));
             }
         }
         Ok(())

@@ -486,13 +486,11 @@ fn parse_profile(
         None => MatchRules::default(),
     };
     let snmp = match file.snmp {
-        Some(raw) => {
-            crate::snmp::profile::validate(raw).map_err(|e| ProfileError::Invalid {
-                path: path.to_path_buf(),
-                line: e.offset.map(|o| src.line(o)),
-                reason: e.reason,
-            })?
-        }
+        Some(raw) => crate::snmp::profile::validate(raw).map_err(|e| ProfileError::Invalid {
+            path: path.to_path_buf(),
+            line: e.offset.map(|o| src.line(o)),
+            reason: e.reason,
+        })?,
         None => Default::default(),
     };
     let portal = crate::portal::profile::PortalProfile::from_raw(file.portal).map_err(|e| {
@@ -1062,7 +1060,10 @@ mod tests {
             assert_eq!(profile.portal.handoff, handoff, "{name}");
         }
         assert_eq!(p.get("cisco-wlc").unwrap().portal.login_url, ["switch_url"]);
-        let e = load_err(&[("p.toml", "[profile]\nname = \"x\"\n[portal]\nhandoff = \"nope\"\n")]);
+        let e = load_err(&[(
+            "p.toml",
+            "[profile]\nname = \"x\"\n[portal]\nhandoff = \"nope\"\n",
+        )]);
         assert!(e.contains("p.toml:4: portal.handoff"), "{e}");
     }
 }

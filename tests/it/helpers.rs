@@ -317,7 +317,10 @@ impl TestServer {
     /// The address of a listener named in the server's `listening` lines
     /// (those read before start returned; see `TestEnv::start_with`).
     pub fn listener(&self, name: &str) -> Option<SocketAddr> {
-        self.listeners.iter().find(|(n, _)| n == name).map(|(_, a)| *a)
+        self.listeners
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| *a)
     }
 
     pub fn kill9(&mut self) {

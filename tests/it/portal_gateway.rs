@@ -206,13 +206,23 @@ fn gateway_mode_in_network_namespaces() {
             break;
         }
     }
-    let rules = String::from_utf8_lossy(
-        &lab.exec(&lab.gw, &["nft", "list", "table", "inet", &table])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .into_owned();
+    // The rules are installed as the server starts its tasks, which may be
+    // just after it reports its listeners: poll for them.
+    let list_rules = || {
+        String::from_utf8_lossy(
+            &lab.exec(&lab.gw, &["nft", "list", "table", "inet", &table])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .into_owned()
+    };
+    let rules_deadline = Instant::now() + Duration::from_secs(10);
+    let mut rules = list_rules();
+    while !rules.contains("redirect to :8080") && Instant::now() < rules_deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        rules = list_rules();
+    }
     assert!(rules.contains("redirect to :8080"), "{rules}");
 
     // Before sign-in: HTTP anywhere lands on the portal, nothing else gets out.

@@ -79,7 +79,10 @@ impl Snmpd {
                 f.join(walk).display()
             )
         };
-        let passes: String = walks.iter().map(|(prefix, walk)| pass(prefix, walk)).collect();
+        let passes: String = walks
+            .iter()
+            .map(|(prefix, walk)| pass(prefix, walk))
+            .collect();
         let conf = format!(
             "rocommunity {COMMUNITY} 127.0.0.1\nsysName lobby-wlc\nsysObjectID {sys_object_id}\n\
              {passes}createUser {V3_USER} SHA-256 \"{V3_AUTH}\" AES \"{V3_PRIV}\"\nrouser {V3_USER} priv\n",
