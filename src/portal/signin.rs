@@ -348,6 +348,15 @@ pub async fn confirm(
     // APs may start accounting a little before the portal's clock.
     let since = session.created_at - 10_000;
     let mac = session.mac.to_string();
+    // Credentials handed to the AP (form post-back, Coova UAM, MikroTik
+    // CHAP): the AP is in once our RADIUS server accepted them for this MAC.
+    let handed_credentials = state
+        .profiles
+        .get(&session.profile)
+        .is_some_and(|p| p.portal.handoff.uses_credentials());
+    if handed_credentials && state.store.auth_log().accepted_for_mac(&mac, since).await? {
+        return Ok(Confirmation::Confirmed);
+    }
     let seen = state
         .store
         .accounting()

@@ -585,7 +585,9 @@ pub async fn finish(
             return page.signin_error(&e);
         }
     };
-    let return_url = format!("{}/portal/launcher", page.base_url(state));
+    // After the AP's login the browser comes back to the status page, which
+    // shows the launcher only once the AP is confirmed to have let it in.
+    let return_url = format!("{}/portal/status", page.base_url(state));
     let done = match signin::complete(state, ctx, page.peer, who, &return_url, now).await {
         Ok(d) => d,
         Err(e) => return page.signin_error(&e),

@@ -62,6 +62,21 @@ impl<'a> AuthLog<'a> {
         Ok(())
     }
 
+    /// Whether the RADIUS server accepted a request for this client MAC
+    /// (canonical form) at or after `since_ms`: how the portal knows an AP
+    /// really took the one-time credentials it handed over.
+    pub async fn accepted_for_mac(&self, mac: &str, since_ms: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS hit FROM auth_log WHERE at_ms >= $1 AND mac = $2 \
+             AND outcome = 'accept' LIMIT 1",
+        )
+        .bind(since_ms)
+        .bind(mac)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Records at or after `since_ms`, oldest first.
     pub async fn since(&self, since_ms: i64) -> Result<Vec<AuthRecord>> {
         sqlx::query(

@@ -283,9 +283,28 @@ async fn form_post_handoff_gives_one_time_credentials_accepted_once() {
     assert_eq!(input_value(&r.body, "buttonClicked").as_deref(), Some("4"));
     assert!(input_value(&r.body, "redirect_url")
         .unwrap()
-        .ends_with("/portal/launcher"));
+        .ends_with("/portal/status"));
+    // Not confirmed until the AP has really logged the client in.
+    let waiting = b.get("/portal/status");
+    assert_eq!(waiting.status, 200, "{}", waiting.body);
     let first = pap_auth(server.auth, &user, &pass, MAC);
     assert!(accepted(&first), "one-time credentials accepted");
+    // Then the status page sends the person on to the launcher (the
+    // authentication log is written in batches: poll with a deadline).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let s = b.get("/portal/status");
+        if s.status == 303 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status page never confirmed: {} {}",
+            s.status,
+            s.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert!(session_timeout(&first).is_some_and(|t| t > 28_000));
     assert!(
         !accepted(&pap_auth(server.auth, &user, &pass, MAC)),
