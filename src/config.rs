@@ -52,6 +52,7 @@ pub struct Config {
     /// Where the SQLite database, the data key and generated certificates live.
     pub data_dir: PathBuf,
     pub log: LogConfig,
+    pub runtime: RuntimeConfig,
     pub database: DatabaseConfig,
     pub http: HttpConfig,
     pub radius: RadiusConfig,
@@ -69,6 +70,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("data"),
             log: LogConfig::default(),
+            runtime: RuntimeConfig::default(),
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
             radius: RadiusConfig::default(),
@@ -78,6 +80,28 @@ impl Default for Config {
             eap: EapConfig::default(),
             snmp: SnmpConfig::default(),
         }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Threads that run the listeners and handlers. 0: one less than the
+    /// cores (at least one), which leaves a core to the store's thread and
+    /// password hashing and avoids cross-thread wake-ups on small machines.
+    pub worker_threads: usize,
+}
+
+impl RuntimeConfig {
+    /// The number of worker threads to start.
+    pub fn effective_worker_threads(&self) -> usize {
+        if self.worker_threads > 0 {
+            return self.worker_threads;
+        }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        cores.saturating_sub(1).max(1)
     }
 }
 

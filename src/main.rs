@@ -27,6 +27,7 @@ fn main() -> anyhow::Result<()> {
     let config = cli::load_config(&args)?;
     init_tracing(&config, matches!(args.command, Command::Serve));
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.runtime.effective_worker_threads())
         .enable_all()
         .build()?;
     runtime.block_on(cli::run(args, config))
