@@ -357,20 +357,12 @@ pub async fn confirm(
     if handed_credentials && state.store.auth_log().accepted_for_mac(&mac, since).await? {
         return Ok(Confirmation::Confirmed);
     }
+    // The accounting adapter stores Calling-Station-Id in canonical form.
     let seen = state
         .store
         .accounting()
-        .since(since)
-        .await?
-        .into_iter()
-        .any(|s| {
-            s.stopped_ms.is_none()
-                && s.started_ms >= since
-                && s.calling_station
-                    .as_deref()
-                    .and_then(|c| MacAddr::parse(c).ok())
-                    .is_some_and(|m| m.to_string() == mac)
-        });
+        .open_session_for_mac_since(&mac, since)
+        .await?;
     let waited = now_ms - session.created_at;
     let limit = i64::try_from(state.config.confirm_timeout.as_millis()).unwrap_or(i64::MAX);
     Ok(if seen {

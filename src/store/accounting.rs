@@ -192,6 +192,21 @@ impl<'a> Accounting<'a> {
             .collect()
     }
 
+    /// Whether an open session for this client MAC (canonical form) started
+    /// at or after `since_ms`: the portal's proof that the AP let it in.
+    /// One indexed range read, so a page polling it stays cheap.
+    pub async fn open_session_for_mac_since(&self, mac: &str, since_ms: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS hit FROM acct_sessions WHERE started_ms >= $1 \
+             AND calling_station = $2 AND stopped_ms IS NULL LIMIT 1",
+        )
+        .bind(since_ms)
+        .bind(mac)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Sessions active at or after `since_ms` (started since, or stopped or
     /// last updated since), ordered by start: for CSV export.
     pub async fn since(&self, since_ms: i64) -> Result<Vec<AcctSession>> {
