@@ -416,19 +416,32 @@ fn checked_form(
     }
 }
 
+/// A sign-in form: CSRF and context checked, and the per-device and per-IP
+/// attempt limits applied, before any method-specific work.
+#[allow(clippy::result_large_err)]
+fn signin_form(
+    state: &PortalState,
+    page: &Page,
+    profile: &str,
+    body: &[u8],
+) -> Result<(Vec<(String, String)>, ClientContext), Response> {
+    let (form, ctx) = checked_form(state, page, profile, body)?;
+    if let Err(e) = signin::check_limits(state, ctx.client_mac, page.peer) {
+        return Err(page.signin_error(&e));
+    }
+    Ok((form, ctx))
+}
+
 async fn staff(
     State(state): State<St>,
     page: Page,
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (form, ctx) = match checked_form(&state, &page, &profile, &body) {
+    let (form, ctx) = match signin_form(&state, &page, &profile, &body) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = signin::check_limits(&state, ctx.client_mac, page.peer) {
-        return page.signin_error(&e);
-    }
     let now = now_ms();
     let who = signin::verify_staff(
         &state,
@@ -446,13 +459,10 @@ async fn voucher(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (form, ctx) = match checked_form(&state, &page, &profile, &body) {
+    let (form, ctx) = match signin_form(&state, &page, &profile, &body) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = signin::check_limits(&state, ctx.client_mac, page.peer) {
-        return page.signin_error(&e);
-    }
     let now = now_ms();
     let who = signin::redeem_voucher(
         &state,
@@ -470,13 +480,10 @@ async fn accept(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (_, ctx) = match checked_form(&state, &page, &profile, &body) {
+    let (_, ctx) = match signin_form(&state, &page, &profile, &body) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = signin::check_limits(&state, ctx.client_mac, page.peer) {
-        return page.signin_error(&e);
-    }
     let now = now_ms();
     let who = signin::click_through(&state, &ctx, now);
     finish(&state, &page, &ctx, who, now).await
@@ -507,13 +514,10 @@ async fn sms_send(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (form, ctx) = match checked_form(&state, &page, &profile, &body) {
+    let (form, ctx) = match signin_form(&state, &page, &profile, &body) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = signin::check_limits(&state, ctx.client_mac, page.peer) {
-        return page.signin_error(&e);
-    }
     let phone = match sms::send_code(
         &state,
         field(&form, "phone").unwrap_or(""),
@@ -549,13 +553,10 @@ async fn sms_verify(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (form, ctx) = match checked_form(&state, &page, &profile, &body) {
+    let (form, ctx) = match signin_form(&state, &page, &profile, &body) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(e) = signin::check_limits(&state, ctx.client_mac, page.peer) {
-        return page.signin_error(&e);
-    }
     let now = now_ms();
     match sms::verify_code(
         &state,
