@@ -133,27 +133,25 @@ impl<'a> Accounting<'a> {
         let mut tx = self.store.begin_write().await?;
         let backend = self.store.backend();
         insert_raw(&mut tx, backend, records).await?;
-        // Consecutive records of one kind for distinct sessions go into one
-        // multi-row upsert; order is kept, and a session never appears twice
-        // in one statement (PostgreSQL refuses that in ON CONFLICT).
-        let mut run: Vec<&AcctRecord> = Vec::new();
-        for r in records {
-            let breaks_run = run.first().is_some_and(|first| {
-                first.status != r.status
-                    || run
-                        .iter()
-                        .any(|x| x.nas_name == r.nas_name && x.session_id == r.session_id)
-            }) || run.len() >= 60;
-            if breaks_run {
-                upsert_sessions(&mut tx, backend, &run).await?;
-                run.clear();
-            }
-            match r.status {
-                AcctStatus::On | AcctStatus::Off => close_nas(&mut tx, r).await?,
-                _ => run.push(r),
+        // Accounting-On/Off closes every open session of its NAS, so it is
+        // a barrier: what came before it is applied first, what follows after.
+        let mut rest = records;
+        loop {
+            let barrier = rest
+                .iter()
+                .position(|r| matches!(r.status, AcctStatus::On | AcctStatus::Off));
+            match barrier {
+                Some(i) => {
+                    apply_sessions(&mut tx, backend, &rest[..i]).await?;
+                    close_nas(&mut tx, &rest[i]).await?;
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    apply_sessions(&mut tx, backend, rest).await?;
+                    break;
+                }
             }
         }
-        upsert_sessions(&mut tx, backend, &run).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -238,8 +236,8 @@ async fn insert_raw(
     backend: super::Backend,
     records: &[AcctRecord],
 ) -> Result<()> {
-    // 16 columns x 60 rows: under every backend's bound-parameter limit.
-    for chunk in records.chunks(60) {
+    // 16 columns x 32 rows: under every backend's bound-parameter limit.
+    for chunk in super::rows::statement_chunks(records) {
         let sql = format!(
             "INSERT INTO accounting_records (received_ms, event_ms, nas_name, nas_ip, session_id, \
              status, username, calling_station, called_station, framed_ip, input_octets, \
@@ -252,29 +250,77 @@ async fn insert_raw(
             q = q
                 .bind(r.received_ms)
                 .bind(r.event_ms)
-                .bind(&r.nas_name)
-                .bind(&r.nas_ip)
-                .bind(&r.session_id)
+                .bind(r.nas_name.as_str())
+                .bind(r.nas_ip.as_str())
+                .bind(r.session_id.as_str())
                 .bind(r.status.as_str())
-                .bind(&r.username)
-                .bind(&r.calling_station)
-                .bind(&r.called_station)
-                .bind(&r.framed_ip)
+                .bind(r.username.as_deref())
+                .bind(r.calling_station.as_deref())
+                .bind(r.called_station.as_deref())
+                .bind(r.framed_ip.as_deref())
                 .bind(r.input_octets)
                 .bind(r.output_octets)
                 .bind(r.input_packets)
                 .bind(r.output_packets)
                 .bind(r.session_time)
-                .bind(&r.terminate_cause);
+                .bind(r.terminate_cause.as_deref());
         }
         q.execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-/// One multi-row upsert for records of the same status (Start, Interim or
+/// Session rows for records without On/Off among them, in waves: within a
+/// wave each session appears once, so the wave's records can go by status
+/// into one multi-row statement each (PostgreSQL refuses a row twice in one
+/// ON CONFLICT statement); a session's later records fall into later waves,
+/// which keeps their order. A batch of 64 mixed records then costs three
+/// statements instead of one per change of status.
+async fn apply_sessions(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    records: &[AcctRecord],
+) -> Result<()> {
+    let mut waves: Vec<Vec<&AcctRecord>> = Vec::new();
+    let mut seen: std::collections::HashMap<(&str, &str), usize> =
+        std::collections::HashMap::with_capacity(records.len());
+    for r in records {
+        let wave = seen
+            .entry((r.nas_name.as_str(), r.session_id.as_str()))
+            .or_insert(0);
+        if waves.len() <= *wave {
+            waves.push(Vec::new());
+        }
+        waves[*wave].push(r);
+        *wave += 1;
+    }
+    for wave in &waves {
+        for status in [AcctStatus::Start, AcctStatus::Interim, AcctStatus::Stop] {
+            let run: Vec<&AcctRecord> = wave
+                .iter()
+                .copied()
+                .filter(|r| r.status == status)
+                .collect();
+            upsert_sessions(&mut *conn, backend, &run).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Multi-row upserts for records of the same status (Start, Interim or
 /// Stop), each for a different session.
 async fn upsert_sessions(
+    conn: &mut AnyConnection,
+    backend: super::Backend,
+    run: &[&AcctRecord],
+) -> Result<()> {
+    for chunk in super::rows::statement_chunks(run) {
+        upsert_chunk(&mut *conn, backend, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn upsert_chunk(
     conn: &mut AnyConnection,
     backend: super::Backend,
     run: &[&AcctRecord],
@@ -311,13 +357,13 @@ async fn upsert_sessions(
             None
         };
         q = q
-            .bind(&r.nas_name)
-            .bind(&r.nas_ip)
-            .bind(&r.session_id)
-            .bind(&r.username)
-            .bind(&r.calling_station)
-            .bind(&r.called_station)
-            .bind(&r.framed_ip)
+            .bind(r.nas_name.as_str())
+            .bind(r.nas_ip.as_str())
+            .bind(r.session_id.as_str())
+            .bind(r.username.as_deref())
+            .bind(r.calling_station.as_deref())
+            .bind(r.called_station.as_deref())
+            .bind(r.framed_ip.as_deref())
             .bind(started_ms)
             .bind(r.event_ms)
             .bind(r.input_octets)

@@ -35,26 +35,27 @@ impl<'a> AuthLog<'a> {
             return Ok(());
         }
         let mut tx = self.store.begin_write().await?;
-        // Multi-row statements: 9 columns x 100 rows stays under every
-        // backend's bound-parameter limit.
-        for chunk in records.chunks(100) {
+        // Multi-row statements of a few fixed sizes (9 columns x 64 rows at
+        // most, under every backend's bound-parameter limit).
+        for chunk in super::rows::statement_chunks(records) {
             let sql = format!(
                 "INSERT INTO auth_log (at_ms, username, mac, nas_name, nas_ip, ap, method, \
                  outcome, reason) VALUES {}",
                 super::rows::values_placeholders(self.store.backend(), chunk.len(), 9)
             );
+            // Text bound as &str: the driver borrows it instead of copying.
             let mut q = sqlx::query(&sql);
             for r in chunk {
                 q = q
                     .bind(r.at_ms)
-                    .bind(&r.username)
-                    .bind(&r.mac)
-                    .bind(&r.nas_name)
-                    .bind(&r.nas_ip)
-                    .bind(&r.ap)
-                    .bind(&r.method)
-                    .bind(&r.outcome)
-                    .bind(&r.reason);
+                    .bind(r.username.as_str())
+                    .bind(r.mac.as_deref())
+                    .bind(r.nas_name.as_str())
+                    .bind(r.nas_ip.as_str())
+                    .bind(r.ap.as_deref())
+                    .bind(r.method.as_str())
+                    .bind(r.outcome.as_str())
+                    .bind(r.reason.as_str());
             }
             q.execute(&mut *tx).await?;
         }

@@ -106,8 +106,40 @@ pub(crate) fn values_placeholders(backend: super::Backend, rows: usize, cols: us
     out
 }
 
+/// Row counts a multi-row statement is built for. Splitting a batch into
+/// these sizes only keeps the distinct statement texts few, so every one
+/// stays in the connection's prepared-statement cache; a statement per
+/// batch length would be prepared again and again (SQLite's parser is the
+/// dearest part of a small insert).
+const STATEMENT_ROWS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
+
+/// Splits `items` into consecutive chunks of the sizes above, largest first.
+pub(crate) fn statement_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        let size = STATEMENT_ROWS.iter().copied().find(|&n| n <= rest.len())?;
+        let (chunk, tail) = rest.split_at(size);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 #[cfg(test)]
 mod placeholder_tests {
+    #[test]
+    fn statement_chunks_cover_everything_in_order_with_few_sizes() {
+        for n in 0..200usize {
+            let items: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = super::statement_chunks(&items).collect();
+            let flat: Vec<usize> = chunks.iter().flat_map(|c| c.iter().copied()).collect();
+            assert_eq!(flat, items);
+            assert!(chunks
+                .iter()
+                .all(|c| c.len().is_power_of_two() && c.len() <= 64));
+            assert!(chunks.len() <= n / 64 + 6);
+        }
+    }
+
     #[test]
     fn numbers_run_across_rows() {
         use crate::store::Backend;

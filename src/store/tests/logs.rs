@@ -205,6 +205,47 @@ async fn accounting_on_closes_open_sessions_of_that_nas() {
 }
 
 #[tokio::test]
+async fn one_mixed_batch_keeps_each_sessions_order_and_the_on_off_barrier() {
+    both(|h| async move {
+        let acct = h.store.accounting();
+        let mut batch = Vec::new();
+        // 70 sessions on ap1, each Start, Interim, Stop interleaved with the
+        // others (as 64 NAS lanes send them), more rows than one statement.
+        for step in 0..3 {
+            for n in 0..70 {
+                let session = format!("m{n}");
+                let at = 1_000_000 + step * 60_000 + n;
+                batch.push(match step {
+                    0 => rec("ap1", &session, AcctStatus::Start, at),
+                    1 => with_counters(rec("ap1", &session, AcctStatus::Interim, at), 100, 60),
+                    _ => with_counters(rec("ap1", &session, AcctStatus::Stop, at), 200, 120),
+                });
+            }
+        }
+        // ap2: a session opened before its NAS reboots (Accounting-On),
+        // and one opened after; only the first is closed.
+        batch.insert(10, rec("ap2", "before", AcctStatus::Start, 900_000));
+        batch.push(rec("ap2", "", AcctStatus::On, 1_500_000));
+        batch.push(rec("ap2", "after", AcctStatus::Start, 1_600_000));
+        acct.apply_batch(&batch).await.unwrap();
+
+        assert_eq!(acct.count_records().await.unwrap(), 213);
+        for n in [0, 33, 69] {
+            let s = acct.get("ap1", &format!("m{n}")).await.unwrap().unwrap();
+            assert_eq!(s.started_ms, 1_000_000 + n, "m{n}");
+            assert_eq!(s.stopped_ms, Some(1_120_000 + n), "m{n}");
+            assert_eq!(s.input_octets, 200, "m{n}");
+            assert_eq!(s.session_time, 120, "m{n}");
+        }
+        let before = acct.get("ap2", "before").await.unwrap().unwrap();
+        assert_eq!(before.stopped_ms, Some(1_500_000));
+        let after = acct.get("ap2", "after").await.unwrap().unwrap();
+        assert_eq!(after.stopped_ms, None);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn accounting_list_and_since() {
     both(|h| async move {
         let acct = h.store.accounting();
