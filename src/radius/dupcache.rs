@@ -1,8 +1,12 @@
 //! Duplicate detection (RFC 5080 s2.2.2): a retransmission, same source
 //! address and port, identifier and Request Authenticator within the window,
 //! gets the reply already sent instead of a second authentication.
+//!
+//! Each shard keeps its keys in arrival order as well as in a map, so
+//! expiry and the size bound cost O(1) per request: no periodic sweep that
+//! would stall every request queued behind it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,17 +18,12 @@ pub struct RequestKey {
     pub authenticator: [u8; 16],
 }
 
-enum Entry {
-    InProgress(Instant),
-    Done(Instant, Vec<u8>),
-}
-
-impl Entry {
-    fn at(&self) -> Instant {
-        match self {
-            Entry::InProgress(t) | Entry::Done(t, _) => *t,
-        }
-    }
+struct Entry {
+    /// When the request arrived; the queue entry carries the same instant,
+    /// which tells a stale queue entry from a newer request with this key.
+    arrived: Instant,
+    /// None while the request is being handled.
+    reply: Option<Vec<u8>>,
 }
 
 /// What to do with a request.
@@ -40,10 +39,27 @@ pub enum Seen {
 
 const SHARDS: usize = 16;
 
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<RequestKey, Entry>,
+    arrivals: VecDeque<(RequestKey, Instant)>,
+}
+
+impl Shard {
+    /// Forgets the oldest arrival; its map entry only if it is still that one.
+    fn pop_oldest(&mut self) {
+        if let Some((key, arrived)) = self.arrivals.pop_front() {
+            if self.entries.get(&key).is_some_and(|e| e.arrived == arrived) {
+                self.entries.remove(&key);
+            }
+        }
+    }
+}
+
 pub struct DuplicateCache {
     window: Duration,
     max_entries_per_shard: usize,
-    shards: Vec<Mutex<HashMap<RequestKey, Entry>>>,
+    shards: Vec<Mutex<Shard>>,
 }
 
 impl DuplicateCache {
@@ -51,65 +67,65 @@ impl DuplicateCache {
         DuplicateCache {
             window,
             max_entries_per_shard: (max_entries / SHARDS).max(16),
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
         }
     }
 
-    fn shard(&self, key: &RequestKey) -> &Mutex<HashMap<RequestKey, Entry>> {
+    fn shard(&self, key: &RequestKey) -> std::sync::MutexGuard<'_, Shard> {
         let i = (key.authenticator[0] as usize ^ key.identifier as usize) % SHARDS;
-        &self.shards[i]
+        match self.shards[i].lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     pub fn check(&self, key: &RequestKey, now: Instant) -> Seen {
-        let mut map = match self.shard(key).lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        if let Some(entry) = map.get(key) {
-            if now.duration_since(entry.at()) < self.window {
-                return match entry {
-                    Entry::InProgress(_) => Seen::InProgress,
-                    Entry::Done(_, reply) => Seen::Replay(reply.clone()),
+        let mut shard = self.shard(key);
+        if let Some(entry) = shard.entries.get(key) {
+            if now.saturating_duration_since(entry.arrived) < self.window {
+                return match &entry.reply {
+                    None => Seen::InProgress,
+                    Some(reply) => Seen::Replay(reply.clone()),
                 };
             }
         }
-        if map.len() >= self.max_entries_per_shard {
-            let window = self.window;
-            map.retain(|_, e| now.duration_since(e.at()) < window);
-            if map.len() >= self.max_entries_per_shard {
-                // Still full of live entries: forget the oldest half rather
-                // than grow without bound (a flood must not exhaust memory).
-                let mut ages: Vec<Instant> = map.values().map(Entry::at).collect();
-                ages.sort();
-                let cutoff = ages[ages.len() / 2];
-                map.retain(|_, e| e.at() > cutoff);
+        // Expire from the old end; under a flood the bound forgets the
+        // oldest requests first rather than growing without limit.
+        while let Some((_, arrived)) = shard.arrivals.front() {
+            let expired = now.saturating_duration_since(*arrived) >= self.window;
+            if !expired && shard.arrivals.len() < self.max_entries_per_shard {
+                break;
             }
+            shard.pop_oldest();
         }
-        map.insert(key.clone(), Entry::InProgress(now));
+        shard.entries.insert(
+            key.clone(),
+            Entry {
+                arrived: now,
+                reply: None,
+            },
+        );
+        shard.arrivals.push_back((key.clone(), now));
         Seen::New
     }
 
-    pub fn complete(&self, key: RequestKey, reply: Vec<u8>, now: Instant) {
-        let mut map = match self.shard(&key).lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        map.insert(key, Entry::Done(now, reply));
+    pub fn complete(&self, key: RequestKey, reply: Vec<u8>) {
+        let mut shard = self.shard(&key);
+        if let Some(entry) = shard.entries.get_mut(&key) {
+            entry.reply = Some(reply);
+        }
     }
 
     /// The request was dropped without a reply: let a retransmission retry.
+    /// (Its queue entry goes when it reaches the old end.)
     pub fn abandon(&self, key: &RequestKey) {
-        let mut map = match self.shard(key).lock() {
-            Ok(m) => m,
-            Err(p) => p.into_inner(),
-        };
-        map.remove(key);
+        self.shard(key).entries.remove(key);
     }
 
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().map(|m| m.len()).unwrap_or(0))
+            .map(|s| s.lock().map(|s| s.entries.len()).unwrap_or(0))
             .sum()
     }
 
@@ -136,7 +152,7 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(c.check(&key(1), t0), Seen::New);
         assert_eq!(c.check(&key(1), t0), Seen::InProgress);
-        c.complete(key(1), vec![9], t0);
+        c.complete(key(1), vec![9]);
         assert_eq!(
             c.check(&key(1), t0 + Duration::from_secs(5)),
             Seen::Replay(vec![9])
@@ -148,6 +164,39 @@ mod tests {
     }
 
     #[test]
+    fn a_stale_arrival_does_not_evict_a_newer_request_with_the_same_key() {
+        let c = DuplicateCache::new(Duration::from_secs(30), 16 * SHARDS);
+        let t0 = Instant::now();
+        assert_eq!(c.check(&key(1), t0), Seen::New);
+        c.complete(key(1), vec![1]);
+        // Same key again after the window: a new request, answered anew.
+        let t1 = t0 + Duration::from_secs(40);
+        assert_eq!(c.check(&key(1), t1), Seen::New);
+        c.complete(key(1), vec![2]);
+        assert_eq!(c.check(&key(1), t1), Seen::Replay(vec![2]));
+    }
+
+    #[test]
+    fn expired_entries_leave_without_a_sweep() {
+        let c = DuplicateCache::new(Duration::from_secs(30), 1000);
+        let t0 = Instant::now();
+        for id in 0..16u8 {
+            let mut k = key(id);
+            k.authenticator[0] = 0; // one shard
+            k.identifier = 0;
+            k.authenticator[1] = id;
+            c.check(&k, t0);
+        }
+        assert_eq!(c.len(), 16);
+        let mut later = key(0);
+        later.authenticator[0] = 0;
+        later.identifier = 0;
+        later.authenticator[1] = 200;
+        c.check(&later, t0 + Duration::from_secs(31));
+        assert_eq!(c.len(), 1);
+    }
+
+    #[test]
     fn bounded_under_flood() {
         let c = DuplicateCache::new(Duration::from_secs(30), 256);
         let t0 = Instant::now();
@@ -156,7 +205,16 @@ mod tests {
             k.authenticator[..4].copy_from_slice(&i.to_be_bytes());
             k.identifier = i as u8;
             c.check(&k, t0 + Duration::from_micros(i as u64));
+            if i % 3 == 0 {
+                c.abandon(&k);
+            }
         }
-        assert!(c.len() <= 256 + 16 * 2, "len {}", c.len());
+        assert!(c.len() <= 256, "len {}", c.len());
+        let queued: usize = c
+            .shards
+            .iter()
+            .map(|s| s.lock().map(|s| s.arrivals.len()).unwrap_or(0))
+            .sum();
+        assert!(queued <= 256, "queued {queued}");
     }
 }
