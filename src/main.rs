@@ -4,6 +4,12 @@ use clap::Parser;
 use portico::cli::{self, Cli, Command};
 use portico::config::{Config, LogFormat};
 
+// mimalloc instead of glibc malloc: the request path allocates small
+// buffers on one thread and frees them on another, where glibc's arenas
+// spent a quarter of the server's CPU (perf, BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn init_tracing(config: &Config, serving: bool) {
     // Admin commands stay quiet unless something is wrong.
     let default = if serving {

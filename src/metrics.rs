@@ -1,6 +1,10 @@
 //! Prometheus metrics, one registry per application instance (no globals,
 //! so parallel tests each see their own counters).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -13,26 +17,65 @@ pub struct NasCodeLabels {
     /// NAS name from the store (`unknown` for sources that are no NAS).
     pub nas: String,
     /// RADIUS code name, e.g. `Access-Accept`.
-    pub code: String,
+    pub code: Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct DropLabels {
-    pub listener: String,
+    pub listener: Cow<'static, str>,
     /// Why: unknown_nas, malformed, bad_authenticator, missing_message_authenticator,
     /// bad_message_authenticator, overload, timeout, unexpected_code, duplicate_in_progress.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListenerLabels {
-    pub listener: String,
+    pub listener: Cow<'static, str>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
-    pub method: String,
-    pub outcome: String,
+    pub method: Cow<'static, str>,
+    pub outcome: Cow<'static, str>,
+}
+
+/// One NAS's request and reply counters, one slot per RADIUS code below
+/// 64: found once, then counted without building label strings and
+/// hashing them for every packet.
+pub struct NasCounters {
+    nas: String,
+    requests: Family<NasCodeLabels, Counter>,
+    replies: Family<NasCodeLabels, Counter>,
+    request_slots: [OnceLock<Counter>; 64],
+    reply_slots: [OnceLock<Counter>; 64],
+}
+
+impl NasCounters {
+    pub fn request(&self, code: u8) {
+        self.count(&self.requests, &self.request_slots, code);
+    }
+
+    pub fn reply(&self, code: u8) {
+        self.count(&self.replies, &self.reply_slots, code);
+    }
+
+    fn count(
+        &self,
+        family: &Family<NasCodeLabels, Counter>,
+        slots: &[OnceLock<Counter>],
+        code: u8,
+    ) {
+        let labels = || NasCodeLabels {
+            nas: self.nas.clone(),
+            code: Cow::Borrowed(radius::core::code::Code::from(code).string()),
+        };
+        match slots.get(usize::from(code)) {
+            Some(slot) => slot
+                .get_or_init(|| family.get_or_create(&labels()).clone())
+                .inc(),
+            None => family.get_or_create(&labels()).inc(),
+        };
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -58,6 +101,7 @@ pub struct Metrics {
     pub radius_duplicates: Family<ListenerLabels, Counter>,
     pub radius_latency: Family<ListenerLabels, Histogram>,
     pub radius_in_flight: Gauge,
+    nas_counters: RwLock<HashMap<String, Arc<NasCounters>>>,
     pub auth_outcomes: Family<OutcomeLabels, Counter>,
     pub accounting_batches: Counter,
     pub accounting_rows: Counter,
@@ -187,6 +231,7 @@ impl Metrics {
             radius_duplicates,
             radius_latency,
             radius_in_flight,
+            nas_counters: RwLock::new(HashMap::new()),
             auth_outcomes,
             accounting_batches,
             accounting_rows,
@@ -200,13 +245,38 @@ impl Metrics {
         }
     }
 
-    pub fn dropped(&self, listener: &str, reason: &str) {
+    pub fn dropped(&self, listener: &'static str, reason: &'static str) {
         self.radius_dropped
             .get_or_create(&DropLabels {
-                listener: listener.to_string(),
-                reason: reason.to_string(),
+                listener: Cow::Borrowed(listener),
+                reason: Cow::Borrowed(reason),
             })
             .inc();
+    }
+
+    /// The request/reply counters of the NAS called `nas`.
+    pub fn nas_counters(&self, nas: &str) -> Arc<NasCounters> {
+        if let Ok(known) = self.nas_counters.read() {
+            if let Some(c) = known.get(nas) {
+                return c.clone();
+            }
+        }
+        let mut known = match self.nas_counters.write() {
+            Ok(k) => k,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        known
+            .entry(nas.to_string())
+            .or_insert_with(|| {
+                Arc::new(NasCounters {
+                    nas: nas.to_string(),
+                    requests: self.radius_requests.clone(),
+                    replies: self.radius_replies.clone(),
+                    request_slots: std::array::from_fn(|_| OnceLock::new()),
+                    reply_slots: std::array::from_fn(|_| OnceLock::new()),
+                })
+            })
+            .clone()
     }
 
     pub fn eap_error(&self, kind: &str) {

@@ -1,7 +1,10 @@
 //! The UDP edge: receive, check, hand to the services, reply. The read loop
-//! never waits for the store: each datagram gets a task, the number of tasks
-//! is bounded, and a datagram that finds no free slot is dropped and counted.
+//! never waits for the store: a request that would wait gets a task of its
+//! own, the number in flight is bounded, and a datagram that finds no free
+//! slot is dropped and counted.
 
+use std::borrow::Cow;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{ListenerLabels, Metrics, NasCodeLabels, OutcomeLabels};
+use crate::metrics::{ListenerLabels, Metrics, OutcomeLabels};
 use crate::profiles::Profiles;
 use crate::radius::accounting::{self, AccountingWriter, AcctAction, AuthLogWriter};
 use crate::radius::auth::AuthService;
@@ -116,13 +119,38 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn code_name(code: u8) -> &'static str {
-    Code::from(code).string()
+/// Runs one listener until `shutdown`, then waits (up to the request
+/// timeout) for the requests in flight to be answered. One receive loop per
+/// runtime worker shares the socket, so every core can take datagrams.
+pub async fn serve(
+    kind: ListenerKind,
+    socket: Arc<UdpSocket>,
+    ctx: Arc<RadiusContext>,
+    dups: Arc<DuplicateCache>,
+    shutdown: CancellationToken,
+) {
+    let loops = tokio::runtime::Handle::current()
+        .metrics()
+        .num_workers()
+        .max(1);
+    let mut others = tokio::task::JoinSet::new();
+    for _ in 1..loops {
+        others.spawn(receive_loop(
+            kind,
+            socket.clone(),
+            ctx.clone(),
+            dups.clone(),
+            shutdown.clone(),
+        ));
+    }
+    receive_loop(kind, socket, ctx.clone(), dups, shutdown).await;
+    while others.join_next().await.is_some() {}
+    // Drain: every permit back means every handler has finished.
+    let all = ctx.max_in_flight as u32;
+    let _ = tokio::time::timeout(ctx.request_timeout, ctx.in_flight.acquire_many(all)).await;
 }
 
-/// Runs one listener until `shutdown`, then waits (up to the request
-/// timeout) for the requests in flight to be answered.
-pub async fn serve(
+async fn receive_loop(
     kind: ListenerKind,
     socket: Arc<UdpSocket>,
     ctx: Arc<RadiusContext>,
@@ -153,22 +181,51 @@ pub async fn serve(
             ctx.metrics.dropped(kind.name(), "overload");
             continue;
         };
-        let datagram = buf[..len].to_vec();
-        let (socket, ctx, dups) = (socket.clone(), ctx.clone(), dups.clone());
-        tokio::spawn(async move {
-            ctx.metrics.radius_in_flight.inc();
-            if let Some(reply) = process(kind, &ctx, &dups, &datagram, peer, started).await {
-                if let Err(e) = socket.send_to(&reply, peer).await {
-                    tracing::warn!(%peer, error = %e, "sending reply failed");
-                }
-            }
-            ctx.metrics.radius_in_flight.dec();
-            drop(permit);
-        });
+        let mut job = Box::pin(answer(
+            kind,
+            socket.clone(),
+            ctx.clone(),
+            dups.clone(),
+            buf[..len].to_vec(),
+            peer,
+            started,
+            permit,
+        ));
+        // Most requests (cached credentials, replays, Status-Server) are
+        // answered without waiting for anything: finish those right here,
+        // and hand only those that must wait (store, password hashing,
+        // group commit) to a task of their own. The no-op waker is fine:
+        // the task polls the job again with its own waker at once.
+        let waiting = {
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            job.as_mut().poll(&mut cx).is_pending()
+        };
+        if waiting {
+            tokio::spawn(job);
+        }
     }
-    // Drain: every permit back means every handler has finished.
-    let all = ctx.max_in_flight as u32;
-    let _ = tokio::time::timeout(ctx.request_timeout, ctx.in_flight.acquire_many(all)).await;
+}
+
+/// One datagram from receipt to reply; holds its in-flight permit to the end.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    kind: ListenerKind,
+    socket: Arc<UdpSocket>,
+    ctx: Arc<RadiusContext>,
+    dups: Arc<DuplicateCache>,
+    datagram: Vec<u8>,
+    peer: SocketAddr,
+    started: Instant,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) {
+    ctx.metrics.radius_in_flight.inc();
+    if let Some(reply) = process(kind, &ctx, &dups, &datagram, peer, started).await {
+        if let Err(e) = socket.send_to(&reply, peer).await {
+            tracing::warn!(%peer, error = %e, "sending reply failed");
+        }
+    }
+    ctx.metrics.radius_in_flight.dec();
+    drop(permit);
 }
 
 /// Everything between a received datagram and the reply to send (if any):
@@ -212,13 +269,8 @@ pub async fn process(
         tracing::debug!(%peer, nas = %nas.name, reason, "request failed authenticity checks");
         return None;
     }
-    ctx.metrics
-        .radius_requests
-        .get_or_create(&NasCodeLabels {
-            nas: nas.name.clone(),
-            code: code_name(code).to_string(),
-        })
-        .inc();
+    let counters = ctx.metrics.nas_counters(&nas.name);
+    counters.request(code);
 
     let mut authenticator = [0u8; 16];
     authenticator.copy_from_slice(&packet[4..20]);
@@ -233,7 +285,7 @@ pub async fn process(
             ctx.metrics
                 .radius_duplicates
                 .get_or_create(&ListenerLabels {
-                    listener: listener.into(),
+                    listener: Cow::Borrowed(listener),
                 })
                 .inc();
             return None;
@@ -242,7 +294,7 @@ pub async fn process(
             ctx.metrics
                 .radius_duplicates
                 .get_or_create(&ListenerLabels {
-                    listener: listener.into(),
+                    listener: Cow::Borrowed(listener),
                 })
                 .inc();
             return Some(reply);
@@ -265,21 +317,15 @@ pub async fn process(
     };
     match &reply {
         Some(reply) => {
-            ctx.metrics
-                .radius_replies
-                .get_or_create(&NasCodeLabels {
-                    nas: nas.name.clone(),
-                    code: code_name(reply[0]).to_string(),
-                })
-                .inc();
-            dups.complete(key, reply.clone(), started);
+            counters.reply(reply[0]);
+            dups.complete(key, reply.clone());
         }
         None => dups.abandon(&key),
     }
     ctx.metrics
         .radius_latency
         .get_or_create(&ListenerLabels {
-            listener: listener.into(),
+            listener: Cow::Borrowed(listener),
         })
         .observe(started.elapsed().as_secs_f64());
     reply
@@ -356,7 +402,7 @@ struct Verdict {
     code: u8,
     attrs: Vec<u8>,
     identity: String,
-    method: String,
+    method: &'static str,
     outcome: &'static str,
     reason: String,
 }
@@ -412,7 +458,7 @@ async fn access_reply(
         code,
         attrs,
         identity: decision.identity,
-        method: decision.method.as_str().to_string(),
+        method: decision.method.as_str(),
         outcome,
         reason,
     };
@@ -463,7 +509,7 @@ async fn eap_reply(
                 code: Code::AccessAccept as u8,
                 attrs: attributes,
                 identity: log.identity,
-                method: log.method.to_string(),
+                method: log.method,
                 outcome: "accept",
                 reason: format!("outer identity {:?}", log.outer_identity),
             }
@@ -476,7 +522,7 @@ async fn eap_reply(
             code: Code::AccessReject as u8,
             attrs: attributes,
             identity: log.identity,
-            method: log.method.to_string(),
+            method: log.method,
             outcome: "reject",
             reason: format!(
                 "{}; outer identity {:?}",
@@ -509,8 +555,8 @@ async fn finish_access(
     ctx.metrics
         .auth_outcomes
         .get_or_create(&OutcomeLabels {
-            method: method.clone(),
-            outcome: outcome.into(),
+            method: Cow::Borrowed(method),
+            outcome: Cow::Borrowed(outcome),
         })
         .inc();
     tracing::debug!(nas = %nas.name, user = %identity, method = %method, outcome, reason = %reason, "access request");
@@ -526,7 +572,7 @@ async fn finish_access(
                 .unwrap_or(canonical_ip(peer))
                 .to_string(),
             ap: req.called_station_str(),
-            method,
+            method: method.to_string(),
             outcome: outcome.to_string(),
             reason,
         })

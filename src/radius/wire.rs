@@ -637,10 +637,37 @@ fn has_computed_request_authenticator(code: u8) -> bool {
 
 type HmacMd5 = Hmac<Md5>;
 
-/// HMAC-MD5 keyed with `secret`, built without a fallible constructor:
-/// RFC 2104 zero-pads keys up to the 64-byte block and first hashes longer
-/// ones, which is exactly what `new_from_slice` would do.
+/// HMAC-MD5 keyed with `secret`. Keying costs two MD5 blocks (the padded
+/// key XOR ipad and opad), as much as hashing a whole small packet, and
+/// every request is checked and answered with the same few NAS secrets: so
+/// each thread keeps the keyed states of the secrets it saw last and clones
+/// one (a copy of two MD5 states) instead of keying again.
 fn hmac_md5(secret: &[u8]) -> HmacMd5 {
+    const KEPT: usize = 4;
+    thread_local! {
+        static KEYED: std::cell::RefCell<Vec<(Vec<u8>, HmacMd5)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    KEYED.with(|keyed| {
+        let Ok(mut keyed) = keyed.try_borrow_mut() else {
+            return key_hmac_md5(secret);
+        };
+        if let Some(i) = keyed.iter().position(|(s, _)| s.as_slice() == secret) {
+            // Most recent first, so the common case is one comparison.
+            keyed[..=i].rotate_right(1);
+            return keyed[0].1.clone();
+        }
+        let mac = key_hmac_md5(secret);
+        keyed.insert(0, (secret.to_vec(), mac.clone()));
+        keyed.truncate(KEPT);
+        mac
+    })
+}
+
+/// RFC 2104 zero-pads keys up to the 64-byte block and first hashes longer
+/// ones, which is exactly what `new_from_slice` would do, without its
+/// fallible signature.
+fn key_hmac_md5(secret: &[u8]) -> HmacMd5 {
     let mut key = [0u8; 64];
     if secret.len() > key.len() {
         key[..16].copy_from_slice(&Md5::digest(secret));
@@ -1273,7 +1300,11 @@ mod tests {
 
     #[test]
     fn hmac_key_handling_matches_new_from_slice() {
-        for len in [0usize, 1, 10, 63, 64, 65, 100, 300] {
+        // Twice round, more keys than the per-thread cache keeps: keyed
+        // states served from the cache must equal freshly keyed ones.
+        for len in [
+            0usize, 1, 10, 63, 64, 65, 100, 300, 0, 1, 10, 63, 64, 65, 100, 300, 1, 1,
+        ] {
             let key: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
             let mut a = hmac_md5(&key);
             a.update(b"message");
