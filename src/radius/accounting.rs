@@ -170,6 +170,12 @@ impl AccountingWriter {
             while let Some((rec, done)) = rx.recv().await {
                 records.push(rec);
                 waiters.push(done);
+                // The first record after a commit usually has company on
+                // its way (the NAS answers each response with its next
+                // request): let the listeners hand those over before the
+                // batch is closed, rather than commit a batch of one and
+                // make the rest wait a whole commit.
+                tokio::task::yield_now().await;
                 while records.len() < batch {
                     match rx.try_recv() {
                         Ok((rec, done)) => {
