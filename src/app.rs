@@ -406,15 +406,9 @@ async fn eap_sweep_loop(
     metrics: Arc<Metrics>,
     stop: CancellationToken,
 ) {
-    let every = crate::radius::eap::sweep_interval(config.idle_timeout);
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let period = crate::radius::eap::sweep_interval(config.idle_timeout);
     let mut last_expiry_check = std::time::Instant::now();
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    crate::periodic::every(period, stop, || {
         let evicted = eap.sweep();
         if evicted > 0 {
             tracing::debug!(evicted, "idle EAP conversations dropped");
@@ -423,7 +417,9 @@ async fn eap_sweep_loop(
             last_expiry_check = std::time::Instant::now();
             check_certificate_expiry(&config, eap.certificate_not_after(), &metrics);
         }
-    }
+        std::future::ready(())
+    })
+    .await;
 }
 
 async fn refresh_loop(
@@ -432,13 +428,7 @@ async fn refresh_loop(
     every: Duration,
     stop: CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    crate::periodic::every(every, stop, || async {
         match directory.refresh(&store).await {
             Ok(true) => tracing::debug!("reloaded users, groups, NAS clients and devices"),
             Ok(false) => {}
@@ -446,17 +436,12 @@ async fn refresh_loop(
                 tracing::warn!(error = %e, "refreshing the directory failed; keeping the last snapshot")
             }
         }
-    }
+    })
+    .await;
 }
 
 async fn prune_loop(store: Store, days: u32, every: Duration, stop: CancellationToken) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    crate::periodic::every(every, stop, || async {
         let before = server::now_ms() - i64::from(days) * 86_400_000;
         match store.prune(before).await {
             Ok(r) => tracing::info!(
@@ -469,7 +454,8 @@ async fn prune_loop(store: Store, days: u32, every: Duration, stop: Cancellation
             ),
             Err(e) => tracing::warn!(error = %e, "pruning failed"),
         }
-    }
+    })
+    .await;
 }
 
 /// The portal's shared state (None when `portal.enabled` is false).

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod gateway;
 pub mod http;
 pub mod metrics;
+pub mod periodic;
 pub mod portal;
 pub mod profiles;
 pub mod radius;

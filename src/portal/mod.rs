@@ -95,13 +95,7 @@ pub async fn maintenance(
     every: Duration,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+    crate::periodic::every(every, stop, || async {
         let now = crate::radius::server::now_ms();
         let day_ago = now - 86_400_000;
         let keep_from = now - i64::from(retention_days) * 86_400_000;
@@ -119,5 +113,6 @@ pub async fn maintenance(
             }
             (c, t, s) => tracing::warn!(?c, ?t, ?s, "portal pruning failed"),
         }
-    }
+    })
+    .await;
 }

@@ -192,6 +192,18 @@ struct MsChapCheck<'a> {
     name: &'a str,
 }
 
+impl<'a> MsChapCheck<'a> {
+    /// An EAP-MSCHAPv2 Response (PEAP, TTLS/EAP-MSCHAPv2) to `challenge`.
+    fn eap_response(challenge: &'a [u8; 16], r: &'a inner::MsChapV2Response) -> Self {
+        MsChapCheck {
+            challenge,
+            peer_challenge: &r.peer_challenge,
+            nt_response: &r.nt_response,
+            name: &r.name,
+        }
+    }
+}
+
 /// Verifies an MS-CHAPv2 response; on success the grant and the
 /// Authenticator Response ("S=...") for the peer.
 fn verify_mschap(
@@ -467,12 +479,7 @@ impl Conversation {
                     now_ms,
                     MethodKind::Peap.name(),
                     &self.identity,
-                    MsChapCheck {
-                        challenge: &challenge,
-                        peer_challenge: &r.peer_challenge,
-                        nt_response: &r.nt_response,
-                        name: &r.name,
-                    },
+                    MsChapCheck::eap_response(&challenge, &r),
                 );
                 match checked {
                     Ok((grant, auth)) => {
@@ -601,7 +608,7 @@ impl Conversation {
                         challenge: &challenge,
                         peer_challenge: &r.peer_challenge,
                         nt_response: &r.nt_response,
-                        name: &self.identity.clone(),
+                        name: &self.identity,
                     },
                 );
                 match checked {
@@ -692,12 +699,7 @@ impl Conversation {
                     now_ms,
                     MethodKind::Ttls.name(),
                     &self.identity,
-                    MsChapCheck {
-                        challenge: &challenge,
-                        peer_challenge: &r.peer_challenge,
-                        nt_response: &r.nt_response,
-                        name: &r.name,
-                    },
+                    MsChapCheck::eap_response(&challenge, &r),
                 );
                 match checked {
                     Ok((grant, auth)) => {
