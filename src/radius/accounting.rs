@@ -167,6 +167,7 @@ impl AccountingWriter {
         let handle = tokio::spawn(async move {
             let mut records = Vec::with_capacity(batch);
             let mut waiters = Vec::with_capacity(batch);
+            let mut writer = store.accounting().writer();
             while let Some((rec, done)) = rx.recv().await {
                 records.push(rec);
                 waiters.push(done);
@@ -185,7 +186,7 @@ impl AccountingWriter {
                         Err(_) => break,
                     }
                 }
-                let result = store.accounting().apply_batch(&records).await;
+                let result = writer.apply_batch(&records).await;
                 let ok = match &result {
                     Ok(()) => {
                         metrics.accounting_batches.inc();

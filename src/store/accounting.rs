@@ -3,9 +3,10 @@
 //! (the legal log: who had which address when).
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Row};
 
-use super::{Result, Store};
+use super::{Backend, Result, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AcctStatus {
@@ -83,24 +84,25 @@ const SESSION_COLS: &str = "id, nas_name, nas_ip, session_id, username, calling_
     called_station, framed_ip, started_ms, updated_ms, stopped_ms, input_octets, output_octets, \
     input_packets, output_packets, session_time, terminate_cause";
 
-/// Session upsert shared by the three session statuses. `$15` is the
-/// stopped time (NULL unless Stop). Counters only grow (a retransmitted
-/// older Interim must not roll them back); identity fields are filled in
-/// when first known. `CASE` rather than MAX()/GREATEST(), which differ
-/// between SQLite and PostgreSQL.
-const UPSERT_INSERT: &str = "INSERT INTO acct_sessions (nas_name, nas_ip, session_id, username, \
+/// Session upsert shared by every session status. Counters only grow (a
+/// retransmitted older Interim must not roll them back, and a Start carries
+/// zeros); identity fields are filled in when first known; the stop time
+/// and cause are bound only for a Stop, whose own values win over an
+/// earlier close (e.g. by Accounting-On), while any other record leaves
+/// them alone (a late Interim does not reopen a stopped session). `CASE`
+/// rather than MAX()/GREATEST(), which differ between SQLite and
+/// PostgreSQL. One statement for all statuses keeps a batch at one upsert
+/// per wave.
+const UPSERT: &str = "INSERT INTO acct_sessions (nas_name, nas_ip, session_id, username, \
     calling_station, called_station, framed_ip, started_ms, updated_ms, input_octets, \
-    output_octets, input_packets, output_packets, session_time, stopped_ms, terminate_cause)";
-
-const UPSERT_CONFLICT: &str = "ON CONFLICT (nas_name, session_id) DO UPDATE SET \
+    output_octets, input_packets, output_packets, session_time, stopped_ms, terminate_cause) \
+    VALUES {rows} ON CONFLICT (nas_name, session_id) DO UPDATE SET \
     username = COALESCE(acct_sessions.username, excluded.username), \
     calling_station = COALESCE(acct_sessions.calling_station, excluded.calling_station), \
     called_station = COALESCE(acct_sessions.called_station, excluded.called_station), \
     framed_ip = COALESCE(acct_sessions.framed_ip, excluded.framed_ip), \
     started_ms = CASE WHEN excluded.started_ms < acct_sessions.started_ms \
-        THEN excluded.started_ms ELSE acct_sessions.started_ms END";
-
-const UPSERT_COUNTERS: &str = ", \
+        THEN excluded.started_ms ELSE acct_sessions.started_ms END, \
     updated_ms = CASE WHEN excluded.updated_ms > acct_sessions.updated_ms \
         THEN excluded.updated_ms ELSE acct_sessions.updated_ms END, \
     input_octets = CASE WHEN excluded.input_octets > acct_sessions.input_octets \
@@ -112,12 +114,14 @@ const UPSERT_COUNTERS: &str = ", \
     output_packets = CASE WHEN excluded.output_packets > acct_sessions.output_packets \
         THEN excluded.output_packets ELSE acct_sessions.output_packets END, \
     session_time = CASE WHEN excluded.session_time > acct_sessions.session_time \
-        THEN excluded.session_time ELSE acct_sessions.session_time END";
-
-/// A Stop's own time and cause win over an earlier close (e.g. by
-/// Accounting-On), and a retransmitted Stop writes the same values again.
-const UPSERT_STOP: &str = ", stopped_ms = excluded.stopped_ms, \
+        THEN excluded.session_time ELSE acct_sessions.session_time END, \
+    stopped_ms = COALESCE(excluded.stopped_ms, acct_sessions.stopped_ms), \
     terminate_cause = COALESCE(excluded.terminate_cause, acct_sessions.terminate_cause)";
+
+const RAW_INSERT: &str = "INSERT INTO accounting_records (received_ms, event_ms, nas_name, \
+    nas_ip, session_id, status, username, calling_station, called_station, framed_ip, \
+    input_octets, output_octets, input_packets, output_packets, session_time, \
+    terminate_cause) VALUES {rows}";
 
 impl<'a> Accounting<'a> {
     pub(super) fn new(store: &'a Store) -> Self {
@@ -127,33 +131,17 @@ impl<'a> Accounting<'a> {
     /// Applies the whole batch in ONE transaction (the server answers each
     /// Accounting-Request only after this returns Ok).
     pub async fn apply_batch(&self, records: &[AcctRecord]) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
+        self.writer().apply_batch(records).await
+    }
+
+    /// A writer that keeps one connection across batches: its page cache
+    /// stays warm (a pooled connection other writers used since starts
+    /// cold) and the accounting statements stay prepared on it.
+    pub fn writer(&self) -> AcctWriter {
+        AcctWriter {
+            store: self.store.clone(),
+            conn: None,
         }
-        let mut tx = self.store.begin_write().await?;
-        let backend = self.store.backend();
-        insert_raw(&mut tx, backend, records).await?;
-        // Accounting-On/Off closes every open session of its NAS, so it is
-        // a barrier: what came before it is applied first, what follows after.
-        let mut rest = records;
-        loop {
-            let barrier = rest
-                .iter()
-                .position(|r| matches!(r.status, AcctStatus::On | AcctStatus::Off));
-            match barrier {
-                Some(i) => {
-                    apply_sessions(&mut tx, backend, &rest[..i]).await?;
-                    close_nas(&mut tx, &rest[i]).await?;
-                    rest = &rest[i + 1..];
-                }
-                None => {
-                    apply_sessions(&mut tx, backend, rest).await?;
-                    break;
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn get(&self, nas_name: &str, session_id: &str) -> Result<Option<AcctSession>> {
@@ -231,56 +219,101 @@ impl<'a> Accounting<'a> {
     }
 }
 
-async fn insert_raw(
-    conn: &mut AnyConnection,
-    backend: super::Backend,
-    records: &[AcctRecord],
-) -> Result<()> {
-    // 16 columns x 32 rows: under every backend's bound-parameter limit.
-    for chunk in super::rows::statement_chunks(records) {
-        let sql = format!(
-            "INSERT INTO accounting_records (received_ms, event_ms, nas_name, nas_ip, session_id, \
-             status, username, calling_station, called_station, framed_ip, input_octets, \
-             output_octets, input_packets, output_packets, session_time, terminate_cause) \
-             VALUES {}",
-            super::rows::values_placeholders(backend, chunk.len(), 16)
-        );
-        let mut q = sqlx::query(&sql);
-        for r in chunk {
-            q = q
-                .bind(r.received_ms)
-                .bind(r.event_ms)
-                .bind(r.nas_name.as_str())
-                .bind(r.nas_ip.as_str())
-                .bind(r.session_id.as_str())
-                .bind(r.status.as_str())
-                .bind(r.username.as_deref())
-                .bind(r.calling_station.as_deref())
-                .bind(r.called_station.as_deref())
-                .bind(r.framed_ip.as_deref())
-                .bind(r.input_octets)
-                .bind(r.output_octets)
-                .bind(r.input_packets)
-                .bind(r.output_packets)
-                .bind(r.session_time)
-                .bind(r.terminate_cause.as_deref());
+/// See [`Accounting::writer`].
+pub struct AcctWriter {
+    store: Store,
+    conn: Option<PoolConnection<Any>>,
+}
+
+impl AcctWriter {
+    /// Applies the whole batch in ONE transaction. On SQLite, BEGIN rides
+    /// with the first statement and COMMIT with the last (SQLite runs a
+    /// multi-statement text in order and stops at the first error): a
+    /// batch of up to 64 mixed records is then one round trip to the
+    /// database thread for the rows and one for the commit, not a dozen.
+    pub async fn apply_batch(&mut self, records: &[AcctRecord]) -> Result<()> {
+        let steps = plan(records);
+        if steps.is_empty() {
+            return Ok(());
         }
-        q.execute(&mut *conn).await?;
+        let backend = self.store.backend();
+        let conn = match &mut self.conn {
+            Some(conn) => conn,
+            empty => empty.insert(self.store.pool.acquire().await?),
+        };
+        let result = run_steps(conn, &steps, backend).await;
+        if result.is_err() {
+            // Whatever failed, the transaction must not outlive it: roll
+            // back, and let this connection go rather than hand a pooled
+            // connection that may still be inside a transaction to others.
+            if let Some(mut conn) = self.conn.take() {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                let _ = conn.close().await;
+            }
+        }
+        result
+    }
+}
+
+async fn run_steps(conn: &mut AnyConnection, steps: &[Step<'_>], backend: Backend) -> Result<()> {
+    let fused = backend == Backend::Sqlite;
+    let last = steps.len().saturating_sub(1);
+    if !fused {
+        sqlx::query("BEGIN").execute(&mut *conn).await?;
+    }
+    for (i, step) in steps.iter().enumerate() {
+        let prefix = if fused && i == 0 {
+            "BEGIN IMMEDIATE; "
+        } else {
+            ""
+        };
+        let suffix = if fused && i == last { "; COMMIT" } else { "" };
+        step.execute(&mut *conn, backend, prefix, suffix).await?;
+    }
+    if !fused {
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-/// Session rows for records without On/Off among them, in waves: within a
-/// wave each session appears once, so the wave's records can go by status
-/// into one multi-row statement each (PostgreSQL refuses a row twice in one
-/// ON CONFLICT statement); a session's later records fall into later waves,
-/// which keeps their order. A batch of 64 mixed records then costs three
-/// statements instead of one per change of status.
-async fn apply_sessions(
-    conn: &mut AnyConnection,
-    backend: super::Backend,
-    records: &[AcctRecord],
-) -> Result<()> {
+/// One statement of a batch's transaction.
+enum Step<'r> {
+    /// Rows of the append-only log.
+    Raw(&'r [AcctRecord]),
+    /// Session rows, each for a different session.
+    Upsert(Vec<&'r AcctRecord>),
+    /// Accounting-On/Off.
+    CloseNas(&'r AcctRecord),
+}
+
+/// The statements for a batch, in order: the raw rows, then the sessions.
+/// Accounting-On/Off closes every open session of its NAS, so it is a
+/// barrier: what came before it is applied first, what follows after.
+/// Between barriers the records go in waves: within a wave each session
+/// appears once, so a wave is one multi-row upsert (PostgreSQL refuses a
+/// row twice in one ON CONFLICT statement); a session's later records fall
+/// into later waves, which keeps their order.
+fn plan(records: &[AcctRecord]) -> Vec<Step<'_>> {
+    let mut steps: Vec<Step<'_>> = super::rows::statement_chunks(records)
+        .map(Step::Raw)
+        .collect();
+    for segment in records.split_inclusive(|r| matches!(r.status, AcctStatus::On | AcctStatus::Off))
+    {
+        let (sessions, barrier) = match segment.split_last() {
+            Some((last, before)) if matches!(last.status, AcctStatus::On | AcctStatus::Off) => {
+                (before, Some(last))
+            }
+            _ => (segment, None),
+        };
+        for wave in waves(sessions) {
+            steps.extend(super::rows::statement_chunks(&wave).map(|c| Step::Upsert(c.to_vec())));
+        }
+        steps.extend(barrier.map(Step::CloseNas));
+    }
+    steps
+}
+
+fn waves(records: &[AcctRecord]) -> Vec<Vec<&AcctRecord>> {
     let mut waves: Vec<Vec<&AcctRecord>> = Vec::new();
     let mut seen: std::collections::HashMap<(&str, &str), usize> =
         std::collections::HashMap::with_capacity(records.len());
@@ -294,106 +327,113 @@ async fn apply_sessions(
         waves[*wave].push(r);
         *wave += 1;
     }
-    for wave in &waves {
-        for status in [AcctStatus::Start, AcctStatus::Interim, AcctStatus::Stop] {
-            let run: Vec<&AcctRecord> = wave
-                .iter()
-                .copied()
-                .filter(|r| r.status == status)
-                .collect();
-            upsert_sessions(&mut *conn, backend, &run).await?;
-        }
-    }
-    Ok(())
+    waves
 }
 
-/// Multi-row upserts for records of the same status (Start, Interim or
-/// Stop), each for a different session.
-async fn upsert_sessions(
-    conn: &mut AnyConnection,
-    backend: super::Backend,
-    run: &[&AcctRecord],
-) -> Result<()> {
-    for chunk in super::rows::statement_chunks(run) {
-        upsert_chunk(&mut *conn, backend, chunk).await?;
-    }
-    Ok(())
-}
-
-async fn upsert_chunk(
-    conn: &mut AnyConnection,
-    backend: super::Backend,
-    run: &[&AcctRecord],
-) -> Result<()> {
-    let Some(first) = run.first() else {
-        return Ok(());
-    };
-    let tail = match first.status {
-        // Start twice (retransmission) leaves the counters alone.
-        AcctStatus::Start => String::new(),
-        AcctStatus::Interim => UPSERT_COUNTERS.to_string(),
-        // A Stop for an unknown session creates the row: no data lost.
-        AcctStatus::Stop => format!("{UPSERT_COUNTERS}{UPSERT_STOP}"),
-        AcctStatus::On | AcctStatus::Off => return Ok(()),
-    };
-    let sql = format!(
-        "{UPSERT_INSERT} VALUES {} {UPSERT_CONFLICT}{tail}",
-        super::rows::values_placeholders(backend, run.len(), 16)
-    );
-    let mut q = sqlx::query(&sql);
-    for r in run {
-        let started_ms = match r.status {
-            AcctStatus::Start => r.event_ms,
-            // Rows first seen mid-session: the start is event time minus the
-            // session time so far.
-            _ => r
-                .event_ms
-                .saturating_sub(r.session_time.max(0).saturating_mul(1000)),
+impl Step<'_> {
+    async fn execute(
+        &self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        prefix: &str,
+        suffix: &str,
+    ) -> Result<()> {
+        let rows = |n| super::rows::values_placeholders(backend, n, 16);
+        let sql = match self {
+            Step::Raw(chunk) => RAW_INSERT.replace("{rows}", &rows(chunk.len())),
+            Step::Upsert(chunk) => UPSERT.replace("{rows}", &rows(chunk.len())),
+            Step::CloseNas(_) => CLOSE_NAS.to_string(),
         };
-        let stopped_ms = (r.status == AcctStatus::Stop).then_some(r.event_ms);
-        let terminate_cause = if r.status == AcctStatus::Stop {
+        let sql = format!("{prefix}{sql}{suffix}");
+        let mut q = sqlx::query(&sql);
+        match self {
+            Step::Raw(chunk) => {
+                for r in *chunk {
+                    q = q
+                        .bind(r.received_ms)
+                        .bind(r.event_ms)
+                        .bind(r.nas_name.as_str())
+                        .bind(r.nas_ip.as_str())
+                        .bind(r.session_id.as_str())
+                        .bind(r.status.as_str())
+                        .bind(r.username.as_deref())
+                        .bind(r.calling_station.as_deref())
+                        .bind(r.called_station.as_deref())
+                        .bind(r.framed_ip.as_deref())
+                        .bind(r.input_octets)
+                        .bind(r.output_octets)
+                        .bind(r.input_packets)
+                        .bind(r.output_packets)
+                        .bind(r.session_time)
+                        .bind(r.terminate_cause.as_deref());
+                }
+            }
+            Step::Upsert(chunk) => {
+                for r in chunk {
+                    q = bind_session(q, r);
+                }
+            }
+            Step::CloseNas(r) => {
+                q = q.bind(r.event_ms).bind(r.nas_name.as_str());
+            }
+        }
+        q.execute(conn).await?;
+        Ok(())
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// The 16 values of one session row for [`UPSERT`].
+fn bind_session<'q>(q: AnyQuery<'q>, r: &'q AcctRecord) -> AnyQuery<'q> {
+    let stop = r.status == AcctStatus::Stop;
+    let (started_ms, counters) = match r.status {
+        // A Start leaves counters alone (they only grow from zero).
+        AcctStatus::Start => (r.event_ms, [0; 5]),
+        // Rows first seen mid-session: the start is event time minus the
+        // session time so far.
+        _ => (
+            r.event_ms
+                .saturating_sub(r.session_time.max(0).saturating_mul(1000)),
+            [
+                r.input_octets,
+                r.output_octets,
+                r.input_packets,
+                r.output_packets,
+                r.session_time,
+            ],
+        ),
+    };
+    let [input_octets, output_octets, input_packets, output_packets, session_time] = counters;
+    q.bind(r.nas_name.as_str())
+        .bind(r.nas_ip.as_str())
+        .bind(r.session_id.as_str())
+        .bind(r.username.as_deref())
+        .bind(r.calling_station.as_deref())
+        .bind(r.called_station.as_deref())
+        .bind(r.framed_ip.as_deref())
+        .bind(started_ms)
+        .bind(r.event_ms)
+        .bind(input_octets)
+        .bind(output_octets)
+        .bind(input_packets)
+        .bind(output_packets)
+        .bind(session_time)
+        .bind(stop.then_some(r.event_ms))
+        .bind(if stop {
             r.terminate_cause.as_deref()
         } else {
             None
-        };
-        q = q
-            .bind(r.nas_name.as_str())
-            .bind(r.nas_ip.as_str())
-            .bind(r.session_id.as_str())
-            .bind(r.username.as_deref())
-            .bind(r.calling_station.as_deref())
-            .bind(r.called_station.as_deref())
-            .bind(r.framed_ip.as_deref())
-            .bind(started_ms)
-            .bind(r.event_ms)
-            .bind(r.input_octets)
-            .bind(r.output_octets)
-            .bind(r.input_packets)
-            .bind(r.output_packets)
-            .bind(r.session_time)
-            .bind(stopped_ms)
-            .bind(terminate_cause);
-    }
-    q.execute(&mut *conn).await?;
-    Ok(())
+        })
 }
 
 /// Accounting-On/Off: the NAS lost (or is about to lose) every session, so
 /// close those still open. Sessions that started after the event are kept,
 /// so that a late retransmission of an old Accounting-On cannot close them.
-async fn close_nas(conn: &mut AnyConnection, r: &AcctRecord) -> Result<()> {
-    sqlx::query(
-        "UPDATE acct_sessions SET stopped_ms = $1, \
-         terminate_cause = COALESCE(terminate_cause, 'NAS-Reboot'), \
-         updated_ms = CASE WHEN updated_ms > $1 THEN updated_ms ELSE $1 END \
-         WHERE nas_name = $2 AND stopped_ms IS NULL AND started_ms <= $1",
-    )
-    .bind(r.event_ms)
-    .bind(&r.nas_name)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
+const CLOSE_NAS: &str = "UPDATE acct_sessions SET stopped_ms = $1, \
+    terminate_cause = COALESCE(terminate_cause, 'NAS-Reboot'), \
+    updated_ms = CASE WHEN updated_ms > $1 THEN updated_ms ELSE $1 END \
+    WHERE nas_name = $2 AND stopped_ms IS NULL AND started_ms <= $1";
 
 fn from_row(row: &AnyRow) -> Result<AcctSession> {
     Ok(AcctSession {

@@ -1,7 +1,7 @@
 //! Accounting, the authentication log and events.
 
 use super::both;
-use crate::store::{AcctRecord, AcctStatus, AuthRecord};
+use crate::store::{AcctRecord, AcctStatus, AuthRecord, Backend};
 
 fn rec(nas: &str, session: &str, status: AcctStatus, at: i64) -> AcctRecord {
     AcctRecord {
@@ -241,6 +241,54 @@ async fn one_mixed_batch_keeps_each_sessions_order_and_the_on_off_barrier() {
         assert_eq!(before.stopped_ms, Some(1_500_000));
         let after = acct.get("ap2", "after").await.unwrap().unwrap();
         assert_eq!(after.stopped_ms, None);
+    })
+    .await;
+}
+
+/// A batch the database refuses leaves no row behind (neither log nor
+/// session), and the writer goes on with a fresh connection: no
+/// transaction is left open to block the next writer.
+#[tokio::test]
+async fn a_refused_batch_leaves_nothing_and_the_writer_goes_on() {
+    both(|h| async move {
+        let refuse: &[&str] = match h.store.backend() {
+            Backend::Sqlite => &["CREATE TRIGGER refuse_boom BEFORE INSERT ON acct_sessions \
+                 WHEN NEW.session_id = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END"],
+            Backend::Postgres => &[
+                "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$ BEGIN \
+                 IF NEW.session_id = 'boom' THEN RAISE EXCEPTION 'boom'; END IF; \
+                 RETURN NEW; END $$ LANGUAGE plpgsql",
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON acct_sessions \
+                 FOR EACH ROW EXECUTE FUNCTION refuse_boom()",
+            ],
+        };
+        for sql in refuse {
+            sqlx::query(sql).execute(&h.store.pool).await.unwrap();
+        }
+        let acct = h.store.accounting();
+        let mut writer = acct.writer();
+        let batch = [
+            rec("ap1", "fine", AcctStatus::Start, 1_000),
+            rec("ap1", "boom", AcctStatus::Start, 1_000),
+        ];
+        assert!(writer.apply_batch(&batch).await.is_err());
+        assert_eq!(acct.count_records().await.unwrap(), 0);
+        assert!(acct.get("ap1", "fine").await.unwrap().is_none());
+
+        writer
+            .apply_batch(&[rec("ap1", "next", AcctStatus::Start, 2_000)])
+            .await
+            .unwrap();
+        // Another writer is not blocked by a transaction left behind.
+        tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            acct.apply_batch(&[rec("ap1", "other", AcctStatus::Start, 3_000)]),
+        )
+        .await
+        .expect("no transaction left open")
+        .unwrap();
+        assert_eq!(acct.count_records().await.unwrap(), 2);
+        assert!(acct.get("ap1", "next").await.unwrap().is_some());
     })
     .await;
 }
