@@ -255,23 +255,31 @@ impl AcctWriter {
     }
 }
 
+/// SQLite: the whole transaction is one text (BEGIN, every statement,
+/// COMMIT; SQLite runs them in order and stops at the first error), so a
+/// batch costs one round trip to the database thread. Its texts repeat
+/// (one per batch shape), so they stay prepared. PostgreSQL cannot take
+/// several statements with parameters in one message: a round trip each.
 async fn run_steps(conn: &mut AnyConnection, steps: &[Step<'_>], backend: Backend) -> Result<()> {
-    let fused = backend == Backend::Sqlite;
-    let last = steps.len().saturating_sub(1);
-    if !fused {
-        sqlx::query("BEGIN").execute(&mut *conn).await?;
-    }
-    for (i, step) in steps.iter().enumerate() {
-        let prefix = if fused && i == 0 {
-            "BEGIN IMMEDIATE; "
-        } else {
-            ""
-        };
-        let suffix = if fused && i == last { "; COMMIT" } else { "" };
-        step.execute(&mut *conn, backend, prefix, suffix).await?;
-    }
-    if !fused {
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
+    match backend {
+        Backend::Sqlite => {
+            let mut sql = String::from("BEGIN IMMEDIATE");
+            for step in steps {
+                sql.push_str("; ");
+                sql.push_str(&step.sql(backend));
+            }
+            sql.push_str("; COMMIT");
+            let q = steps.iter().fold(sqlx::query(&sql), |q, step| step.bind(q));
+            q.execute(conn).await?;
+        }
+        Backend::Postgres => {
+            sqlx::query("BEGIN").execute(&mut *conn).await?;
+            for step in steps {
+                let sql = step.sql(backend);
+                step.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
+            }
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }
@@ -330,22 +338,23 @@ fn waves(records: &[AcctRecord]) -> Vec<Vec<&AcctRecord>> {
     waves
 }
 
-impl Step<'_> {
-    async fn execute(
-        &self,
-        conn: &mut AnyConnection,
-        backend: Backend,
-        prefix: &str,
-        suffix: &str,
-    ) -> Result<()> {
+impl<'r> Step<'r> {
+    fn sql(&self, backend: Backend) -> String {
         let rows = |n| super::rows::values_placeholders(backend, n, 16);
-        let sql = match self {
+        match self {
             Step::Raw(chunk) => RAW_INSERT.replace("{rows}", &rows(chunk.len())),
             Step::Upsert(chunk) => UPSERT.replace("{rows}", &rows(chunk.len())),
-            Step::CloseNas(_) => CLOSE_NAS.to_string(),
-        };
-        let sql = format!("{prefix}{sql}{suffix}");
-        let mut q = sqlx::query(&sql);
+            Step::CloseNas(_) => match backend {
+                Backend::Sqlite => super::rows::positional(CLOSE_NAS),
+                Backend::Postgres => CLOSE_NAS.to_string(),
+            },
+        }
+    }
+
+    fn bind<'q>(&self, mut q: AnyQuery<'q>) -> AnyQuery<'q>
+    where
+        'r: 'q,
+    {
         match self {
             Step::Raw(chunk) => {
                 for r in *chunk {
@@ -367,18 +376,18 @@ impl Step<'_> {
                         .bind(r.session_time)
                         .bind(r.terminate_cause.as_deref());
                 }
+                q
             }
-            Step::Upsert(chunk) => {
-                for r in chunk {
-                    q = bind_session(q, r);
-                }
-            }
-            Step::CloseNas(r) => {
-                q = q.bind(r.event_ms).bind(r.nas_name.as_str());
-            }
+            Step::Upsert(chunk) => chunk.iter().fold(q, |q, r| bind_session(q, r)),
+            // Positional on SQLite (its `?` numbering runs across the
+            // fused statements), so every use of the time is bound.
+            Step::CloseNas(r) => q
+                .bind(r.event_ms)
+                .bind(r.event_ms)
+                .bind(r.event_ms)
+                .bind(r.nas_name.as_str())
+                .bind(r.event_ms),
         }
-        q.execute(conn).await?;
-        Ok(())
     }
 }
 
@@ -432,8 +441,8 @@ fn bind_session<'q>(q: AnyQuery<'q>, r: &'q AcctRecord) -> AnyQuery<'q> {
 /// so that a late retransmission of an old Accounting-On cannot close them.
 const CLOSE_NAS: &str = "UPDATE acct_sessions SET stopped_ms = $1, \
     terminate_cause = COALESCE(terminate_cause, 'NAS-Reboot'), \
-    updated_ms = CASE WHEN updated_ms > $1 THEN updated_ms ELSE $1 END \
-    WHERE nas_name = $2 AND stopped_ms IS NULL AND started_ms <= $1";
+    updated_ms = CASE WHEN updated_ms > $2 THEN updated_ms ELSE $3 END \
+    WHERE nas_name = $4 AND stopped_ms IS NULL AND started_ms <= $5";
 
 fn from_row(row: &AnyRow) -> Result<AcctSession> {
     Ok(AcctSession {

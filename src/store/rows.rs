@@ -106,6 +106,24 @@ pub(crate) fn values_placeholders(backend: super::Backend, rows: usize, cols: us
     out
 }
 
+/// `$1`-numbered placeholders as plain `?`, for a statement that SQLite
+/// runs inside a multi-statement text: there `?` counts on across the
+/// statements, while `$N` would name the N-th value of the whole text.
+/// The values must then be bound in order of appearance.
+pub(crate) fn positional(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            while chars.next_if(char::is_ascii_digit).is_some() {}
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Row counts a multi-row statement is built for. Splitting a batch into
 /// these sizes only keeps the distinct statement texts few, so every one
 /// stays in the connection's prepared-statement cache; a statement per
@@ -138,6 +156,14 @@ mod placeholder_tests {
                 .all(|c| c.len().is_power_of_two() && c.len() <= 64));
             assert!(chunks.len() <= n / 64 + 6);
         }
+    }
+
+    #[test]
+    fn numbered_placeholders_become_positional() {
+        assert_eq!(
+            super::positional("a = $1 AND b < $12 OR c = '$' || $3"),
+            "a = ? AND b < ? OR c = '$' || ?"
+        );
     }
 
     #[test]
