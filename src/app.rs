@@ -20,7 +20,7 @@ use crate::radius::directory::{Directory, Snapshot};
 use crate::radius::dupcache::DuplicateCache;
 use crate::radius::eap::EapService;
 use crate::radius::server::{self, ListenerKind, RadiusContext, RateLimitedLog};
-use crate::store::{Store, StoreError};
+use crate::store::{PoolSettings, Store, StoreError};
 use crate::tls_certs;
 
 #[derive(Debug, thiserror::Error)]
@@ -69,10 +69,13 @@ pub struct Application {
 
 /// Opens the store named by the config (creating and migrating it).
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
-    Store::open(
+    Store::open_with(
         config.database.url.expose(),
         &config.data_dir,
-        config.database.max_connections,
+        PoolSettings {
+            max_connections: config.database.max_connections,
+            sqlite_thread_nice: config.database.sqlite_thread_nice,
+        },
     )
     .await
 }

@@ -136,6 +136,9 @@ pub struct DatabaseConfig {
     /// Empty: SQLite in `data_dir/portico.db`. `postgres://...` for PostgreSQL.
     pub url: Secret,
     pub max_connections: u32,
+    /// Nice value (0-19) of SQLite's connection threads: above 0 lets
+    /// request handling go first when every core is busy.
+    pub sqlite_thread_nice: i32,
 }
 
 impl Default for DatabaseConfig {
@@ -143,6 +146,7 @@ impl Default for DatabaseConfig {
         DatabaseConfig {
             url: Secret(String::new()),
             max_connections: 8,
+            sqlite_thread_nice: 5,
         }
     }
 }
@@ -532,6 +536,11 @@ impl Config {
                 "database.max_connections must be at least 1".into(),
             ));
         }
+        if !(0..=19).contains(&self.database.sqlite_thread_nice) {
+            return Err(ConfigError::Invalid(
+                "database.sqlite_thread_nice must be between 0 and 19".into(),
+            ));
+        }
         let eap = &self.eap;
         if !(64..=3000).contains(&eap.fragment_size) {
             return Err(ConfigError::Invalid(
@@ -714,6 +723,9 @@ mod tests {
         assert!(err.to_string().contains("PORTICO_"), "{err}");
         let err = Config::from_toml_str("", "x", env(&[("PORTICO_RADIUS", "x")])).unwrap_err();
         assert!(err.to_string().contains("section"), "{err}");
+        let err = Config::from_toml_str("[database]\nsqlite_thread_nice = -5\n", "x", env(&[]))
+            .unwrap_err();
+        assert!(err.to_string().contains("sqlite_thread_nice"), "{err}");
     }
 
     #[test]

@@ -242,6 +242,7 @@ impl AuthLogWriter {
         let (tx, mut rx) = mpsc::channel::<AuthRecord>(BATCH * 8);
         let handle = tokio::spawn(async move {
             let mut records = Vec::with_capacity(BATCH);
+            let mut appender = store.auth_log().appender();
             while let Some(rec) = rx.recv().await {
                 records.push(rec);
                 // Linger briefly so the store sees a few large transactions
@@ -261,7 +262,7 @@ impl AuthLogWriter {
                 // this batch, so a brief lock or network blip loses nothing.
                 let mut attempt = 0;
                 loop {
-                    match store.auth_log().insert_batch(&records).await {
+                    match appender.append(&records).await {
                         Ok(()) => break,
                         Err(e) if attempt < 5 => {
                             attempt += 1;

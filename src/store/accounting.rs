@@ -3,9 +3,9 @@
 //! (the legal log: who had which address when).
 
 use sqlx::any::AnyRow;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::Row;
 
+use super::batch::{AnyQuery, BatchConnection, BatchStatement};
 use super::{Backend, Result, Store};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,8 +139,7 @@ impl<'a> Accounting<'a> {
     /// cold) and the accounting statements stay prepared on it.
     pub fn writer(&self) -> AcctWriter {
         AcctWriter {
-            store: self.store.clone(),
-            conn: None,
+            conn: BatchConnection::new(self.store),
         }
     }
 
@@ -221,67 +220,15 @@ impl<'a> Accounting<'a> {
 
 /// See [`Accounting::writer`].
 pub struct AcctWriter {
-    store: Store,
-    conn: Option<PoolConnection<Any>>,
+    conn: BatchConnection,
 }
 
 impl AcctWriter {
-    /// Applies the whole batch in ONE transaction. On SQLite, BEGIN rides
-    /// with the first statement and COMMIT with the last (SQLite runs a
-    /// multi-statement text in order and stops at the first error): a
-    /// batch of up to 64 mixed records is then one round trip to the
-    /// database thread for the rows and one for the commit, not a dozen.
+    /// Applies the whole batch in ONE transaction (on SQLite one round
+    /// trip to the database thread: see [`BatchConnection`]).
     pub async fn apply_batch(&mut self, records: &[AcctRecord]) -> Result<()> {
-        let steps = plan(records);
-        if steps.is_empty() {
-            return Ok(());
-        }
-        let backend = self.store.backend();
-        let conn = match &mut self.conn {
-            Some(conn) => conn,
-            empty => empty.insert(self.store.pool.acquire().await?),
-        };
-        let result = run_steps(conn, &steps, backend).await;
-        if result.is_err() {
-            // Whatever failed, the transaction must not outlive it: roll
-            // back, and let this connection go rather than hand a pooled
-            // connection that may still be inside a transaction to others.
-            if let Some(mut conn) = self.conn.take() {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                let _ = conn.close().await;
-            }
-        }
-        result
+        self.conn.write(&plan(records)).await
     }
-}
-
-/// SQLite: the whole transaction is one text (BEGIN, every statement,
-/// COMMIT; SQLite runs them in order and stops at the first error), so a
-/// batch costs one round trip to the database thread. Its texts repeat
-/// (one per batch shape), so they stay prepared. PostgreSQL cannot take
-/// several statements with parameters in one message: a round trip each.
-async fn run_steps(conn: &mut AnyConnection, steps: &[Step<'_>], backend: Backend) -> Result<()> {
-    match backend {
-        Backend::Sqlite => {
-            let mut sql = String::from("BEGIN IMMEDIATE");
-            for step in steps {
-                sql.push_str("; ");
-                sql.push_str(&step.sql(backend));
-            }
-            sql.push_str("; COMMIT");
-            let q = steps.iter().fold(sqlx::query(&sql), |q, step| step.bind(q));
-            q.execute(conn).await?;
-        }
-        Backend::Postgres => {
-            sqlx::query("BEGIN").execute(&mut *conn).await?;
-            for step in steps {
-                let sql = step.sql(backend);
-                step.bind(sqlx::query(&sql)).execute(&mut *conn).await?;
-            }
-            sqlx::query("COMMIT").execute(&mut *conn).await?;
-        }
-    }
-    Ok(())
 }
 
 /// One statement of a batch's transaction.
@@ -338,7 +285,7 @@ fn waves(records: &[AcctRecord]) -> Vec<Vec<&AcctRecord>> {
     waves
 }
 
-impl<'r> Step<'r> {
+impl BatchStatement for Step<'_> {
     fn sql(&self, backend: Backend) -> String {
         let rows = |n| super::rows::values_placeholders(backend, n, 16);
         match self {
@@ -351,10 +298,15 @@ impl<'r> Step<'r> {
         }
     }
 
-    fn bind<'q>(&self, mut q: AnyQuery<'q>) -> AnyQuery<'q>
-    where
-        'r: 'q,
-    {
+    fn rows(&self) -> usize {
+        match self {
+            Step::Raw(chunk) => chunk.len(),
+            Step::Upsert(chunk) => chunk.len(),
+            Step::CloseNas(_) => 1,
+        }
+    }
+
+    fn bind<'q>(&'q self, mut q: AnyQuery<'q>) -> AnyQuery<'q> {
         match self {
             Step::Raw(chunk) => {
                 for r in *chunk {
@@ -390,8 +342,6 @@ impl<'r> Step<'r> {
         }
     }
 }
-
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
 /// The 16 values of one session row for [`UPSERT`].
 fn bind_session<'q>(q: AnyQuery<'q>, r: &'q AcctRecord) -> AnyQuery<'q> {

@@ -2,7 +2,8 @@
 
 use sqlx::Row;
 
-use super::{Result, Store};
+use super::batch::{AnyQuery, BatchConnection, BatchStatement};
+use super::{Backend, Result, Store};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthRecord {
@@ -31,36 +32,15 @@ impl<'a> AuthLog<'a> {
 
     /// Inserts the batch in one transaction.
     pub async fn insert_batch(&self, records: &[AuthRecord]) -> Result<()> {
-        if records.is_empty() {
-            return Ok(());
+        self.appender().append(records).await
+    }
+
+    /// An appender that keeps one connection across batches (see
+    /// [`BatchConnection`]).
+    pub fn appender(&self) -> AuthLogAppender {
+        AuthLogAppender {
+            conn: BatchConnection::new(self.store),
         }
-        let mut tx = self.store.begin_write().await?;
-        // Multi-row statements of a few fixed sizes (9 columns x 64 rows at
-        // most, under every backend's bound-parameter limit).
-        for chunk in super::rows::statement_chunks(records) {
-            let sql = format!(
-                "INSERT INTO auth_log (at_ms, username, mac, nas_name, nas_ip, ap, method, \
-                 outcome, reason) VALUES {}",
-                super::rows::values_placeholders(self.store.backend(), chunk.len(), 9)
-            );
-            // Text bound as &str: the driver borrows it instead of copying.
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q
-                    .bind(r.at_ms)
-                    .bind(r.username.as_str())
-                    .bind(r.mac.as_deref())
-                    .bind(r.nas_name.as_str())
-                    .bind(r.nas_ip.as_str())
-                    .bind(r.ap.as_deref())
-                    .bind(r.method.as_str())
-                    .bind(r.outcome.as_str())
-                    .bind(r.reason.as_str());
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// Whether the RADIUS server accepted a request for this client MAC
@@ -109,5 +89,53 @@ impl<'a> AuthLog<'a> {
             .fetch_one(&self.store.pool)
             .await?
             .try_get("n")?)
+    }
+}
+
+/// See [`AuthLog::appender`].
+pub struct AuthLogAppender {
+    conn: BatchConnection,
+}
+
+impl AuthLogAppender {
+    /// Inserts the batch in one transaction.
+    pub async fn append(&mut self, records: &[AuthRecord]) -> Result<()> {
+        let statements: Vec<AuthRows<'_>> = super::rows::statement_chunks(records)
+            .map(AuthRows)
+            .collect();
+        self.conn.write(&statements).await
+    }
+}
+
+/// One multi-row INSERT (a few fixed sizes, 9 columns x 64 rows at most:
+/// under every backend's bound-parameter limit).
+struct AuthRows<'r>(&'r [AuthRecord]);
+
+impl BatchStatement for AuthRows<'_> {
+    fn sql(&self, backend: Backend) -> String {
+        format!(
+            "INSERT INTO auth_log (at_ms, username, mac, nas_name, nas_ip, ap, method, \
+             outcome, reason) VALUES {}",
+            super::rows::values_placeholders(backend, self.0.len(), 9)
+        )
+    }
+
+    fn rows(&self) -> usize {
+        self.0.len()
+    }
+
+    fn bind<'q>(&'q self, q: AnyQuery<'q>) -> AnyQuery<'q> {
+        // Text bound as &str: the driver borrows it instead of copying.
+        self.0.iter().fold(q, |q, r| {
+            q.bind(r.at_ms)
+                .bind(r.username.as_str())
+                .bind(r.mac.as_deref())
+                .bind(r.nas_name.as_str())
+                .bind(r.nas_ip.as_str())
+                .bind(r.ap.as_deref())
+                .bind(r.method.as_str())
+                .bind(r.outcome.as_str())
+                .bind(r.reason.as_str())
+        })
     }
 }

@@ -94,8 +94,10 @@ fn install_drivers() {
     ONCE.call_once(sqlx::any::install_default_drivers);
 }
 
-pub(crate) async fn open_pool(target: &Target, max_connections: u32) -> Result<AnyPool> {
+pub(crate) async fn open_pool(target: &Target, settings: super::PoolSettings) -> Result<AnyPool> {
     install_drivers();
+    let max_connections = settings.max_connections.max(1);
+    let nice = settings.sqlite_thread_nice;
     match target {
         Target::Postgres(url) => Ok(AnyPoolOptions::new()
             .max_connections(max_connections)
@@ -108,9 +110,13 @@ pub(crate) async fn open_pool(target: &Target, max_connections: u32) -> Result<A
             let url = opts.to_url_lossy().to_string();
             Ok(AnyPoolOptions::new()
                 .max_connections(max_connections)
-                .after_connect(|conn, _meta| {
+                .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         conn.execute(SQLITE_PRAGMAS).await?;
+                        // The new connection's thread exists by now.
+                        if nice > 0 {
+                            lower_db_thread_priority(nice);
+                        }
                         Ok(())
                     })
                 })
@@ -128,6 +134,47 @@ fn absolute(path: &Path) -> Result<PathBuf> {
         .map_err(|e| StoreError::Invalid(format!("cannot resolve {}: {e}", path.display())))?;
     Ok(cwd.join(path))
 }
+
+/// sqlx runs each SQLite connection on a thread of its own, named
+/// `sqlx-sqlite-worker-N`; the kernel keeps 15 bytes of a name. (The Any
+/// driver connects from a URL, so a name of our own would not get through;
+/// the test below notices if sqlx renames them.)
+const DB_THREAD_PREFIX: &str = "sqlx-sqlite-wor";
+
+/// Gives SQLite's connection threads the nice value `nice`, so that on a
+/// busy machine the RADIUS workers go first: a log batch of thousands of
+/// rows otherwise takes a core for milliseconds at a time and delays the
+/// replies queued behind it (BENCHMARKS.md: PAP p99 2.2 -> 1.5 ms on two
+/// cores). The writes are batched and catch up in the gaps. Linux applies
+/// the nice value per thread; a failure only costs latency, so it is
+/// logged, not returned.
+#[cfg(target_os = "linux")]
+fn lower_db_thread_priority(nice: i32) {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return;
+    };
+    for task in tasks.flatten() {
+        let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) else {
+            continue;
+        };
+        if !comm.starts_with(DB_THREAD_PREFIX) {
+            continue;
+        }
+        let tid = task
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<i32>().ok());
+        let Some(pid) = tid.and_then(rustix::process::Pid::from_raw) else {
+            continue;
+        };
+        if let Err(e) = rustix::process::setpriority_process(Some(pid), nice) {
+            tracing::warn!(error = %e, thread = comm.trim(), "cannot lower the database thread's priority");
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_db_thread_priority(_nice: i32) {}
 
 fn sqlite_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
@@ -159,6 +206,45 @@ async fn prepare_sqlite_file(opts: &SqliteConnectOptions) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nice values of this process's SQLite connection threads.
+    #[cfg(target_os = "linux")]
+    fn db_thread_nice_values() -> Vec<i64> {
+        let mut out = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+            let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with(DB_THREAD_PREFIX) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+            // Fields after the command name: state is field 3, nice field 19.
+            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            if let Some(nice) = after.split_whitespace().nth(16) {
+                out.push(nice.parse().unwrap());
+            }
+        }
+        out
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn sqlite_threads_get_the_configured_nice_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = crate::store::PoolSettings {
+            max_connections: 2,
+            sqlite_thread_nice: 7,
+        };
+        let store = crate::store::Store::open_with("", dir.path(), settings)
+            .await
+            .unwrap();
+        store.ping().await.unwrap();
+        // Other tests' stores run threads of the same name at nice 0.
+        assert!(
+            db_thread_nice_values().contains(&7),
+            "{:?}",
+            db_thread_nice_values()
+        );
+    }
 
     #[test]
     fn parses_targets() {

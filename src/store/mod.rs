@@ -14,6 +14,7 @@ pub mod alerts;
 pub mod aps;
 pub mod auth_log;
 pub mod authorizations;
+mod batch;
 mod connect;
 pub mod devices;
 pub mod events;
@@ -86,6 +87,16 @@ pub struct PruneReport {
 
 type Tx = sqlx::Transaction<'static, Any>;
 
+/// How the connection pool is set up.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// At least 1.
+    pub max_connections: u32,
+    /// Nice value given to SQLite's connection threads (Linux; 0 leaves
+    /// them alone). Ignored for PostgreSQL.
+    pub sqlite_thread_nice: i32,
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -119,10 +130,19 @@ impl Store {
     /// and the data key file `data_dir/data.key` (32 random bytes, mode 0600)
     /// if missing; runs migrations.
     pub async fn open(url: &str, data_dir: &Path, max_connections: u32) -> Result<Store> {
+        let settings = PoolSettings {
+            max_connections,
+            sqlite_thread_nice: 0,
+        };
+        Store::open_with(url, data_dir, settings).await
+    }
+
+    /// [`Store::open`] with every pool setting.
+    pub async fn open_with(url: &str, data_dir: &Path, settings: PoolSettings) -> Result<Store> {
         connect::create_data_dir(data_dir)?;
         let target = connect::Target::parse(url, data_dir)?;
         let backend = target.backend();
-        let pool = connect::open_pool(&target, max_connections.max(1)).await?;
+        let pool = connect::open_pool(&target, settings).await?;
         // The Migrator works through the Any pool on both backends (the
         // PostgreSQL one takes an advisory lock, so nodes starting together
         // migrate once). Edits to a migration file trigger a rebuild; a NEW
