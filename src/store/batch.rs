@@ -24,13 +24,21 @@ pub(crate) trait BatchStatement {
 pub(crate) struct BatchConnection {
     store: Store,
     conn: Option<PoolConnection<Any>>,
+    /// False in a small pool, where a kept connection would starve
+    /// everything else: the connection then goes back after each batch.
+    keep: bool,
 }
+
+/// The two log writers may keep a connection each when the pool has at
+/// least this many, leaving two or more for everything else.
+const KEEP_FROM_POOL_SIZE: u32 = 4;
 
 impl BatchConnection {
     pub(crate) fn new(store: &Store) -> Self {
         BatchConnection {
             store: store.clone(),
             conn: None,
+            keep: store.pool.options().get_max_connections() >= KEEP_FROM_POOL_SIZE,
         }
     }
 
@@ -53,6 +61,8 @@ impl BatchConnection {
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
                 let _ = conn.close().await;
             }
+        } else if !self.keep {
+            self.conn = None;
         }
         result
     }

@@ -293,6 +293,35 @@ async fn a_refused_batch_leaves_nothing_and_the_writer_goes_on() {
     .await;
 }
 
+/// In a pool too small to spare them, the log writers give their
+/// connection back after each batch instead of starving other queries.
+#[tokio::test]
+async fn log_writers_do_not_starve_a_one_connection_pool() {
+    both(|h| async move {
+        let small = crate::store::Store::open(&h.url, h.data_dir(), 1)
+            .await
+            .unwrap();
+        let mut acct_writer = small.accounting().writer();
+        let mut appender = small.auth_log().appender();
+        let work = async {
+            acct_writer
+                .apply_batch(&[rec("ap1", "s", AcctStatus::Start, 1_000)])
+                .await
+                .unwrap();
+            appender
+                .append(&[auth(1_000, "alice", "accept")])
+                .await
+                .unwrap();
+            assert_eq!(small.accounting().count_records().await.unwrap(), 1);
+            assert_eq!(small.auth_log().count().await.unwrap(), 1);
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), work)
+            .await
+            .expect("no query waits for a connection a writer keeps");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn accounting_list_and_since() {
     both(|h| async move {
