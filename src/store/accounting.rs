@@ -28,6 +28,11 @@ impl AcctStatus {
             AcctStatus::Off => "off",
         }
     }
+
+    /// Accounting-On/Off: about every session of the NAS, not one.
+    fn closes_nas(self) -> bool {
+        matches!(self, AcctStatus::On | AcctStatus::Off)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -252,12 +257,9 @@ fn plan(records: &[AcctRecord]) -> Vec<Step<'_>> {
     let mut steps: Vec<Step<'_>> = super::rows::statement_chunks(records)
         .map(Step::Raw)
         .collect();
-    for segment in records.split_inclusive(|r| matches!(r.status, AcctStatus::On | AcctStatus::Off))
-    {
+    for segment in records.split_inclusive(|r| r.status.closes_nas()) {
         let (sessions, barrier) = match segment.split_last() {
-            Some((last, before)) if matches!(last.status, AcctStatus::On | AcctStatus::Off) => {
-                (before, Some(last))
-            }
+            Some((last, before)) if last.status.closes_nas() => (before, Some(last)),
             _ => (segment, None),
         };
         for wave in waves(sessions) {
