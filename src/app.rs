@@ -60,6 +60,9 @@ pub struct Application {
     eap: Option<Arc<EapService>>,
     /// The portal's HTTPS listener and its TLS configuration.
     portal_https: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
+    /// The management listener, and its TLS configuration unless
+    /// `admin.tls = false`.
+    admin: (TcpListener, Option<Arc<rustls::ServerConfig>>),
     /// SNMP trap receiver (when `snmp.enabled`).
     snmp_trap: Option<Arc<UdpSocket>>,
     /// Set on the first start only: the generated admin password, to be
@@ -156,6 +159,13 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let eap = build_eap(&config, &metrics)?;
         let portal_https = bind_portal_https(&config).await?;
+        let admin = bind_admin(&config).await?;
+        if config.portal.enabled && config.portal.client_check == crate::portal::config::ClientCheck::Off {
+            tracing::warn!(
+                "portal.client_check = \"off\": a sign-in link naming another device's MAC lets that device in \
+                 (RADIUS MAC and gateway profiles); use it only where the portal cannot see client addresses"
+            );
+        }
         let snmp_trap = if config.snmp.enabled {
             Some(bind_udp("snmp-trap", config.snmp.trap_listen)?)
         } else {
@@ -172,6 +182,7 @@ impl Application {
             radius_acct,
             eap,
             portal_https,
+            admin,
             snmp_trap,
             initial_admin_password,
         })
@@ -191,6 +202,9 @@ impl Application {
         }
         if let Some(Ok(a)) = self.portal_https.as_ref().map(|(l, _)| l.local_addr()) {
             out.push(("portal-https", a));
+        }
+        if let Ok(a) = self.admin.0.local_addr() {
+            out.push(("admin", a));
         }
         if let Some(Ok(a)) = self.snmp_trap.as_ref().map(|s| s.local_addr()) {
             out.push(("snmp-trap", a));
@@ -214,6 +228,7 @@ impl Application {
             radius_acct,
             eap,
             portal_https,
+            admin,
             snmp_trap,
             ..
         } = self;
@@ -239,7 +254,11 @@ impl Application {
             directory: directory.clone(),
             profiles,
             metrics: metrics.clone(),
-            auth: AuthService::new(store.clone(), rc.credential_cache, metrics.clone()),
+            auth: AuthService::new(store.clone(), rc.credential_cache, metrics.clone())
+                .with_lockout(crate::lockout::AccountLockout::new(
+                    store.clone(),
+                    config.portal.account_lockout.policy(),
+                )),
             eap: eap.clone(),
             accounting,
             auth_log,
@@ -292,38 +311,30 @@ impl Application {
                 store.clone(),
                 config.retention.days,
                 config.retention.prune_interval,
+                config.portal.expiry_check,
                 shutdown.clone(),
             ));
         }
-        let portal_https_task = portal_https.map(|(listener, tls)| {
-            let https_state = HttpState {
-                store: store.clone(),
-                metrics: metrics.clone(),
-            };
-            let router = http::router_with_portal(https_state, portal.clone(), true);
-            spawn_portal_https(listener, tls, router, shutdown.clone())
-        });
-        let router = http::router_with_portal(
-            HttpState {
-                store: store.clone(),
-                metrics,
-            },
-            portal,
-            false,
-        );
-        let router = match &snmp {
-            Some(s) => router.merge(s.routes()),
-            None => router,
+        let http_state = HttpState {
+            store: store.clone(),
+            metrics,
         };
-        let http_shutdown = shutdown.clone();
-        let http_task = tokio::spawn(async move {
-            axum::serve(
-                http,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-            .await
+        let portal_https_task = portal_https.map(|(listener, tls)| {
+            let router = http::portal_router(http_state.clone(), portal.clone(), true);
+            spawn_https("portal-https", listener, tls, router, shutdown.clone())
         });
+        let router = http::portal_router(http_state.clone(), portal, false);
+        let http_task = spawn_http("http", http, router, shutdown.clone());
+        let admin_router = http::admin_router(
+            http_state,
+            Some(config.admin.metrics_token.expose().to_string()),
+            snmp.as_ref().map(|s| s.routes()).unwrap_or_default(),
+        );
+        let (admin_listener, admin_tls) = admin;
+        let admin_task = match admin_tls {
+            Some(tls) => spawn_https("admin", admin_listener, tls, admin_router, shutdown.clone()),
+            None => spawn_http("admin", admin_listener, admin_router, shutdown.clone()),
+        };
 
         shutdown.cancelled().await;
         tracing::info!("shutting down: draining requests in flight");
@@ -342,13 +353,13 @@ impl Application {
         if let Some(t) = eap_sweeper {
             let _ = t.await;
         }
-        if let Some(t) = portal_https_task {
-            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-        }
-        match tokio::time::timeout(Duration::from_secs(10), http_task).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server ended with an error"),
-            _ => tracing::warn!("http server did not stop in time"),
+        for task in [Some(http_task), Some(admin_task), portal_https_task]
+            .into_iter()
+            .flatten()
+        {
+            if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
+                tracing::warn!("an HTTP listener did not stop in time");
+            }
         }
         tracing::info!("stopped");
         Ok(())
@@ -521,7 +532,9 @@ async fn bind_portal_https(
     Ok(Some((listener, tls)))
 }
 
-fn spawn_portal_https(
+/// Serves `router` over TLS on `listener` until shutdown.
+fn spawn_https(
+    name: &'static str,
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: axum::Router,
@@ -532,7 +545,7 @@ fn spawn_portal_https(
             match crate::portal::tls::TlsListener::spawn(listener, tls, shutdown.clone()) {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::error!(error = %e, "portal HTTPS listener failed");
+                    tracing::error!(listener = name, error = %e, "HTTPS listener failed");
                     return;
                 }
             };
@@ -543,7 +556,56 @@ fn spawn_portal_https(
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
         if let Err(e) = served {
-            tracing::warn!(error = %e, "portal HTTPS server ended with an error");
+            tracing::warn!(listener = name, error = %e, "HTTPS server ended with an error");
         }
     })
+}
+
+/// Serves `router` over plain HTTP on `listener` until shutdown.
+fn spawn_http(
+    name: &'static str,
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
+        if let Err(e) = served {
+            tracing::warn!(listener = name, error = %e, "HTTP server ended with an error");
+        }
+    })
+}
+
+/// Binds the management listener and loads (or issues from the private
+/// CA) its certificate.
+async fn bind_admin(
+    config: &Config,
+) -> Result<(TcpListener, Option<Arc<rustls::ServerConfig>>), AppError> {
+    let a = &config.admin;
+    let tls = if a.tls {
+        let (cert, key) = if a.tls_cert.as_os_str().is_empty() {
+            tls_certs::ensure_admin_certificate(&config.data_dir, &a.server_names)?
+        } else {
+            (a.tls_cert.clone(), a.tls_key.clone())
+        };
+        Some(
+            crate::portal::tls::server_config(&cert, &key)
+                .map_err(|e| AppError::Other(format!("admin HTTPS: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let listener = TcpListener::bind(a.listen)
+        .await
+        .map_err(|source| AppError::Bind {
+            name: "admin",
+            addr: a.listen,
+            source,
+        })?;
+    Ok((listener, tls))
 }

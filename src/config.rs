@@ -55,6 +55,8 @@ pub struct Config {
     pub runtime: RuntimeConfig,
     pub database: DatabaseConfig,
     pub http: HttpConfig,
+    /// The management listener: dashboard, API, metrics.
+    pub admin: AdminConfig,
     pub radius: RadiusConfig,
     pub retention: RetentionConfig,
     pub profiles: ProfilesConfig,
@@ -73,6 +75,7 @@ impl Default for Config {
             runtime: RuntimeConfig::default(),
             database: DatabaseConfig::default(),
             http: HttpConfig::default(),
+            admin: AdminConfig::default(),
             radius: RadiusConfig::default(),
             retention: RetentionConfig::default(),
             profiles: ProfilesConfig::default(),
@@ -161,6 +164,38 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+        }
+    }
+}
+
+/// The management listener. Guests reach the portal listener, so what
+/// admins use (dashboard, API, `/metrics`) is served only here.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    pub listen: SocketAddr,
+    /// HTTPS (true) or plain HTTP, e.g. behind a TLS-terminating proxy.
+    pub tls: bool,
+    /// PEM certificate chain and key; empty: a certificate issued by the
+    /// private CA in `data_dir` (`data_dir/admin/server.pem`).
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    /// Names (DNS or IP) the generated certificate is also valid for,
+    /// besides this host's name, localhost and the loopback addresses.
+    pub server_names: Vec<String>,
+    /// Bearer token `/metrics` asks for ("" = none).
+    pub metrics_token: Secret,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            tls: true,
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            server_names: Vec::new(),
+            metrics_token: Secret(String::new()),
         }
     }
 }
@@ -564,6 +599,18 @@ impl Config {
         if eap.certificate.as_os_str().is_empty() != eap.private_key.as_os_str().is_empty() {
             return Err(ConfigError::Invalid(
                 "eap.certificate and eap.private_key must be set together".into(),
+            ));
+        }
+        if self.admin.tls_cert.as_os_str().is_empty() != self.admin.tls_key.as_os_str().is_empty()
+        {
+            return Err(ConfigError::Invalid(
+                "admin.tls_cert and admin.tls_key must be set together".into(),
+            ));
+        }
+        if self.admin.listen == self.http.listen && self.http.listen.port() != 0 {
+            return Err(ConfigError::Invalid(
+                "admin.listen must differ from http.listen (guests reach the portal listener)"
+                    .into(),
             ));
         }
         self.portal.validate()?;

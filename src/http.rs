@@ -1,13 +1,21 @@
-//! HTTP edge: health, readiness and metrics (the portal, dashboard and API
-//! mount here as they arrive).
+//! HTTP edge: two listeners with different audiences.
+//!
+//! - The portal listener (`http.listen`, and `portal.https_listen`) is
+//!   reached by guests: the captive portal, the CAPPORT API, health and
+//!   readiness. Nothing for admins is served there.
+//! - The management listener (`admin.listen`): `/metrics` (Prometheus,
+//!   optionally behind a bearer token), health and readiness, and the
+//!   dashboard and API as they arrive.
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use subtle::ConstantTimeEq;
 
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -18,29 +26,67 @@ pub struct HttpState {
     pub metrics: Arc<Metrics>,
 }
 
-pub fn router(state: HttpState) -> Router {
+/// `/healthz` and `/readyz`, served on both listeners.
+fn health(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
-/// The full HTTP surface: health, readiness and metrics plus the captive
-/// portal and CAPPORT API when enabled. `https` marks the portal's HTTPS
-/// listener (its cookies get `Secure`).
-pub fn router_with_portal(
+/// The portal listener: health and readiness plus the captive portal and
+/// CAPPORT API when enabled. `https` marks the portal's HTTPS listener
+/// (its cookies get `Secure`).
+pub fn portal_router(
     state: HttpState,
     portal: Option<Arc<crate::portal::PortalState>>,
     https: bool,
 ) -> Router {
-    let base = router(state);
+    let base = health(state);
     match portal {
         Some(p) if https => base
             .merge(crate::portal::router(p))
             .layer(axum::Extension(crate::portal::web::Https)),
         Some(p) => base.merge(crate::portal::router(p)),
         None => base,
+    }
+}
+
+/// The management listener: health, readiness and `/metrics`, plus
+/// `extra` metrics routes (e.g. `/metrics/snmp`), all metrics behind
+/// `metrics_token` when one is set.
+pub fn admin_router(state: HttpState, metrics_token: Option<String>, extra: Router) -> Router {
+    let metrics = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state.clone())
+        .merge(extra);
+    let metrics = match metrics_token.filter(|t| !t.is_empty()) {
+        Some(token) => metrics.layer(axum::middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            require_bearer,
+        )),
+        None => metrics,
+    };
+    health(state).merge(metrics)
+}
+
+/// `Authorization: Bearer <token>`, compared in constant time.
+async fn require_bearer(State(token): State<Arc<str>>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
+        next.run(req).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+            "bearer token required\n",
+        )
+            .into_response()
     }
 }
 
@@ -90,25 +136,66 @@ mod tests {
         )
     }
 
+    async fn get(app: &Router, path: &str, auth: Option<&str>) -> (StatusCode, String) {
+        let mut req = Request::get(path);
+        if let Some(a) = auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let resp = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
     #[tokio::test]
-    async fn health_ready_metrics() {
+    async fn metrics_only_on_the_admin_listener() {
         let (state, _dir) = state().await;
         state.metrics.accounting_rows.inc();
-        let app = router(state);
+        let admin = admin_router(state.clone(), None, Router::new());
+        let portal = portal_router(state, None, false);
         for (path, needle) in [
             ("/healthz", "ok"),
             ("/readyz", "ready"),
             ("/metrics", "portico_accounting_rows_total 1"),
         ] {
-            let resp = app
-                .clone()
-                .oneshot(Request::get(path).body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), StatusCode::OK, "{path}");
-            let body = resp.into_body().collect().await.unwrap().to_bytes();
-            let text = String::from_utf8_lossy(&body);
+            let (status, text) = get(&admin, path, None).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
             assert!(text.contains(needle), "{path}: {text}");
         }
+        assert_eq!(get(&portal, "/healthz", None).await.0, StatusCode::OK);
+        assert_eq!(get(&portal, "/metrics", None).await.0, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn metrics_token_is_required_when_set() {
+        let (state, _dir) = state().await;
+        let extra = Router::new().route(
+            "/metrics/snmp",
+            axum::routing::get(|| async { "snmp 1\n" }),
+        );
+        let admin = admin_router(state, Some("s3cret-token".into()), extra);
+        assert_eq!(get(&admin, "/metrics", None).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            get(&admin, "/metrics", Some("Bearer wrong")).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get(&admin, "/metrics/snmp", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            get(&admin, "/metrics", Some("Bearer s3cret-token")).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            get(&admin, "/metrics/snmp", Some("Bearer s3cret-token")).await.0,
+            StatusCode::OK
+        );
+        // Health stays open for load balancers.
+        assert_eq!(get(&admin, "/healthz", None).await.0, StatusCode::OK);
     }
 }

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod domain;
 pub mod gateway;
 pub mod http;
+pub mod lockout;
 pub mod metrics;
 pub mod periodic;
 pub mod portal;

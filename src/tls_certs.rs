@@ -147,6 +147,72 @@ fn ca_params() -> Result<rcgen::CertificateParams, rcgen::Error> {
     Ok(params)
 }
 
+/// The private CA under `dir` (`ca.pem`, `ca.key`), created if missing.
+/// Returns its PEM path and key, and whether it was just created (then
+/// every certificate it issued before is void).
+fn ensure_ca(dir: &Path) -> Result<(PathBuf, rcgen::KeyPair, bool), CertError> {
+    let io = |source| CertError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let (ca_pem, ca_key_path) = (dir.join(CA_FILE), dir.join(CA_KEY_FILE));
+    if ca_key_path.exists() && ca_pem.exists() {
+        let text = String::from_utf8_lossy(&read(&ca_key_path)?).into_owned();
+        let key = rcgen::KeyPair::from_pem(&text).map_err(|e| pem_error(&ca_key_path, e))?;
+        return Ok((ca_pem, key, false));
+    }
+    let key = rcgen::KeyPair::generate()?;
+    let cert = ca_params()?.self_signed(&key)?;
+    let _ = std::fs::remove_file(&ca_key_path);
+    write_private(&ca_key_path, &key.serialize_pem())?;
+    write_public(&ca_pem, &cert.pem())?;
+    tracing::warn!(ca = %ca_pem.display(), "created a private CA; devices and browsers must trust this file");
+    Ok((ca_pem, key, true))
+}
+
+/// A server certificate for `names` (DNS names or IP addresses; the first
+/// is also the CN) signed by the CA, written as `server_pem` (leaf then CA)
+/// and `server_key` (mode 0600).
+fn issue_server(
+    ca_pem: &Path,
+    ca_key: &rcgen::KeyPair,
+    names: &[String],
+    server_pem: &Path,
+    server_key: &Path,
+) -> Result<(), CertError> {
+    // Same name and key as the CA on disk: what it signs chains to it.
+    let ca = ca_params()?.self_signed(ca_key)?;
+    let key = rcgen::KeyPair::generate()?;
+    let mut params = rcgen::CertificateParams::new(names.to_vec())?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        names.first().map(String::as_str).unwrap_or("portico"),
+    );
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    set_validity(&mut params, SERVER_YEARS);
+    let cert = params.signed_by(&key, &ca, ca_key)?;
+    let ca_text = String::from_utf8_lossy(&read(ca_pem)?).into_owned();
+    let _ = std::fs::remove_file(server_key);
+    write_private(server_key, &key.serialize_pem())?;
+    write_public(server_pem, &format!("{}{}", cert.pem(), ca_text))?;
+    tracing::info!(certificate = %server_pem.display(), "issued a server certificate from the private CA");
+    Ok(())
+}
+
+/// Whether `server_pem` exists with its key and carries the CA at `ca_pem`
+/// (a CA made anew voids what the old one issued).
+fn issued_by(server_pem: &Path, server_key: &Path, ca_pem: &Path) -> bool {
+    let (Ok(chain), Ok(ca)) = (std::fs::read_to_string(server_pem), std::fs::read_to_string(ca_pem))
+    else {
+        return false;
+    };
+    server_key.exists() && chain.ends_with(ca.as_str())
+}
+
 /// The private CA and a server certificate under `dir`, created if
 /// missing. A missing server certificate is re-issued by the existing CA
 /// key, so devices that trust `ca.pem` keep working.
@@ -154,48 +220,60 @@ pub fn ensure_generated(
     dir: &Path,
     server_name: &str,
 ) -> Result<(PathBuf, PathBuf, PathBuf), CertError> {
-    let io = |source| CertError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let (ca_pem, ca_key_path) = (dir.join(CA_FILE), dir.join(CA_KEY_FILE));
+    let (ca_pem, ca_key, _) = ensure_ca(dir)?;
     let (server_pem, server_key) = (dir.join(SERVER_FILE), dir.join(SERVER_KEY_FILE));
-    let ca_key = if ca_key_path.exists() && ca_pem.exists() {
-        let text = String::from_utf8_lossy(&read(&ca_key_path)?).into_owned();
-        rcgen::KeyPair::from_pem(&text).map_err(|e| pem_error(&ca_key_path, e))?
-    } else {
-        let key = rcgen::KeyPair::generate()?;
-        let cert = ca_params()?.self_signed(&key)?;
-        let _ = std::fs::remove_file(&ca_key_path);
-        write_private(&ca_key_path, &key.serialize_pem())?;
-        write_public(&ca_pem, &cert.pem())?;
-        let _ = std::fs::remove_file(&server_pem);
-        let _ = std::fs::remove_file(&server_key);
-        tracing::warn!(ca = %ca_pem.display(), "created a private CA for EAP; devices must trust this file");
-        key
-    };
-    if !(server_pem.exists() && server_key.exists()) {
-        // Same name and key as the CA on disk: what it signs chains to it.
-        let ca = ca_params()?.self_signed(&ca_key)?;
-        let key = rcgen::KeyPair::generate()?;
-        let mut params = rcgen::CertificateParams::new(vec![server_name.to_string()])?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, server_name);
-        params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        params.use_authority_key_identifier_extension = true;
-        set_validity(&mut params, SERVER_YEARS);
-        let cert = params.signed_by(&key, &ca, &ca_key)?;
-        let ca_text = String::from_utf8_lossy(&read(&ca_pem)?).into_owned();
-        let _ = std::fs::remove_file(&server_key);
-        write_private(&server_key, &key.serialize_pem())?;
-        write_public(&server_pem, &format!("{}{}", cert.pem(), ca_text))?;
-        tracing::info!(certificate = %server_pem.display(), "issued the EAP server certificate");
+    if !issued_by(&server_pem, &server_key, &ca_pem) {
+        issue_server(
+            &ca_pem,
+            &ca_key,
+            &[server_name.to_string()],
+            &server_pem,
+            &server_key,
+        )?;
     }
     Ok((ca_pem, server_pem, server_key))
+}
+
+/// Subdirectory of the data directory for the management listener's
+/// generated certificate.
+pub const ADMIN_DIR: &str = "admin";
+
+/// The management listener's certificate from the private CA (the one in
+/// `data_dir/eap`, created if missing), valid for this host's name,
+/// localhost, the loopback addresses and `extra_names`. Re-issued when the
+/// names change or the CA was made anew. Returns (chain, key) paths.
+pub fn ensure_admin_certificate(
+    data_dir: &Path,
+    extra_names: &[String],
+) -> Result<(PathBuf, PathBuf), CertError> {
+    let (ca_pem, ca_key, _) = ensure_ca(&data_dir.join(GENERATED_DIR))?;
+    let dir = data_dir.join(ADMIN_DIR);
+    std::fs::create_dir_all(&dir).map_err(|source| CertError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let (server_pem, server_key) = (dir.join(SERVER_FILE), dir.join(SERVER_KEY_FILE));
+    let mut names: Vec<String> = Vec::new();
+    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let host = host.trim();
+        if !host.is_empty() && host.parse::<std::net::IpAddr>().is_err() {
+            names.push(host.to_string());
+        }
+    }
+    names.extend(["localhost", "127.0.0.1", "::1"].map(String::from));
+    for n in extra_names {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
+    let names_file = dir.join("names.txt");
+    let wanted = names.join("\n");
+    let same_names = std::fs::read_to_string(&names_file).is_ok_and(|n| n == wanted);
+    if !(same_names && issued_by(&server_pem, &server_key, &ca_pem)) {
+        issue_server(&ca_pem, &ca_key, &names, &server_pem, &server_key)?;
+        write_public(&names_file, &wanted)?;
+    }
+    Ok((server_pem, server_key))
 }
 
 fn configured(p: &Path) -> bool {
@@ -268,6 +346,25 @@ mod tests {
         let certs = load_certs(&chain).unwrap();
         assert_eq!(certs.len(), 2);
         assert_eq!(certs[1].as_ref(), &load_certs(&ca).unwrap()[0][..]);
+    }
+
+    #[test]
+    fn admin_certificate_from_the_same_ca_for_loopback_and_given_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, key) =
+            ensure_admin_certificate(dir.path(), &["wifi-admin.example.cn".into()]).unwrap();
+        let certs = load_certs(&chain).unwrap();
+        load_key(&key).unwrap();
+        let ca = load_certs(&dir.path().join(GENERATED_DIR).join(CA_FILE)).unwrap();
+        assert_eq!(certs[1].as_ref(), ca[0].as_ref(), "chains to the private CA");
+        let first = std::fs::read(&chain).unwrap();
+        // Same names: kept; other names: issued anew.
+        ensure_admin_certificate(dir.path(), &["wifi-admin.example.cn".into()]).unwrap();
+        assert_eq!(std::fs::read(&chain).unwrap(), first);
+        ensure_admin_certificate(dir.path(), &["10.0.0.5".into()]).unwrap();
+        assert_ne!(std::fs::read(&chain).unwrap(), first);
+        // It serves: rustls accepts the pair.
+        crate::portal::tls::server_config(&chain, &key).unwrap();
     }
 
     #[test]

@@ -414,6 +414,8 @@ async fn populate(store: &Store) -> Result<(), HarnessError> {
             expires_at: FAR_FUTURE_MS,
             // Never used up within a fuzzing run.
             uses_left: 1 << 40,
+            mac: None,
+            nas_name: None,
         })
         .await?;
     Ok(())

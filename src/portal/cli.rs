@@ -9,7 +9,7 @@ use clap::Subcommand;
 
 use super::branding::Branding;
 use super::i18n::Lang;
-use super::vouchers::{generate_code, print_sheet};
+use super::vouchers::{generate_code, print_sheet, SheetOptions};
 use crate::config::Config;
 use crate::store::vouchers::NewBatch;
 use crate::store::{Store, StoreError};
@@ -49,6 +49,9 @@ pub enum VoucherCmd {
         /// zh (default) or en.
         #[arg(long, default_value = "zh")]
         lang: String,
+        /// The Wi-Fi network to print on the cards (default: portal.voucher_ssid).
+        #[arg(long)]
+        ssid: Option<String>,
         #[arg(long)]
         output: Option<PathBuf>,
     },
@@ -150,6 +153,7 @@ pub async fn voucher_cmd(store: &Store, config: &Config, cmd: VoucherCmd) -> Res
         VoucherCmd::Print {
             batch,
             lang,
+            ssid,
             output,
         } => {
             let lang = match lang.as_str() {
@@ -175,7 +179,18 @@ pub async fn voucher_cmd(store: &Store, config: &Config, cmd: VoucherCmd) -> Res
                 Ok(None) => Branding::builtin(),
                 Err(e) => bail!("branding: {e}"),
             };
-            let html = print_sheet(&b, &codes, &branding, lang)?;
+            let time_zone: chrono_tz::Tz = config
+                .portal
+                .time_zone
+                .parse()
+                .map_err(|_| anyhow::anyhow!("portal.time_zone {:?}", config.portal.time_zone))?;
+            let ssid = ssid.unwrap_or_else(|| config.portal.voucher_ssid.clone());
+            let opts = SheetOptions {
+                lang,
+                time_zone,
+                ssid: Some(ssid.as_str()),
+            };
+            let html = print_sheet(&b, &codes, &branding, &opts)?;
             match output {
                 Some(p) => {
                     std::fs::write(&p, html).with_context(|| format!("writing {}", p.display()))?

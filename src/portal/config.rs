@@ -39,16 +39,35 @@ pub struct PortalConfig {
     pub click_through_session: Duration,
     /// SSIDs on which visitors may sign in by accepting the terms alone.
     pub click_through_ssids: Vec<String>,
-    /// Hosts (names or addresses) the AP login URL may point at; empty
-    /// allows any http(s) URL the AP sends.
+    /// Hosts (names or addresses) the AP login URL may point at besides
+    /// the configured NAS clients' addresses (e.g. a controller's virtual
+    /// interface such as 192.0.2.1, or Aruba's securelogin name).
     pub allowed_login_hosts: Vec<String>,
+    /// Reverse proxies (CIDRs) in front of the portal whose
+    /// X-Forwarded-For names the client; from anyone else it is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where Portico itself lets a MAC in (RADIUS MAC authentication,
+    /// gateway): "strict" signs in only a browser shown to be that device;
+    /// "off" skips the check (a warning is logged at start).
+    pub client_check: ClientCheck,
+    /// Wrong passwords per account before portal and dashboard sign-in
+    /// are locked for a while.
+    pub account_lockout: LockoutConfig,
     /// Sign-in attempts (any method) per device MAC per minute.
     pub attempts_per_mac_per_minute: u32,
-    /// Sign-in attempts per client IP address per minute.
+    /// Sign-in attempts per client source per minute (an IPv4 address, or
+    /// an IPv6 /64).
     pub attempts_per_ip_per_minute: u32,
+    /// IANA time zone for times on pages and voucher sheets.
+    pub time_zone: String,
+    /// SSID printed on voucher sheets ("" = none).
+    pub voucher_ssid: String,
     /// How long the waiting page looks for the AP's accounting Start.
     #[serde(with = "humantime_serde")]
     pub confirm_timeout: Duration,
+    /// How often sessions whose time ran out are ended and logged.
+    #[serde(with = "humantime_serde")]
+    pub expiry_check: Duration,
     /// CoovaChilli `uamsecret` (must match the chilli configuration).
     pub coova_uam_secret: Secret,
     /// Tiles of the app launcher shown after sign-in.
@@ -75,15 +94,67 @@ impl Default for PortalConfig {
             click_through_session: Duration::from_secs(30 * 60),
             click_through_ssids: Vec::new(),
             allowed_login_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
+            client_check: ClientCheck::Strict,
+            account_lockout: LockoutConfig::default(),
             attempts_per_mac_per_minute: 10,
             attempts_per_ip_per_minute: 30,
+            time_zone: "Asia/Shanghai".into(),
+            voucher_ssid: String::new(),
             confirm_timeout: Duration::from_secs(30),
+            expiry_check: Duration::from_secs(30),
             coova_uam_secret: Secret(String::new()),
             sms: SmsConfig::default(),
             wechat: WechatConfig::default(),
             wecom: WecomConfig::default(),
             gateway: GatewayConfig::default(),
             launcher: Vec::new(),
+        }
+    }
+}
+
+/// How far the portal checks that the browser is the device it lets in.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientCheck {
+    /// The browser's address must be the redirect's client IP, the IP the
+    /// NAS reported for the MAC, or (gateway) the MAC's neighbour entry;
+    /// where none of these is known, sign-in is refused.
+    Strict,
+    /// No check: any browser may sign in any MAC it names.
+    Off,
+}
+
+/// Account lockout after wrong passwords (portal and dashboard; RADIUS
+/// PAP failures count toward it but RADIUS is never locked).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    /// Wrong passwords within `window` that lock the account.
+    pub failures: u32,
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// How long the lock lasts.
+    #[serde(with = "humantime_serde")]
+    pub duration: Duration,
+}
+
+impl LockoutConfig {
+    pub fn policy(&self) -> crate::lockout::LockoutPolicy {
+        crate::lockout::LockoutPolicy {
+            failures: self.failures,
+            window: self.window,
+            duration: self.duration,
+        }
+    }
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig {
+            failures: 10,
+            window: Duration::from_secs(15 * 60),
+            duration: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -265,6 +336,33 @@ impl PortalConfig {
         }
         if self.attempts_per_mac_per_minute == 0 || self.attempts_per_ip_per_minute == 0 {
             return invalid("portal.attempts_per_*_per_minute must be at least 1".into());
+        }
+        if self.expiry_check.is_zero() {
+            return invalid("portal.expiry_check must be above 0".into());
+        }
+        let lock = &self.account_lockout;
+        if lock.failures == 0 || lock.window.is_zero() || lock.duration.is_zero() {
+            return invalid(
+                "portal.account_lockout: failures, window and duration must be above 0".into(),
+            );
+        }
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return invalid(format!(
+                "portal.time_zone {:?} is not an IANA time zone such as \"Asia/Shanghai\"",
+                self.time_zone
+            ));
+        }
+        for host in &self.allowed_login_hosts {
+            if host.is_empty()
+                || host.len() > 253
+                || !host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
+            {
+                return invalid(format!(
+                    "portal.allowed_login_hosts: {host:?} is not a host name or address"
+                ));
+            }
         }
         for t in &self.launcher {
             if !(t.url.starts_with("https://")

@@ -31,6 +31,10 @@ pub struct ClientContext {
     pub chap_challenge: Option<Vec<u8>>,
     /// CoovaChilli challenge (16 bytes).
     pub challenge: Option<Vec<u8>>,
+    /// The NAS the login URL leads to, once checked (see `trust`): the
+    /// one-time credentials are bound to it.
+    #[serde(default)]
+    pub nas: Option<String>,
 }
 
 /// MACs travel as their canonical text.
@@ -63,17 +67,27 @@ mod opt_mac_text {
     }
 }
 
-/// Why a redirect could not be understood; shown to the person.
+/// Why a redirect could not be understood. The text goes to the log; the
+/// page shows a plain message in the person's language and `code()`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ContextError {
     #[error("the access point did not send the device address (parameter {0})")]
     MissingMac(String),
     #[error("parameter {name} is not a valid {what}")]
     Invalid { name: String, what: &'static str },
-    #[error("the original address is not an http or https link")]
-    HostileUrl,
-    #[error("the access point's login address is missing or not allowed")]
+    #[error("the access point's login address is missing or not an http(s) link")]
     BadLoginUrl,
+}
+
+impl ContextError {
+    /// The short code shown on the page for the helpdesk.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ContextError::MissingMac(_) => "PT-101",
+            ContextError::Invalid { .. } => "PT-102",
+            ContextError::BadLoginUrl => "PT-103",
+        }
+    }
 }
 
 fn first<'a>(query: &'a [(String, String)], names: &[String]) -> Option<(&'a str, &'a str)> {
@@ -86,13 +100,13 @@ fn first<'a>(query: &'a [(String, String)], names: &[String]) -> Option<(&'a str
 }
 
 /// Builds the context. `peer_mac` is the MAC resolved by the gateway (from
-/// the neighbour table) when the redirect carries none.
+/// the neighbour table) when the redirect carries none. The login URL is
+/// only checked for shape here; where it leads is `trust`'s question.
 pub fn parse(
     profile_name: &str,
     p: &PortalProfile,
     query: &[(String, String)],
     peer_mac: Option<MacAddr>,
-    allowed_login_hosts: &[String],
 ) -> Result<ClientContext, ContextError> {
     let invalid = |name: &str, what| ContextError::Invalid {
         name: name.to_string(),
@@ -129,10 +143,9 @@ pub fn parse(
         }
         None => None,
     };
-    let original_url = match first(query, &p.original_url) {
-        Some((_, v)) => Some(safe_url(v).ok_or(ContextError::HostileUrl)?),
-        None => None,
-    };
+    // The page the person wanted is a courtesy: one that is too long or
+    // not a plain web link is dropped, and sign-in goes on without it.
+    let original_url = first(query, &p.original_url).and_then(|(_, v)| safe_url(v));
     let login_url = match &p.login_url_template {
         Some(t) => Some(fill_template(t, query).ok_or(ContextError::BadLoginUrl)?),
         None => match first(query, &p.login_url) {
@@ -140,11 +153,6 @@ pub fn parse(
             None => None,
         },
     };
-    if let Some(url) = &login_url {
-        if !login_host_allowed(url, allowed_login_hosts) {
-            return Err(ContextError::BadLoginUrl);
-        }
-    }
     let needs_login_url = matches!(
         p.handoff,
         Handoff::FormPost | Handoff::CoovaUam | Handoff::MikrotikChap
@@ -196,6 +204,7 @@ pub fn parse(
         chap_id,
         chap_challenge,
         challenge,
+        nas: None,
     })
 }
 
@@ -254,13 +263,6 @@ pub fn url_host(url: &str) -> Option<&str> {
         return v6.split(']').next();
     }
     Some(authority.rsplit_once(':').map_or(authority, |(h, _)| h))
-}
-
-fn login_host_allowed(url: &str, allowed: &[String]) -> bool {
-    if allowed.is_empty() {
-        return true;
-    }
-    url_host(url).is_some_and(|h| allowed.iter().any(|a| a.eq_ignore_ascii_case(h)))
 }
 
 /// Fills `{param}` placeholders from the query; None when one is missing
@@ -345,7 +347,6 @@ mod tests {
                 ("redirect", "www.example.com/news"),
             ]),
             None,
-            &[],
         )
         .unwrap();
         assert_eq!(ctx.client_mac.to_string(), "aa:bb:cc:dd:ee:ff");
@@ -363,28 +364,26 @@ mod tests {
     #[test]
     fn missing_and_malformed_parameters_are_clear_errors() {
         let p = cisco();
-        let e = parse("x", &p, &q(&[("switch_url", "http://a/")]), None, &[]).unwrap_err();
+        let e = parse("x", &p, &q(&[("switch_url", "http://a/")]), None).unwrap_err();
         assert!(matches!(e, ContextError::MissingMac(_)), "{e}");
         let e = parse(
             "x",
             &p,
             &q(&[("client_mac", "zz"), ("switch_url", "http://a/")]),
             None,
-            &[],
         )
         .unwrap_err();
         assert!(e.to_string().contains("client_mac"), "{e}");
-        let e = parse("x", &p, &q(&[("client_mac", "aabbccddeeff")]), None, &[]).unwrap_err();
+        let e = parse("x", &p, &q(&[("client_mac", "aabbccddeeff")]), None).unwrap_err();
         assert_eq!(e, ContextError::BadLoginUrl);
         let e = parse(
             "x",
             &p,
             &q(&[
                 ("client_mac", "aabbccddeeff"),
-                ("switch_url", "http://evil/"),
+                ("switch_url", "javascript:alert(1)"),
             ]),
             None,
-            &["192.0.2.1".into()],
         )
         .unwrap_err();
         assert_eq!(e, ContextError::BadLoginUrl);
@@ -412,18 +411,18 @@ mod tests {
         ] {
             assert!(safe_url(good).is_some(), "{good}");
         }
-        let e = parse(
-            "x",
-            &PortalProfile::default(),
-            &q(&[
-                ("client_mac", "aabbccddeeff"),
-                ("url", "javascript:alert(1)"),
-            ]),
-            None,
-            &[],
-        )
-        .unwrap_err();
-        assert_eq!(e, ContextError::HostileUrl);
+        // An unusable original URL is dropped, not a reason to stop.
+        let long = format!("http://example.com/{}", "a".repeat(2500));
+        for bad in ["javascript:alert(1)", "http://x/\"a", long.as_str()] {
+            let ctx = parse(
+                "x",
+                &PortalProfile::default(),
+                &q(&[("client_mac", "aabbccddeeff"), ("url", bad)]),
+                None,
+            )
+            .unwrap();
+            assert_eq!(ctx.original_url, None, "{bad}");
+        }
     }
 
     #[test]
@@ -446,7 +445,6 @@ mod tests {
                 ("challenge", "00112233445566778899aabbccddeeff"),
             ]),
             None,
-            &[],
         )
         .unwrap();
         assert_eq!(ctx.login_url.as_deref(), Some("http://10.1.0.1:3990/logon"));
@@ -460,7 +458,6 @@ mod tests {
                 ("uamport", "1"),
             ]),
             None,
-            &[],
         )
         .unwrap_err();
         assert_eq!(e, ContextError::BadLoginUrl);

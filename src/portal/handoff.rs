@@ -117,6 +117,7 @@ mod tests {
             chap_id: Some(7),
             chap_challenge: Some(vec![1, 2, 3]),
             challenge: Some(vec![0u8; 16]),
+            nas: None,
         }
     }
 

@@ -115,12 +115,12 @@ texts! {
     no_tiles: "暂无可用应用。", "No apps available.";
     connecting_title: "正在连接", "Connecting";
     connecting_text: "正在为您开通网络，请稍候……", "Letting your device in, one moment…";
-    connect_failed_text: "登录已成功，但接入点尚未确认连接。请断开并重新连接无线网络；如仍无法上网，请联系网络管理员。", "You are signed in, but the access point has not confirmed the connection yet. Please disconnect from the Wi-Fi and connect again; if that does not help, contact the network administrator.";
+    timeout_title: "暂未连上网络", "Not connected yet";
+    timeout_text: "接入点还没有确认您的设备已接入网络。请点击“重试”；如仍不行，请断开并重新连接无线网络后再登录。", "The access point has not yet confirmed that your device is on the network. Press Try again; if that does not help, disconnect from the Wi-Fi, connect again and sign in once more.";
     continue_label: "继续", "Continue";
     original_url_label: "您要访问的页面：", "The page you asked for:";
     handoff_text: "正在连接接入点……如果页面没有自动跳转，请点击“继续”。", "Handing you to the access point… If nothing happens, press Continue.";
     err_bad_request: "接入点发送的登录请求无效或不完整。请断开并重新连接无线网络。", "The access point's sign-in request is invalid or incomplete. Please reconnect to the Wi-Fi.";
-    err_hostile_url: "原始网址不安全，已拒绝。", "The original address is not a safe web link and was refused.";
     err_csrf: "表单已过期或无效，请返回重试。", "The form has expired or is invalid. Please go back and try again.";
     err_bad_password: "用户名或密码错误。", "Wrong username or password.";
     err_rate_limited: "尝试次数过多，请稍后再试。", "Too many attempts. Please wait a minute and try again.";
@@ -135,6 +135,26 @@ texts! {
     err_session: "您尚未登录或登录已过期。", "You are not signed in, or your session has ended.";
     err_internal: "系统暂时无法处理，请稍后再试。", "Something went wrong on our side. Please try again shortly.";
     err_unknown_profile: "未知的接入点类型。", "Unknown access point type.";
+    err_account_locked: "该账号因多次密码错误已被暂时锁定，请十五分钟后再试，或联系网络管理员。", "This account is locked for a while after too many wrong passwords. Please try again later, or contact the network administrator.";
+    err_login_host: "接入点提供的登录地址不属于本单位网络，为保护您的账号已停止登录。请断开并重新连接无线网络；如仍出现此提示，请联系网络管理员。", "The access point's sign-in address does not belong to this network, so sign-in was stopped to protect your account. Please reconnect to the Wi-Fi; if you see this again, contact the network administrator.";
+    err_client_mismatch: "此登录页面必须在要上网的设备上打开。请在该设备的浏览器中打开任意网页，重新登录。", "Sign in on the device that needs the Wi-Fi: open any web page in that device's browser and sign in there.";
+    err_client_unverifiable: "无法确认正在登录的就是要上网的设备，已停止登录。请联系网络管理员。", "We could not confirm that this is the device being connected, so sign-in was stopped. Please contact the network administrator.";
+    error_code: "错误代码", "Error code";
+    retry: "重试", "Try again";
+    start_title: "请打开任意网页", "Open any web page";
+    start_text: "暂时无法识别您的设备。请在浏览器中打开任意一个网页，系统会自动带您到登录页面。", "We could not recognise your device yet. Open any web page in your browser and you will be taken to the sign-in page.";
+    already_signed_in: "本设备已登录。", "This device is signed in.";
+    open_launcher: "打开应用列表", "Open the apps";
+    open_original: "继续访问原网页", "Continue to the page you asked for";
+    visitor: "访客", "Visitor";
+    wechat_visitor: "微信用户", "WeChat user";
+    wechat_phone_text: "请在微信中完成登录：复制下面的链接，在微信里发给自己（例如发到“文件传输助手”）后点开。完成后回到本页面，将自动连接。", "Finish signing in inside WeChat: copy the link below, send it to yourself in WeChat (for example to File Transfer) and open it there. Then come back to this page; it connects by itself.";
+    wechat_open_app: "打开微信", "Open WeChat";
+    wechat_use_sms: "改用手机号登录", "Sign in with your phone number instead";
+    voucher_how_to: "使用方法：连接无线网络，在自动弹出的登录页面（或打开任意网页后出现的页面）中输入上网券号码。", "How to use: connect to the Wi-Fi, then type the code on the sign-in page that opens (or that appears when you open any web page).";
+    voucher_ssid_label: "无线网络名称", "Wi-Fi network";
+    voucher_valid_until: "有效期至", "Valid until";
+    voucher_duration: "可用时长", "Time";
 }
 
 #[cfg(test)]

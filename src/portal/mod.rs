@@ -17,6 +17,7 @@ pub mod handoff;
 pub mod http_client;
 pub mod i18n;
 pub mod launcher;
+pub mod legal_log;
 pub mod limits;
 pub mod pages;
 pub mod profile;
@@ -24,6 +25,7 @@ pub mod signin;
 pub mod sms;
 pub mod tls;
 pub mod tokens;
+pub mod trust;
 pub mod vouchers;
 pub mod web;
 pub mod wechat;
@@ -46,8 +48,13 @@ pub struct PortalState {
     pub config: PortalConfig,
     pub keys: tokens::PortalKeys,
     pub branding: branding::BrandingSource,
-    pub per_mac: limits::RateLimiter,
-    pub per_ip: limits::RateLimiter,
+    pub per_mac: limits::RateLimiter<crate::domain::MacAddr>,
+    /// Per IPv4 address or IPv6 /64 (see `limits::source_key`).
+    pub per_ip: limits::RateLimiter<std::net::IpAddr>,
+    /// Wrong passwords per account (shared with RADIUS and the dashboard).
+    pub lockout: crate::lockout::AccountLockout,
+    /// DNS look-ups of AP login hosts under way at once.
+    pub dns_lookups: Arc<Semaphore>,
     /// argon2id verifications at once (CPU- and memory-heavy).
     pub hash_slots: Arc<Semaphore>,
     /// RADIUS CoA client settings for sign-out and revocation.
@@ -70,7 +77,11 @@ impl PortalState {
             .map(|n| n.get())
             .unwrap_or(2);
         let minute = Duration::from_secs(60);
+        let lockout =
+            crate::lockout::AccountLockout::new(store.clone(), config.account_lockout.policy());
         PortalState {
+            lockout,
+            dns_lookups: Arc::new(Semaphore::new(trust::DNS_LOOKUPS)),
             branding: branding::BrandingSource::new(config.branding_dir.clone()),
             per_mac: limits::RateLimiter::new(config.attempts_per_mac_per_minute, minute),
             per_ip: limits::RateLimiter::new(config.attempts_per_ip_per_minute, minute),
@@ -87,14 +98,56 @@ impl PortalState {
     }
 }
 
-/// Housekeeping: expired SMS codes and QR tickets go after a day; portal
-/// sessions (who used which device and number) after the retention period.
+/// Portal sessions whose time ran out are ended, each with its row in the
+/// authentication log, at most this many per pass.
+const EXPIRIES_PER_PASS: i64 = 1000;
+
+/// Ends the portal sessions whose time ran out and logs each end.
+pub async fn log_expiries(store: &Store, now_ms: i64) -> Result<usize, crate::store::StoreError> {
+    let mut total = 0;
+    loop {
+        let ended = store
+            .portal_sessions()
+            .expire_due(now_ms, EXPIRIES_PER_PASS)
+            .await?;
+        if ended.is_empty() {
+            return Ok(total);
+        }
+        total += ended.len();
+        let rows: Vec<_> = ended
+            .iter()
+            .map(|s| legal_log::end_record(s, "expired", s.expires_at))
+            .collect();
+        store.auth_log().insert_batch(&rows).await?;
+        if ended.len() < EXPIRIES_PER_PASS as usize {
+            return Ok(total);
+        }
+    }
+}
+
+/// Housekeeping: expired sessions are ended and logged (every
+/// `expiry_every`); expired SMS codes and QR tickets go after a day;
+/// portal sessions (who used which device and number) after the
+/// retention period.
 pub async fn maintenance(
     store: Store,
     retention_days: u32,
     every: Duration,
+    expiry_every: Duration,
     stop: tokio_util::sync::CancellationToken,
 ) {
+    let expiry_store = store.clone();
+    let expiry_stop = stop.clone();
+    let expiries = tokio::spawn(async move {
+        crate::periodic::every(expiry_every, expiry_stop, || async {
+            match log_expiries(&expiry_store, crate::radius::server::now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "portal sessions expired"),
+                Err(e) => tracing::warn!(error = %e, "ending expired portal sessions failed"),
+            }
+        })
+        .await;
+    });
     crate::periodic::every(every, stop, || async {
         let now = crate::radius::server::now_ms();
         let day_ago = now - 86_400_000;
@@ -115,4 +168,5 @@ pub async fn maintenance(
         }
     })
     .await;
+    let _ = expiries.await;
 }

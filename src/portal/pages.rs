@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::branding::Branding;
 use super::handoff::AutoForm;
-use super::i18n::Texts;
+use super::i18n::{Lang, Texts};
 
 #[derive(Template)]
 #[template(path = "landing.html")]
@@ -17,7 +17,6 @@ pub struct Landing<'a> {
     pub profile: &'a str,
     pub csrf: &'a str,
     pub ctx: &'a str,
-    pub original_url: Option<&'a str>,
     pub notice: Option<&'a str>,
     pub sms: bool,
     pub wechat: bool,
@@ -35,7 +34,12 @@ pub struct Message<'a> {
     pub title: &'a str,
     pub message: &'a str,
     pub error: bool,
-    pub back: Option<&'a str>,
+    /// A short code for the helpdesk (the detail is in the log).
+    pub code: Option<&'a str>,
+    /// The button under the message (every error page has one: a sign-in
+    /// window on a phone has no back button) and its label.
+    pub action: Option<&'a str>,
+    pub action_label: &'a str,
 }
 
 #[derive(Template)]
@@ -64,7 +68,9 @@ pub struct Waiting<'a> {
     pub b: &'a Branding,
     pub has_logo: bool,
     pub refresh_secs: u32,
+    pub refresh_url: &'a str,
     pub failed: bool,
+    pub retry_url: &'a str,
 }
 
 pub struct TileView {
@@ -113,32 +119,68 @@ pub struct Qr<'a> {
     pub wait_url: &'a str,
 }
 
+/// WeChat sign-in on a phone outside WeChat: a QR code the same phone
+/// cannot scan is no help; the link to open in WeChat is, or SMS.
+#[derive(Template)]
+#[template(path = "wechat_phone.html")]
+pub struct WechatPhone<'a> {
+    pub lang: &'static str,
+    pub t: &'a Texts,
+    pub b: &'a Branding,
+    pub has_logo: bool,
+    pub link: &'a str,
+    pub wait_url: &'a str,
+    pub sms_url: Option<&'a str>,
+}
+
 #[derive(Template)]
 #[template(path = "voucher_print.html")]
 pub struct VoucherPrint<'a> {
     pub lang: &'static str,
-    pub site_name: &'a str,
+    pub t: &'a Texts,
     pub heading: &'a str,
     pub summary: &'a str,
-    pub card_note: &'a str,
+    pub ssid: Option<&'a str>,
+    /// Session length in words.
+    pub span: &'a str,
+    /// Valid until, in the building's time zone.
+    pub expires: &'a str,
     pub codes: &'a [String],
 }
 
-/// "7:59:58" style, or days for long sessions.
-pub fn format_duration(seconds: i64) -> String {
+/// "7:59:58" style, with days for long sessions in the page's language.
+pub fn format_duration(seconds: i64, lang: Lang) -> String {
     let s = seconds.max(0);
     let (d, h, m, sec) = (s / 86_400, (s % 86_400) / 3600, (s % 3600) / 60, s % 60);
-    if d > 0 {
-        format!("{d}d {h}:{m:02}:{sec:02}")
+    match (d, lang) {
+        (0, _) => format!("{h}:{m:02}:{sec:02}"),
+        (_, Lang::Zh) => format!("{d}天 {h}:{m:02}:{sec:02}"),
+        (_, Lang::En) => format!("{d}d {h}:{m:02}:{sec:02}"),
+    }
+}
+
+/// A length of time in words: "4 小时", "30 minutes", "2 天".
+pub fn format_span(seconds: i64, lang: Lang) -> String {
+    let s = seconds.max(0);
+    let (n, zh, en) = if s >= 86_400 && s % 86_400 == 0 {
+        (s / 86_400, "天", "day")
+    } else if s >= 3600 && s % 3600 == 0 {
+        (s / 3600, "小时", "hour")
+    } else if s % 60 == 0 {
+        (s / 60, "分钟", "minute")
     } else {
-        format!("{h}:{m:02}:{sec:02}")
+        return format_duration(s, lang);
+    };
+    match lang {
+        Lang::Zh => format!("{n} {zh}"),
+        Lang::En if n == 1 => format!("1 {en}"),
+        Lang::En => format!("{n} {en}s"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::portal::i18n::Lang;
 
     #[test]
     fn pages_render_escaped() {
@@ -152,7 +194,9 @@ mod tests {
             title: "x",
             message: "<script>alert(1)</script>",
             error: true,
-            back: None,
+            code: Some("PT-101"),
+            action: Some("/portal/start"),
+            action_label: "Try again",
         }
         .render()
         .unwrap();
@@ -162,12 +206,19 @@ mod tests {
         );
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.len() < 8 * 1024, "sign-in pages stay small");
+        assert!(html.contains("PT-101") && html.contains("href=\"/portal/start\""));
     }
 
     #[test]
     fn durations() {
-        assert_eq!(format_duration(28_799), "7:59:59");
-        assert_eq!(format_duration(90_061), "1d 1:01:01");
-        assert_eq!(format_duration(-5), "0:00:00");
+        assert_eq!(format_duration(28_799, Lang::En), "7:59:59");
+        assert_eq!(format_duration(90_061, Lang::En), "1d 1:01:01");
+        assert_eq!(format_duration(90_061, Lang::Zh), "1天 1:01:01");
+        assert_eq!(format_duration(-5, Lang::Zh), "0:00:00");
+        assert_eq!(format_span(4 * 3600, Lang::Zh), "4 小时");
+        assert_eq!(format_span(3600, Lang::En), "1 hour");
+        assert_eq!(format_span(2 * 86_400, Lang::En), "2 days");
+        assert_eq!(format_span(1800, Lang::En), "30 minutes");
+        assert_eq!(format_span(61, Lang::En), "0:01:01");
     }
 }

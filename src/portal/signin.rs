@@ -6,17 +6,17 @@ use std::net::IpAddr;
 
 use super::context::ClientContext;
 use super::handoff::{self, AutoForm};
+use super::legal_log::{self, NasRef};
 use super::profile::Handoff;
 use super::tokens;
 use super::PortalState;
 use crate::credentials;
 use crate::domain::MacAddr;
 use crate::radius::coa;
-use crate::radius::policy;
 use crate::store::one_time::OneTimeCredential;
 use crate::store::portal_sessions::{NewPortalSession, PortalSession};
 use crate::store::vouchers::RedeemRefusal;
-use crate::store::StoreError;
+use crate::store::{AcctSession, AuthRecord, StoreError};
 
 /// One-time credentials live this long: enough for the browser to post
 /// them and the AP to send them to RADIUS.
@@ -26,6 +26,10 @@ pub const ONE_TIME_TTL_MS: i64 = 5 * 60 * 1000;
 pub enum SignInError {
     #[error("wrong username or password")]
     BadPassword,
+    #[error("account locked after too many wrong passwords")]
+    AccountLocked,
+    #[error("{0}")]
+    Untrusted(#[from] super::trust::Refusal),
     #[error("too many attempts")]
     RateLimited,
     #[error("voucher invalid or expired")]
@@ -54,14 +58,15 @@ pub struct Identity {
     pub phone: Option<String>,
 }
 
-/// Counts one attempt against the device's and the address's limits.
+/// Counts one attempt against the device's and the source's limits (an
+/// IPv4 address or an IPv6 /64).
 pub fn check_limits(
     state: &PortalState,
     mac: MacAddr,
     ip: Option<IpAddr>,
 ) -> Result<(), SignInError> {
-    let mac_ok = state.per_mac.allow(&mac.to_string());
-    let ip_ok = ip.is_none_or(|ip| state.per_ip.allow(&ip.to_string()));
+    let mac_ok = state.per_mac.allow(mac);
+    let ip_ok = ip.is_none_or(|ip| state.per_ip.allow(super::limits::source_key(ip)));
     if mac_ok && ip_ok {
         Ok(())
     } else {
@@ -70,7 +75,8 @@ pub fn check_limits(
 }
 
 /// Staff: the user store's argon2id hash, on the blocking pool, a few at
-/// a time.
+/// a time. A locked account is refused before its password is looked at;
+/// a wrong password for an existing account counts toward its lock.
 pub async fn verify_staff(
     state: &PortalState,
     username: &str,
@@ -80,6 +86,11 @@ pub async fn verify_staff(
     let username = username.trim();
     if username.is_empty() || password.is_empty() || password.len() > 128 {
         return Err(SignInError::BadPassword);
+    }
+    match state.lockout.check(username, now_ms).await {
+        Ok(()) => {}
+        Err(crate::lockout::LockError::Locked { .. }) => return Err(SignInError::AccountLocked),
+        Err(crate::lockout::LockError::Store(e)) => return Err(SignInError::Store(e)),
     }
     let user = state.store.users().get(username).await?;
     // Unknown users cost a hash too, so timing does not tell who exists.
@@ -100,10 +111,18 @@ pub async fn verify_staff(
     })
     .await
     .map_err(|e| SignInError::Internal(e.to_string()))?;
-    let Some(user) = user.filter(|_| ok) else {
+    let Some(user) = user else {
         return Err(SignInError::BadPassword);
     };
-    if policy::check_account(&user, now_ms).is_err() {
+    if !ok {
+        if let Some(until) = state.lockout.failed(&user.username, "portal", now_ms).await? {
+            tracing::info!(user = %user.username, until, "portal: account locked");
+            return Err(SignInError::AccountLocked);
+        }
+        return Err(SignInError::BadPassword);
+    }
+    state.lockout.succeeded(&user.username).await;
+    if !account_usable(&user, now_ms) {
         return Err(SignInError::BadPassword);
     }
     Ok(staff_identity(
@@ -113,6 +132,11 @@ pub async fn verify_staff(
         user.valid_until,
         now_ms,
     ))
+}
+
+/// An enabled account within its validity period.
+pub fn account_usable(user: &crate::store::users::User, now_ms: i64) -> bool {
+    user.enabled && user.valid_until.is_none_or(|t| t > now_ms)
 }
 
 /// The grant for a staff member signed in by any means (password, WeCom,
@@ -221,15 +245,65 @@ pub struct Completed {
     pub next: Next,
 }
 
-/// Stores the authorization and the session, and picks the handoff.
+/// Where a sign-in comes from: the checked client context, the client's
+/// address, and the NAS it came through (for the log and the binding of
+/// one-time credentials).
+pub struct Origin<'a> {
+    pub ctx: &'a ClientContext,
+    pub client_ip: Option<IpAddr>,
+    pub nas: NasRef,
+}
+
+impl Origin<'_> {
+    /// The row of the legal log for this attempt.
+    pub fn log_row(&self, method: &str, identity: &str, accepted: bool, reason: &str, now_ms: i64) -> AuthRecord {
+        legal_log::attempt_record(&legal_log::Attempt {
+            ctx: self.ctx,
+            client_ip: self.client_ip,
+            nas: &self.nas,
+            method,
+            identity,
+            accepted,
+            reason,
+            at_ms: now_ms,
+        })
+    }
+}
+
+/// The NAS a client came through: the one its login URL leads to (form
+/// post-back), else the one holding its newest accounting session.
+pub fn nas_of(ctx: &ClientContext, sessions: &[AcctSession]) -> NasRef {
+    if let Some(name) = &ctx.nas {
+        let ip = ctx
+            .login_url
+            .as_deref()
+            .and_then(super::context::url_host)
+            .unwrap_or("")
+            .to_string();
+        return NasRef {
+            name: name.clone(),
+            ip,
+        };
+    }
+    sessions
+        .first()
+        .map(|s| NasRef {
+            name: s.nas_name.clone(),
+            ip: s.nas_ip.clone(),
+        })
+        .unwrap_or_default()
+}
+
+/// Stores the authorization and the session, picks the handoff, and logs
+/// the sign-in.
 pub async fn complete(
     state: &PortalState,
-    ctx: &ClientContext,
-    peer_ip: Option<IpAddr>,
+    origin: &Origin<'_>,
     who: Identity,
     return_url: &str,
     now_ms: i64,
 ) -> Result<Completed, SignInError> {
+    let ctx = origin.ctx;
     let profile = state
         .profiles
         .get(&ctx.profile)
@@ -258,6 +332,9 @@ pub async fn complete(
                 identity: who.identity.clone(),
                 expires_at: now_ms + ONE_TIME_TTL_MS,
                 uses_left: 1,
+                // Good only for this device, through the NAS it came from.
+                mac: Some(ctx.client_mac.to_string()),
+                nas_name: ctx.nas.clone(),
             })
             .await?;
         let form = handoff::form(
@@ -288,7 +365,8 @@ pub async fn complete(
         Next::Wait
     };
     let token = tokens::random_token();
-    let ip = ctx.client_ip.or(peer_ip).map(|ip| ip.to_string());
+    let ip = ctx.client_ip.or(origin.client_ip).map(|ip| ip.to_string());
+    let nas = (!origin.nas.name.is_empty()).then_some(&origin.nas);
     let session = state
         .store
         .portal_sessions()
@@ -306,8 +384,17 @@ pub async fn complete(
             authorization_id: Some(auth.id),
             created_at: now_ms,
             expires_at: who.expires_at,
+            nas_name: nas.map(|n| n.name.clone()),
+            nas_ip: nas.map(|n| n.ip.clone()).filter(|ip| !ip.is_empty()),
+            original_url: ctx.original_url.clone(),
         })
         .await?;
+    let reason = format!("signed in until {}, handoff {}", who.expires_at, portal.handoff.as_str());
+    legal_log::write(
+        state,
+        &[origin.log_row(who.method, &who.identity, true, &reason, now_ms)],
+    )
+    .await;
     tracing::info!(
         mac = %ctx.client_mac,
         identity = %who.identity,
@@ -332,9 +419,11 @@ pub enum Confirmation {
     TimedOut,
 }
 
+/// `wait_from` is when the wait began (the sign-in, or a retry).
 pub async fn confirm(
     state: &PortalState,
     session: &PortalSession,
+    wait_from: i64,
     now_ms: i64,
 ) -> Result<Confirmation, SignInError> {
     // Gateway mode: the client is out once its MAC is in the set.
@@ -363,7 +452,7 @@ pub async fn confirm(
         .accounting()
         .open_session_for_mac_since(&mac, since)
         .await?;
-    let waited = now_ms - session.created_at;
+    let waited = now_ms - wait_from.max(session.created_at);
     let limit = i64::try_from(state.config.confirm_timeout.as_millis()).unwrap_or(i64::MAX);
     Ok(if seen {
         Confirmation::Confirmed
@@ -382,11 +471,14 @@ pub async fn sign_out(
     session: &PortalSession,
     now_ms: i64,
 ) -> Result<(), SignInError> {
-    state
+    let ended = state
         .store
         .portal_sessions()
-        .end(session.id, now_ms)
+        .end(session.id, now_ms, "sign-out")
         .await?;
+    if ended {
+        legal_log::write(state, &[legal_log::end_record(session, "sign-out", now_ms)]).await;
+    }
     state
         .store
         .authorizations()
@@ -419,20 +511,19 @@ async fn dynamic_auth(
     kind: coa::CoaKind,
     extra: Vec<u8>,
 ) {
-    let sessions = match state.store.accounting().since(since_ms).await {
+    let sessions = match state
+        .store
+        .accounting()
+        .open_sessions_for_mac(&mac.to_string(), since_ms)
+        .await
+    {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "CoA/Disconnect: cannot read accounting");
             return;
         }
     };
-    for s in sessions.into_iter().filter(|s| {
-        s.stopped_ms.is_none()
-            && s.calling_station
-                .as_deref()
-                .and_then(|c| MacAddr::parse(c).ok())
-                == Some(mac)
-    }) {
+    for s in sessions {
         let Ok(Some(nas)) = state.store.nas().get(&s.nas_name).await else {
             continue;
         };
@@ -464,6 +555,27 @@ async fn dynamic_auth(
                 Err(e) => tracing::warn!(%target, %mac, ?kind, error = %e, "portal CoA/Disconnect"),
             }
         });
+    }
+}
+
+/// The person pressed "try again" on the waiting page: for a RADIUS-MAC
+/// handoff, ask the AP once more to re-authenticate the device; in gateway
+/// mode, put the MAC into the set again.
+pub async fn retry_handoff(state: &PortalState, session: &PortalSession, now_ms: i64) {
+    let Some(profile) = state.profiles.get(&session.profile) else {
+        return;
+    };
+    match profile.portal.handoff {
+        Handoff::RadiusMac => reauthenticate(state, profile, session.mac, now_ms).await,
+        Handoff::Gateway => {
+            if let Some(gw) = &state.gateway {
+                let secs = u64::try_from((session.expires_at - now_ms) / 1000).unwrap_or(1);
+                if let Err(e) = gw.allow(session.mac, secs.max(1)).await {
+                    tracing::warn!(mac = %session.mac, error = %e, "gateway: re-adding the client failed");
+                }
+            }
+        }
+        _ => {}
     }
 }
 

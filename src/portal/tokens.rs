@@ -175,6 +175,7 @@ mod tests {
             chap_id: None,
             chap_challenge: None,
             challenge: None,
+            nas: Some("ap-1".into()),
         }
     }
 

@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::branding::Branding;
 use super::i18n::Lang;
-use super::pages::{format_duration, VoucherPrint};
+use super::pages::{format_span, VoucherPrint};
 use crate::store::vouchers::VoucherBatch;
 
 /// No 0/O, 1/I/L: codes are read off paper and typed on phones.
@@ -27,50 +27,66 @@ pub fn generate_code() -> String {
         .join("-")
 }
 
-/// The HTML print view of a batch (cards in a grid, one per code).
+/// How a sheet is printed: language, the time zone of its dates, and
+/// the SSID to connect to.
+pub struct SheetOptions<'a> {
+    pub lang: Lang,
+    pub time_zone: chrono_tz::Tz,
+    pub ssid: Option<&'a str>,
+}
+
+/// The HTML print view of a batch (cards in a grid, one per code), each
+/// card with the SSID, the code, its time and validity in the building's
+/// time zone, and a two-line how-to.
 pub fn print_sheet(
     batch: &VoucherBatch,
     codes: &[String],
     branding: &Branding,
-    lang: Lang,
+    opts: &SheetOptions<'_>,
 ) -> Result<String, askama::Error> {
+    let lang = opts.lang;
     let t = branding.texts(lang);
-    let duration = format_duration(batch.duration_s);
+    let span = format_span(batch.duration_s, lang);
     let expires = chrono::DateTime::from_timestamp_millis(batch.expires_at)
-        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|d| {
+            d.with_timezone(&opts.time_zone)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
         .unwrap_or_default();
-    let (heading, summary, card_note) = match lang {
+    let ssid = opts.ssid.filter(|s| !s.is_empty());
+    let (heading, summary) = match lang {
         Lang::Zh => (
             format!("{}（批次 {}）", t.voucher_title, batch.id),
             format!(
-                "{} 张，每张可用 {}，{} 台设备，{} 前有效。{}",
+                "共 {} 张，每张可用 {}，{} 台设备，{} 前有效。{}",
                 codes.len(),
-                duration,
+                span,
                 batch.devices,
                 expires,
                 batch.note
             ),
-            format!("时长 {duration} · {expires} 前有效"),
         ),
         Lang::En => (
             format!("{} (batch {})", t.voucher_title, batch.id),
             format!(
                 "{} codes, {} each, {} device(s), valid until {}. {}",
                 codes.len(),
-                duration,
+                span,
                 batch.devices,
                 expires,
                 batch.note
             ),
-            format!("{duration} · valid until {expires}"),
         ),
     };
     VoucherPrint {
         lang: lang.tag(),
-        site_name: &t.site_name,
+        t,
         heading: &heading,
         summary: &summary,
-        card_note: &card_note,
+        ssid,
+        span: &span,
+        expires: &expires,
         codes,
     }
     .render()
@@ -105,14 +121,31 @@ mod tests {
             note: "<lobby>".into(),
             groups: vec![],
         };
-        let html = print_sheet(
+        let opts = SheetOptions {
+            lang: Lang::Zh,
+            time_zone: chrono_tz::Asia::Shanghai,
+            ssid: Some("RD-Guest"),
+        };
+        let html = print_sheet(&b, &["AAAA-BBBB-CCCC".into()], &Branding::builtin(), &opts).unwrap();
+        assert!(html.contains("AAAA-BBBB-CCCC"));
+        assert!(!html.contains("<lobby>"), "notes are escaped");
+        // 1_800_000_000_000 ms is 2027-01-15 08:00 UTC: 16:00 in Beijing.
+        assert!(html.contains("2027-01-15 16:00"), "{html}");
+        assert!(!html.contains("UTC"));
+        assert!(html.contains("RD-Guest") && html.contains("使用方法"), "{html}");
+        assert!(html.contains("2 小时"), "{html}");
+        let en = print_sheet(
             &b,
             &["AAAA-BBBB-CCCC".into()],
             &Branding::builtin(),
-            Lang::Zh,
+            &SheetOptions {
+                lang: Lang::En,
+                time_zone: chrono_tz::UTC,
+                ssid: None,
+            },
         )
         .unwrap();
-        assert!(html.contains("AAAA-BBBB-CCCC"));
-        assert!(!html.contains("<lobby>"), "notes are escaped");
+        assert!(en.contains("2027-01-15 08:00") && en.contains("How to use"), "{en}");
+        assert!(!en.contains("Wi-Fi network:"), "no SSID line without an SSID");
     }
 }

@@ -263,7 +263,7 @@ pub async fn identity_for(
                 .get(identity)
                 .await?
                 .ok_or(SignInError::NotLinked)?;
-            if crate::radius::policy::check_account(&user, now_ms).is_err() {
+            if !signin::account_usable(&user, now_ms) {
                 return Err(SignInError::NotLinked);
             }
             let mut who = signin::staff_identity(

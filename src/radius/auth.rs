@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 
 use crate::credentials::{self, CredentialCache};
 use crate::domain::MacAddr;
+use crate::lockout::AccountLockout;
 use crate::metrics::Metrics;
 use crate::radius::directory::{NasEntry, Snapshot};
 use crate::radius::policy::{self, Grant, RejectReason};
@@ -45,6 +46,8 @@ pub struct AuthService {
     /// argon2id is CPU- and memory-heavy: a fixed pool, one thread per
     /// core, so a burst of cold logins cannot starve the listeners.
     hashes: Option<credentials::HashPool>,
+    /// Wrong PAP passwords count toward the account lockout.
+    lockout: Option<AccountLockout>,
 }
 
 impl AuthService {
@@ -59,7 +62,14 @@ impl AuthService {
             hashes: credentials::HashPool::new(cores, 4096)
                 .map_err(|e| tracing::error!(error = %e, "cannot start password hashing threads"))
                 .ok(),
+            lockout: None,
         }
+    }
+
+    /// Counts wrong PAP passwords toward the account lockout.
+    pub fn with_lockout(mut self, lockout: AccountLockout) -> Self {
+        self.lockout = Some(lockout);
+        self
     }
 
     pub async fn authenticate(
@@ -80,7 +90,7 @@ impl AuthService {
             Method::Eap => decide(method, name, Err(RejectReason::EapNotEnabled)),
             Method::Pap => self.pap(req, nas, snap, name, now_ms).await,
             Method::Chap => {
-                let result = self.chap(req, snap, &name, now_ms).await;
+                let result = self.chap(req, nas, snap, &name, now_ms).await;
                 decide(method, name, result)
             }
             Method::MsChapV2 => {
@@ -121,6 +131,11 @@ impl AuthService {
             let result = self
                 .check_user_password(user, &password, snap, now_ms)
                 .await;
+            // Counted toward the account's lockout event, never locking
+            // RADIUS itself (see `lockout`).
+            if let (Err(RejectReason::BadPassword), Some(l)) = (&result, &self.lockout) {
+                l.failed_in_background(name.clone(), "radius", now_ms);
+            }
             return AuthDecision {
                 method: Method::Pap,
                 identity: name,
@@ -138,7 +153,7 @@ impl AuthService {
             };
         }
         let result = self
-            .one_time(&name, now_ms, req.calling_mac(), |secret| {
+            .one_time(&name, nas, snap, now_ms, req.calling_mac(), |secret| {
                 bool::from(secret.as_bytes().ct_eq(&password))
             })
             .await;
@@ -204,6 +219,7 @@ impl AuthService {
     async fn chap(
         &self,
         req: &AccessRequest<'_>,
+        nas: &NasEntry,
         snap: &Snapshot,
         name: &str,
         now_ms: i64,
@@ -213,17 +229,21 @@ impl AuthService {
         }
         let chap_password = req.chap_password.ok_or(RejectReason::Malformed)?;
         let challenge = req.chap_challenge.unwrap_or(&req.authenticator);
-        self.one_time(name, now_ms, req.calling_mac(), |secret| {
+        self.one_time(name, nas, snap, now_ms, req.calling_mac(), |secret| {
             chap::verify(chap_password, challenge, secret.as_bytes())
         })
         .await
     }
 
-    /// One-time credentials (portal post-back, vouchers): the server holds
-    /// the clear secret, and each use is consumed atomically in the store.
+    /// One-time credentials (portal post-back): the server holds the clear
+    /// secret, each use is consumed atomically in the store, and they work
+    /// only for the client MAC and the NAS they were issued for (a copy
+    /// replayed from another device or NAS is refused, and not consumed).
     async fn one_time(
         &self,
         name: &str,
+        nas: &NasEntry,
+        snap: &Snapshot,
         now_ms: i64,
         mac: Option<MacAddr>,
         check: impl FnOnce(&str) -> bool,
@@ -241,6 +261,14 @@ impl AuthService {
         if !check(&cred.secret) {
             return Err(RejectReason::BadPassword);
         }
+        if let Some(bound) = cred.mac.as_deref() {
+            if mac.map(|m| m.to_string()).as_deref() != Some(bound) {
+                return Err(RejectReason::OneTimeOtherClient);
+            }
+        }
+        if cred.nas_name.as_deref().is_some_and(|n| n != nas.name) {
+            return Err(RejectReason::OneTimeOtherNas);
+        }
         let consumed = self
             .store
             .one_time()
@@ -250,10 +278,17 @@ impl AuthService {
         if !consumed {
             return Err(RejectReason::Expired);
         }
+        // The portal's authorization for the device: its time left and
+        // its groups' reply policy (VLAN, timeouts), as for MAC sign-in.
         let mut grant = Grant::default();
         if let Some(mac) = mac {
             if let Ok(Some(a)) = self.store.authorizations().active(mac, now_ms).await {
                 grant.session_limit = Some(policy::seconds_left(a.expires_at, now_ms));
+                grant.groups = a
+                    .groups
+                    .iter()
+                    .filter_map(|g| snap.groups.get(g).cloned())
+                    .collect();
             }
         }
         Ok(Accepted {

@@ -36,6 +36,8 @@ pub enum RejectReason {
     TlsFailed,
     CertificateNoUser,
     NoCredentials,
+    OneTimeOtherClient,
+    OneTimeOtherNas,
     InternalError,
 }
 
@@ -63,6 +65,10 @@ impl RejectReason {
             }
             RejectReason::CertificateNoUser => "the client certificate names no user account",
             RejectReason::NoCredentials => "no credentials in request",
+            RejectReason::OneTimeOtherClient => {
+                "one-time credentials issued for another client MAC (Calling-Station-Id)"
+            }
+            RejectReason::OneTimeOtherNas => "one-time credentials issued for another NAS",
             RejectReason::InternalError => "internal error",
         }
     }

@@ -575,6 +575,8 @@ async fn finish_access(
             method: method.to_string(),
             outcome: outcome.to_string(),
             reason,
+            client_ip: None,
+            ssid: None,
         })
         .await;
     match wire::encode_reply(

@@ -197,6 +197,44 @@ impl<'a> Accounting<'a> {
         Ok(row.is_some())
     }
 
+    /// Open sessions of this client MAC (canonical form) started at or
+    /// after `since_ms`, newest first, at most 16: which NAS holds the
+    /// client and the address it reported (Framed-IP-Address). A range
+    /// read of the start-time index.
+    pub async fn open_sessions_for_mac(&self, mac: &str, since_ms: i64) -> Result<Vec<AcctSession>> {
+        let sql = format!(
+            "SELECT {SESSION_COLS} FROM acct_sessions WHERE started_ms >= $1 \
+             AND calling_station = $2 AND stopped_ms IS NULL \
+             ORDER BY started_ms DESC, id DESC LIMIT 16"
+        );
+        sqlx::query(&sql)
+            .bind(since_ms)
+            .bind(mac)
+            .fetch_all(&self.store.pool)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect()
+    }
+
+    /// The newest open session started at or after `since_ms` whose
+    /// client reported this address: who is asking, by its IP (the
+    /// captive portal API and its landing page).
+    pub async fn open_session_for_ip(&self, ip: &str, since_ms: i64) -> Result<Option<AcctSession>> {
+        let sql = format!(
+            "SELECT {SESSION_COLS} FROM acct_sessions WHERE started_ms >= $1 \
+             AND framed_ip = $2 AND stopped_ms IS NULL AND calling_station IS NOT NULL \
+             ORDER BY started_ms DESC, id DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(since_ms)
+            .bind(ip)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .map(|r| from_row(&r))
+            .transpose()
+    }
+
     /// Sessions active at or after `since_ms` (started since, or stopped or
     /// last updated since), ordered by start: for CSV export.
     pub async fn since(&self, since_ms: i64) -> Result<Vec<AcctSession>> {

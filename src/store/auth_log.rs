@@ -16,9 +16,12 @@ pub struct AuthRecord {
     pub ap: Option<String>,
     /// pap, chap, mschapv2, mac, eap-peap, ...
     pub method: String,
-    /// accept or reject.
+    /// accept or reject; for portal sessions also sign-out and expired.
     pub outcome: String,
     pub reason: String,
+    /// The client's IP address, where known (portal sign-ins).
+    pub client_ip: Option<String>,
+    pub ssid: Option<String>,
 }
 
 pub struct AuthLog<'a> {
@@ -61,8 +64,8 @@ impl<'a> AuthLog<'a> {
     /// Records at or after `since_ms`, oldest first.
     pub async fn since(&self, since_ms: i64) -> Result<Vec<AuthRecord>> {
         sqlx::query(
-            "SELECT at_ms, username, mac, nas_name, nas_ip, ap, method, outcome, reason \
-             FROM auth_log WHERE at_ms >= $1 ORDER BY at_ms, id",
+            "SELECT at_ms, username, mac, nas_name, nas_ip, ap, method, outcome, reason, \
+             client_ip, ssid FROM auth_log WHERE at_ms >= $1 ORDER BY at_ms, id",
         )
         .bind(since_ms)
         .fetch_all(&self.store.pool)
@@ -79,6 +82,8 @@ impl<'a> AuthLog<'a> {
                 method: r.try_get("method")?,
                 outcome: r.try_get("outcome")?,
                 reason: r.try_get("reason")?,
+                client_ip: r.try_get("client_ip")?,
+                ssid: r.try_get("ssid")?,
             })
         })
         .collect()
@@ -107,7 +112,7 @@ impl AuthLogAppender {
     }
 }
 
-/// One multi-row INSERT (a few fixed sizes, 9 columns x 64 rows at most:
+/// One multi-row INSERT (a few fixed sizes, 11 columns x 64 rows at most:
 /// under every backend's bound-parameter limit).
 struct AuthRows<'r>(&'r [AuthRecord]);
 
@@ -115,8 +120,8 @@ impl BatchStatement for AuthRows<'_> {
     fn sql(&self, backend: Backend) -> String {
         format!(
             "INSERT INTO auth_log (at_ms, username, mac, nas_name, nas_ip, ap, method, \
-             outcome, reason) VALUES {}",
-            super::rows::values_placeholders(backend, self.0.len(), 9)
+             outcome, reason, client_ip, ssid) VALUES {}",
+            super::rows::values_placeholders(backend, self.0.len(), 11)
         )
     }
 
@@ -136,6 +141,8 @@ impl BatchStatement for AuthRows<'_> {
                 .bind(r.method.as_str())
                 .bind(r.outcome.as_str())
                 .bind(r.reason.as_str())
+                .bind(r.client_ip.as_deref())
+                .bind(r.ssid.as_deref())
         })
     }
 }

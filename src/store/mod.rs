@@ -19,6 +19,7 @@ mod connect;
 pub mod devices;
 pub mod events;
 pub mod groups;
+pub mod lockouts;
 pub mod nas;
 pub mod one_time;
 pub mod portal_sessions;
@@ -209,6 +210,9 @@ impl Store {
     }
     pub fn events(&self) -> Events<'_> {
         Events::new(self)
+    }
+    pub fn lockouts(&self) -> lockouts::AccountLockouts<'_> {
+        lockouts::AccountLockouts::new(self)
     }
     pub fn admins(&self) -> Admins<'_> {
         Admins::new(self)

@@ -17,6 +17,12 @@ pub struct OneTimeCredential {
     pub identity: String,
     pub expires_at: i64,
     pub uses_left: i64,
+    /// The client MAC (canonical) the credential was issued for; a request
+    /// with another Calling-Station-Id is refused. None: not bound.
+    pub mac: Option<String>,
+    /// The NAS the credential was issued for; a request from another NAS
+    /// is refused. None: any configured NAS.
+    pub nas_name: Option<String>,
 }
 
 impl fmt::Debug for OneTimeCredential {
@@ -27,6 +33,8 @@ impl fmt::Debug for OneTimeCredential {
             .field("identity", &self.identity)
             .field("expires_at", &self.expires_at)
             .field("uses_left", &self.uses_left)
+            .field("mac", &self.mac)
+            .field("nas_name", &self.nas_name)
             .finish()
     }
 }
@@ -54,13 +62,15 @@ impl<'a> OneTimeCredentials<'a> {
             .seal(Purpose::OneTimeSecret, cred.secret.as_bytes())?;
         sqlx::query(
             "INSERT INTO one_time_credentials (username, secret_enc, identity, expires_at, \
-             uses_left) VALUES ($1, $2, $3, $4, $5)",
+             uses_left, mac, nas_name) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&cred.username)
         .bind(sealed)
         .bind(&cred.identity)
         .bind(cred.expires_at)
         .bind(cred.uses_left)
+        .bind(cred.mac.as_deref())
+        .bind(cred.nas_name.as_deref())
         .execute(&self.store.pool)
         .await
         .map_err(|e| conflict_or(e, || format!("one-time credential {}", cred.username)))?;
@@ -71,7 +81,7 @@ impl<'a> OneTimeCredentials<'a> {
     /// checks, and `consume` enforces.
     pub async fn get(&self, username: &str) -> Result<Option<OneTimeCredential>> {
         sqlx::query(
-            "SELECT username, secret_enc, identity, expires_at, uses_left \
+            "SELECT username, secret_enc, identity, expires_at, uses_left, mac, nas_name \
              FROM one_time_credentials WHERE username = $1",
         )
         .bind(username)
@@ -124,6 +134,8 @@ impl<'a> OneTimeCredentials<'a> {
             identity: row.try_get("identity")?,
             expires_at: row.try_get("expires_at")?,
             uses_left: row.try_get("uses_left")?,
+            mac: row.try_get("mac")?,
+            nas_name: row.try_get("nas_name")?,
             username,
         })
     }

@@ -24,6 +24,9 @@ pub struct NewPortalSession {
     pub authorization_id: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
+    pub nas_name: Option<String>,
+    pub nas_ip: Option<String>,
+    pub original_url: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +45,13 @@ pub struct PortalSession {
     pub created_at: i64,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
+    /// sign-out, expired or revoked, once ended.
+    pub end_reason: Option<String>,
+    /// The NAS that holds the client, where known.
+    pub nas_name: Option<String>,
+    pub nas_ip: Option<String>,
+    /// The page the person asked for before sign-in.
+    pub original_url: Option<String>,
 }
 
 impl PortalSession {
@@ -55,7 +65,8 @@ pub struct PortalSessions<'a> {
 }
 
 const COLS: &str = "id, mac, ip, identity, method, phone, groups, profile, ssid, ap_mac, \
-                    authorization_id, created_at, expires_at, ended_at";
+                    authorization_id, created_at, expires_at, ended_at, end_reason, nas_name, nas_ip, \
+                    original_url";
 
 impl<'a> PortalSessions<'a> {
     pub(super) fn new(store: &'a Store) -> Self {
@@ -69,8 +80,9 @@ impl<'a> PortalSessions<'a> {
         let groups = clean_groups(&s.groups)?;
         let sql = format!(
             "INSERT INTO portal_sessions (token_hash, mac, ip, identity, method, phone, groups, \
-             profile, ssid, ap_mac, authorization_id, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {COLS}"
+             profile, ssid, ap_mac, authorization_id, created_at, expires_at, nas_name, nas_ip, \
+             original_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16) RETURNING {COLS}"
         );
         let row = sqlx::query(&sql)
             .bind(&s.token_hash)
@@ -86,6 +98,9 @@ impl<'a> PortalSessions<'a> {
             .bind(s.authorization_id)
             .bind(s.created_at)
             .bind(s.expires_at)
+            .bind(&s.nas_name)
+            .bind(&s.nas_ip)
+            .bind(&s.original_url)
             .fetch_one(&self.store.pool)
             .await
             .map_err(|e| super::rows::conflict_or(e, || "portal session token".into()))?;
@@ -135,12 +150,15 @@ impl<'a> PortalSessions<'a> {
             .transpose()
     }
 
-    /// Ends the session (sign-out or revocation); false if it had ended.
-    pub async fn end(&self, id: i64, now_ms: i64) -> Result<bool> {
+    /// Ends the session (`reason`: sign-out, revoked); false if it had
+    /// ended.
+    pub async fn end(&self, id: i64, now_ms: i64, reason: &str) -> Result<bool> {
         let n = sqlx::query(
-            "UPDATE portal_sessions SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL",
+            "UPDATE portal_sessions SET ended_at = $1, end_reason = $2 \
+             WHERE id = $3 AND ended_at IS NULL",
         )
         .bind(now_ms)
+        .bind(reason)
         .bind(id)
         .execute(&self.store.pool)
         .await?
@@ -148,21 +166,26 @@ impl<'a> PortalSessions<'a> {
         Ok(n > 0)
     }
 
-    /// Sessions that expired (not ended) since `since_ms`: the gateway
-    /// removes them from its sets.
-    pub async fn expired_between(&self, since_ms: i64, now_ms: i64) -> Result<Vec<PortalSession>> {
+    /// Ends (as `expired`, at their expiry time) up to `limit` sessions
+    /// whose time ran out, and returns them: each becomes one row of the
+    /// legal log. One statement, so two nodes never both take a session.
+    pub async fn expire_due(&self, now_ms: i64, limit: i64) -> Result<Vec<PortalSession>> {
         let sql = format!(
-            "SELECT {COLS} FROM portal_sessions \
-             WHERE ended_at IS NULL AND expires_at > $1 AND expires_at <= $2 ORDER BY id"
+            "UPDATE portal_sessions SET ended_at = expires_at, end_reason = 'expired' \
+             WHERE id IN (SELECT id FROM portal_sessions \
+             WHERE ended_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2) \
+             AND ended_at IS NULL RETURNING {COLS}"
         );
-        sqlx::query(&sql)
-            .bind(since_ms)
+        let mut out: Vec<PortalSession> = sqlx::query(&sql)
             .bind(now_ms)
+            .bind(limit.max(0))
             .fetch_all(&self.store.pool)
             .await?
             .iter()
             .map(from_row)
-            .collect()
+            .collect::<Result<_>>()?;
+        out.sort_by_key(|s| (s.expires_at, s.id));
+        Ok(out)
     }
 
     /// Active sessions, soonest expiry first.
@@ -221,6 +244,10 @@ fn from_row(row: &AnyRow) -> Result<PortalSession> {
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         ended_at: row.try_get("ended_at")?,
+        end_reason: row.try_get("end_reason")?,
+        nas_name: row.try_get("nas_name")?,
+        nas_ip: row.try_get("nas_ip")?,
+        original_url: row.try_get("original_url")?,
     })
 }
 
@@ -244,6 +271,9 @@ mod tests {
             authorization_id: Some(1),
             created_at: 1_000,
             expires_at,
+            nas_name: Some("ap-1".into()),
+            nas_ip: Some("10.0.0.2".into()),
+            original_url: None,
         }
     }
 
@@ -265,17 +295,39 @@ mod tests {
             let by_ip = s.active_by_ip("10.0.0.5", 5_000).await.unwrap().unwrap();
             assert_eq!(by_ip.groups, ["staff"]);
             assert!(s.active_by_ip("10.0.0.5", 10_000).await.unwrap().is_none());
-            assert_eq!(
-                s.expired_between(5_000, 10_000).await.unwrap().len(),
-                1,
-                "expiry is seen once"
-            );
-            assert!(s.end(a.id, 6_000).await.unwrap());
-            assert!(!s.end(a.id, 6_000).await.unwrap());
+            assert!(s.end(a.id, 6_000, "sign-out").await.unwrap());
+            assert!(!s.end(a.id, 6_000, "sign-out").await.unwrap());
+            let ended = s.by_token("t1").await.unwrap().unwrap();
+            assert_eq!(ended.end_reason.as_deref(), Some("sign-out"));
             assert!(s.active_by_mac(a.mac, 6_001).await.unwrap().is_none());
             assert_eq!(s.count().await.unwrap(), 1);
             assert_eq!(s.purge(6_000).await.unwrap(), 0);
             assert_eq!(s.purge(10_001).await.unwrap(), 1);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn expiry_is_taken_once_in_order_and_bounded() {
+        both(|h| async move {
+            let s = h.store.portal_sessions();
+            for (i, exp) in [30_000, 10_000, 20_000, 90_000].iter().enumerate() {
+                s.create(&new_session(&format!("t{i}"), "aa:bb:cc:00:00:01", "10.0.0.5", *exp))
+                    .await
+                    .unwrap();
+            }
+            let ended = s.create(&new_session("t9", "aa:bb:cc:00:00:02", "10.0.0.6", 15_000))
+                .await
+                .unwrap();
+            s.end(ended.id, 12_000, "sign-out").await.unwrap();
+            let first = s.expire_due(50_000, 2).await.unwrap();
+            let at: Vec<i64> = first.iter().map(|x| x.expires_at).collect();
+            assert_eq!(at, [10_000, 20_000]);
+            assert!(first.iter().all(|x| x.ended_at == Some(x.expires_at)
+                && x.end_reason.as_deref() == Some("expired")));
+            let rest = s.expire_due(50_000, 10).await.unwrap();
+            assert_eq!(rest.len(), 1, "the signed-out and the live one stay");
+            assert!(s.expire_due(50_000, 10).await.unwrap().is_empty());
         })
         .await;
     }

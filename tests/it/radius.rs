@@ -198,6 +198,8 @@ fn chap_only_for_one_time_credentials() {
                     identity: "visitor:13800000000".into(),
                     expires_at: portico::radius::server::now_ms() + 600_000,
                     uses_left: 1,
+                    mac: None,
+                    nas_name: None,
                 })
                 .await
                 .unwrap();

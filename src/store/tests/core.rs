@@ -148,6 +148,8 @@ async fn secrets_are_encrypted_at_rest() {
                 identity: "bob".into(),
                 expires_at: now() + 60_000,
                 uses_left: 1,
+                mac: None,
+                nas_name: None,
             })
             .await
             .unwrap();
@@ -284,6 +286,8 @@ async fn change_seq_increases_on_every_cached_write() {
                 identity: "z".into(),
                 expires_at: now() + 1000,
                 uses_left: 1,
+                mac: None,
+                nas_name: None,
             })
             .await
             .unwrap();
@@ -308,6 +312,8 @@ async fn change_seq_increases_on_every_cached_write() {
                 method: "pap".into(),
                 outcome: "accept".into(),
                 reason: "ok".into(),
+                client_ip: None,
+                ssid: None,
             }])
             .await
             .unwrap();
@@ -354,6 +360,8 @@ async fn prune_removes_old_rows_only() {
                     method: "pap".into(),
                     outcome: "reject".into(),
                     reason: "bad password".into(),
+                    client_ip: None,
+                    ssid: None,
                 }])
                 .await
                 .unwrap();

@@ -370,6 +370,8 @@ fn auth(at: i64, user: &str, outcome: &str) -> AuthRecord {
         } else {
             "bad password".into()
         },
+        client_ip: Some("10.0.0.9".into()),
+        ssid: Some("Staff".into()),
     }
 }
 

@@ -189,6 +189,8 @@ fn otc(username: &str, uses: i64, expires_at: i64) -> OneTimeCredential {
         identity: "visitor@example.org".into(),
         expires_at,
         uses_left: uses,
+        mac: Some("aa:bb:cc:00:11:22".into()),
+        nas_name: Some("ap-1".into()),
     }
 }
 
