@@ -305,7 +305,11 @@ impl Application {
             shutdown.clone(),
         ));
         drop(ctx);
-        let portal = portal_state(&config, &store, portal_profiles).await?;
+        let https_port = portal_https
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
+            .map(|a| a.port());
+        let portal = portal_state(&config, &store, portal_profiles, https_port).await?;
         if portal.is_some() {
             tokio::spawn(crate::portal::maintenance(
                 store.clone(),
@@ -477,6 +481,7 @@ async fn portal_state(
     config: &Config,
     store: &Store,
     profiles: Arc<Profiles>,
+    https_port: Option<u16>,
 ) -> Result<Option<Arc<crate::portal::PortalState>>, AppError> {
     if !config.portal.enabled {
         return Ok(None);
@@ -486,6 +491,7 @@ async fn portal_state(
     let mut state =
         crate::portal::PortalState::new(store.clone(), profiles, config.portal.clone(), keys);
     state.coa_timeout = config.radius.coa_timeout;
+    state.https_port = https_port;
     state.coa_attempts = config.radius.coa_attempts;
     let gw = &config.portal.gateway;
     if gw.enabled {

@@ -64,6 +64,8 @@ pub struct PortalState {
     pub wecom_token: wechat::WecomToken,
     /// Gateway mode's nftables control, when enabled.
     pub gateway: Option<crate::gateway::Gateway>,
+    /// The port of the portal's HTTPS listener, as bound (None: no HTTPS).
+    pub https_port: Option<u16>,
 }
 
 impl PortalState {
@@ -90,6 +92,7 @@ impl PortalState {
             coa_attempts: 3,
             wecom_token: wechat::WecomToken::default(),
             gateway: None,
+            https_port: None,
             store,
             profiles,
             config,

@@ -18,6 +18,10 @@ use crate::store::portal_sessions::{NewPortalSession, PortalSession};
 use crate::store::vouchers::RedeemRefusal;
 use crate::store::{AcctSession, AuthRecord, StoreError};
 
+/// Open accounting sessions older than this are not taken to be where a
+/// device is now (an AP that lost a Stop leaves them open for ever).
+pub const OPEN_SESSION_HORIZON_MS: i64 = 12 * 3_600_000;
+
 /// One-time credentials live this long: enough for the browser to post
 /// them and the AP to send them to RADIUS.
 pub const ONE_TIME_TTL_MS: i64 = 5 * 60 * 1000;
@@ -489,7 +493,9 @@ pub async fn sign_out(
             tracing::warn!(mac = %session.mac, error = %e, "gateway: removing the client failed");
         }
     }
-    disconnect(state, session.mac, session.created_at - 10_000).await;
+    // Whatever session the AP holds for the device, however old (an AP
+    // that accounts guests from association started it before sign-in).
+    disconnect(state, session.mac, now_ms - OPEN_SESSION_HORIZON_MS).await;
     tracing::info!(mac = %session.mac, identity = %session.identity, "portal sign-out");
     Ok(())
 }
@@ -601,7 +607,7 @@ async fn reauthenticate(
     dynamic_auth(
         state,
         mac,
-        now_ms - 12 * 3_600_000,
+        now_ms - OPEN_SESSION_HORIZON_MS,
         coa::CoaKind::Coa,
         extra,
     )

@@ -35,8 +35,6 @@ const MAX_FORWARDED_HOPS: usize = 16;
 /// DNS look-ups of login hosts under way at once, and how long each may take.
 pub const DNS_LOOKUPS: usize = 8;
 const DNS_TIMEOUT: Duration = Duration::from_secs(2);
-/// Accounting older than this says nothing about where a client is now.
-const ACCOUNTING_HORIZON_MS: i64 = 12 * 3_600_000;
 
 /// Why the portal refused to go on; the page shows `code()` for the
 /// helpdesk, the log the whole text.
@@ -233,30 +231,32 @@ pub fn judge_client(mac: MacAddr, facts: &ClientFacts) -> Result<Evidence, Refus
             None => Err(Refusal::ClientUnverifiable { peer, mac }),
         };
     }
-    if facts.redirect_ip.map(canonical_ip) == Some(peer) {
-        return Ok(Evidence::RedirectIp);
-    }
-    if facts
-        .accounting_ips
-        .iter()
-        .any(|ip| canonical_ip(*ip) == peer)
-    {
-        return Ok(Evidence::AccountingIp);
-    }
-    let expected: Vec<String> = facts
-        .redirect_ip
-        .iter()
-        .chain(facts.accounting_ips.iter())
-        .map(|ip| ip.to_string())
-        .collect();
-    if expected.is_empty() {
-        Err(Refusal::ClientUnverifiable { peer, mac })
-    } else {
-        Err(Refusal::ClientMismatch {
+    // The NAS's report (accounting, signed with its shared secret) wins
+    // over the link's claim: a crafted link may carry the browser's own
+    // address next to another device's MAC.
+    if !facts.accounting_ips.is_empty() {
+        if facts
+            .accounting_ips
+            .iter()
+            .any(|ip| canonical_ip(*ip) == peer)
+        {
+            return Ok(Evidence::AccountingIp);
+        }
+        let expected: Vec<String> = facts.accounting_ips.iter().map(|ip| ip.to_string()).collect();
+        return Err(Refusal::ClientMismatch {
             peer,
             mac,
             expected: expected.join(", "),
-        })
+        });
+    }
+    match facts.redirect_ip.map(canonical_ip) {
+        Some(ip) if ip == peer => Ok(Evidence::RedirectIp),
+        Some(ip) => Err(Refusal::ClientMismatch {
+            peer,
+            mac,
+            expected: ip.to_string(),
+        }),
+        None => Err(Refusal::ClientUnverifiable { peer, mac }),
     }
 }
 
@@ -284,7 +284,7 @@ pub async fn verify_client(
     let sessions = state
         .store
         .accounting()
-        .open_sessions_for_mac(&ctx.client_mac.to_string(), now_ms - ACCOUNTING_HORIZON_MS)
+        .open_sessions_for_mac(&ctx.client_mac.to_string(), now_ms - super::signin::OPEN_SESSION_HORIZON_MS)
         .await
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "portal: cannot read accounting for the client check");
@@ -413,6 +413,16 @@ mod tests {
         // The redirect names another address, and accounting does not help.
         assert!(matches!(
             judge_client(mac, &facts("10.0.0.66", Some("10.0.0.9"), &["10.0.0.9"])),
+            Err(Refusal::ClientMismatch { .. })
+        ));
+        // A crafted link naming the browser's own address does not beat
+        // what the NAS reported for the MAC.
+        assert!(matches!(
+            judge_client(mac, &facts("10.0.0.66", Some("10.0.0.66"), &["10.0.0.9"])),
+            Err(Refusal::ClientMismatch { .. })
+        ));
+        assert!(matches!(
+            judge_client(mac, &facts("10.0.0.66", Some("10.0.0.9"), &[])),
             Err(Refusal::ClientMismatch { .. })
         ));
         // Nothing known: unverifiable, never a pass.

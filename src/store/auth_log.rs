@@ -48,11 +48,12 @@ impl<'a> AuthLog<'a> {
 
     /// Whether the RADIUS server accepted a request for this client MAC
     /// (canonical form) at or after `since_ms`: how the portal knows an AP
-    /// really took the one-time credentials it handed over.
+    /// really took the one-time credentials it handed over. The portal's
+    /// own sign-in rows do not count.
     pub async fn accepted_for_mac(&self, mac: &str, since_ms: i64) -> Result<bool> {
         let row = sqlx::query(
             "SELECT 1 AS hit FROM auth_log WHERE at_ms >= $1 AND mac = $2 \
-             AND outcome = 'accept' LIMIT 1",
+             AND outcome = 'accept' AND method NOT LIKE 'portal%' LIMIT 1",
         )
         .bind(since_ms)
         .bind(mac)

@@ -115,6 +115,9 @@ impl TestEnv {
                 dir.path().join("data").display().to_string(),
             ),
             ("PORTICO_HTTP__LISTEN".into(), "127.0.0.1:0".into()),
+            ("PORTICO_ADMIN__LISTEN".into(), "127.0.0.1:0".into()),
+            // Plain HTTP on loopback; the HTTPS default has its own test.
+            ("PORTICO_ADMIN__TLS".into(), "false".into()),
             ("PORTICO_RADIUS__AUTH_LISTEN".into(), "127.0.0.1:0".into()),
             ("PORTICO_RADIUS__ACCT_LISTEN".into(), "127.0.0.1:0".into()),
             ("PORTICO_RADIUS__REFRESH_INTERVAL".into(), "100ms".into()),
@@ -230,6 +233,8 @@ impl TestEnv {
 pub struct TestServer {
     child: Child,
     pub http: SocketAddr,
+    /// The management listener (dashboard, API, /metrics).
+    pub admin: SocketAddr,
     pub auth: SocketAddr,
     pub acct: SocketAddr,
     pub admin_password: Option<String>,
@@ -269,10 +274,16 @@ impl TestServer {
         });
         let deadline = Instant::now() + Duration::from_secs(60);
         let (mut http, mut auth, mut acct, mut admin_password) = (None, None, None, None);
+        let mut admin = None;
         let mut listeners: Vec<(String, SocketAddr)> = Vec::new();
         let missing_extra =
             |l: &Vec<(String, SocketAddr)>| extra.iter().any(|x| !l.iter().any(|(n, _)| n == x));
-        while http.is_none() || auth.is_none() || acct.is_none() || missing_extra(&listeners) {
+        while http.is_none()
+            || admin.is_none()
+            || auth.is_none()
+            || acct.is_none()
+            || missing_extra(&listeners)
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = match rx.recv_timeout(left) {
                 Ok(l) => l,
@@ -295,6 +306,7 @@ impl TestServer {
                 listeners.push((name.to_string(), addr));
                 match name {
                     "http" => http = Some(addr),
+                    "admin" => admin = Some(addr),
                     "radius-auth" => auth = Some(addr),
                     "radius-acct" => acct = Some(addr),
                     _ => {}
@@ -306,6 +318,7 @@ impl TestServer {
         TestServer {
             child,
             http: http.expect("http"),
+            admin: admin.expect("admin"),
             auth: auth.expect("auth"),
             acct: acct.expect("acct"),
             admin_password,
@@ -356,9 +369,14 @@ impl TestServer {
         http_get(self.http, path)
     }
 
+    /// GET on the management listener (plain HTTP in tests).
+    pub fn admin_get(&self, path: &str) -> (u16, String) {
+        http_get(self.admin, path)
+    }
+
     /// Value of a metric line that starts with `prefix` (labels included).
     pub fn metric(&self, prefix: &str) -> f64 {
-        let (_, body) = self.http_get("/metrics");
+        let (_, body) = self.admin_get("/metrics");
         body.lines()
             .find(|l| l.starts_with(prefix))
             .and_then(|l| l.rsplit(' ').next())
@@ -466,7 +484,13 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn new(server: SocketAddr) -> RawClient {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        Self::bound(server, "127.0.0.1")
+    }
+
+    /// A client on another loopback address (another NAS, as far as the
+    /// server can tell).
+    pub fn bound(server: SocketAddr, ip: &str) -> RawClient {
+        let socket = UdpSocket::bind((ip, 0)).expect("bind");
         socket
             .set_read_timeout(Some(Duration::from_millis(700)))
             .ok();

@@ -50,26 +50,24 @@ fn authorizations(env: &TestEnv) -> usize {
 async fn landing_routes_understand_each_vendor_and_refuse_bad_input() {
     let env = portal_env(&Db::Sqlite);
     let server = env.start();
+    // The AP reported the client's address: what UniFi's redirect lacks.
+    acct_start_at(server.acct, MAC, "pre-auth-0", "127.0.0.1");
     let mut b = Browser::new(server.http);
     let cases = [
-        "/portal/cisco-wlc?switch_url=https%3A%2F%2F192.0.2.1%2Flogin.html&ap_mac=00%3A11%3A22%3A33%3A44%3A55&client_mac=aa%3Abb%3Acc%3A00%3A11%3A22&wlan=Office&redirect=www.example.com%2F",
-        "/portal/aruba?cmd=login&mac=aa%3Abb%3Acc%3A00%3A11%3A22&essid=Office&ip=10.0.0.9&apname=ap1&switchip=securelogin.example.net&url=http%3A%2F%2Fexample.com%2F",
-        "/portal/huawei?user-mac=aabbcc001122&user-ip=10.0.0.9&ap-mac=001122334455&ssid=Office&redirect-url=http%3A%2F%2Fexample.com%2F",
-        "/portal/ruckus?sip=192.0.2.2&mac=00%3A11%3A22%3A33%3A44%3A55&client_mac=aa%3Abb%3Acc%3A00%3A11%3A22&uip=10.0.0.9&ssid=Office&url=http%3A%2F%2Fexample.com%2F",
+        "/portal/cisco-wlc?switch_url=https%3A%2F%2F127.0.0.2%2Flogin.html&ap_mac=00%3A11%3A22%3A33%3A44%3A55&client_mac=aa%3Abb%3Acc%3A00%3A11%3A22&wlan=Office&redirect=www.example.com%2F",
+        "/portal/aruba?cmd=login&mac=aa%3Abb%3Acc%3A00%3A11%3A22&essid=Office&ip=127.0.0.1&apname=ap1&switchip=127.0.0.3&url=http%3A%2F%2Fexample.com%2F",
+        "/portal/huawei?user-mac=aabbcc001122&user-ip=127.0.0.1&ap-mac=001122334455&ssid=Office&redirect-url=http%3A%2F%2Fexample.com%2F",
+        "/portal/ruckus?sip=127.0.0.4&mac=00%3A11%3A22%3A33%3A44%3A55&client_mac=aa%3Abb%3Acc%3A00%3A11%3A22&uip=10.0.0.9&ssid=Office&url=http%3A%2F%2Fexample.com%2F",
         "/portal/unifi?ap=00%3A11%3A22%3A33%3A44%3A55&id=aa%3Abb%3Acc%3A00%3A11%3A22&t=1700000000&url=http%3A%2F%2Fexample.com%2F&ssid=Office",
-        "/portal/omada?clientMac=AA-BB-CC-00-11-22&clientIp=10.0.0.9&apMac=00-11-22-33-44-55&ssidName=Office&radioId=1&redirectUrl=http%3A%2F%2Fexample.com%2F",
-        "/portal/mikrotik?mac=AA%3ABB%3ACC%3A00%3A11%3A22&ip=10.0.0.9&link-login-only=http%3A%2F%2F10.5.50.1%2Flogin&link-orig=http%3A%2F%2Fexample.com%2F&chap-id=%5C001&chap-challenge=%5C123%5C045abc",
-        "/portal/coova?res=notyet&uamip=10.1.0.1&uamport=3990&challenge=00112233445566778899aabbccddeeff&called=00-11-22-33-44-55&mac=AA-BB-CC-00-11-22&ip=10.1.0.9&userurl=http%3A%2F%2Fexample.com%2F",
+        "/portal/omada?clientMac=AA-BB-CC-00-11-22&clientIp=127.0.0.1&apMac=00-11-22-33-44-55&ssidName=Office&radioId=1&redirectUrl=http%3A%2F%2Fexample.com%2F",
+        "/portal/mikrotik?mac=AA%3ABB%3ACC%3A00%3A11%3A22&ip=10.0.0.9&link-login-only=http%3A%2F%2F127.0.0.5%2Flogin&link-orig=http%3A%2F%2Fexample.com%2F&chap-id=%5C001&chap-challenge=%5C123%5C045abc",
+        "/portal/coova?res=notyet&uamip=127.0.0.6&uamport=3990&challenge=00112233445566778899aabbccddeeff&called=00-11-22-33-44-55&mac=AA-BB-CC-00-11-22&ip=10.1.0.9&userurl=http%3A%2F%2Fexample.com%2F",
         "/portal/generic?client_mac=aabbcc001122&url=http%3A%2F%2Fexample.com%2F",
     ];
     for path in cases {
         let r = b.get(path);
         assert_eq!(r.status, 200, "{path}: {}", r.body);
         assert!(r.body.contains("name=\"csrf\""), "{path}");
-        assert!(
-            r.body.contains("http://example.com/") || path.contains("cisco"),
-            "{path}"
-        );
         let cookie = r.header("set-cookie").unwrap_or("");
         assert!(
             cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
@@ -86,34 +84,37 @@ async fn landing_routes_understand_each_vendor_and_refuse_bad_input() {
     );
     assert!(b.get(cases[4]).body.contains("lang=\"en\""));
 
+    // Refusals say what to do, give a code for the helpdesk, and offer a
+    // button to try again (a sign-in window has no back button).
     for (path, status, needle) in [
         (
             "/portal/nope?client_mac=aabbcc001122",
             404,
             "Unknown access point",
         ),
-        ("/portal/unifi?ap=x", 400, "invalid"),
-        ("/portal/unifi?id=not-a-mac", 400, "parameter id"),
+        ("/portal/unifi?ap=x", 400, "PT-101"),
+        ("/portal/unifi?id=not-a-mac", 400, "PT-102"),
+        ("/portal/cisco-wlc?client_mac=aabbcc001122", 400, "PT-103"),
         (
-            "/portal/unifi?id=aabbcc001122&url=javascript%3Aalert(1)",
+            "/portal/coova?mac=aabbcc001122&uamip=127.0.0.6&uamport=3990&challenge=zz",
             400,
-            "not a safe web link",
+            "PT-102",
         ),
-        (
-            "/portal/cisco-wlc?client_mac=aabbcc001122",
-            400,
-            "login address",
-        ),
-        (
-            "/portal/coova?mac=aabbcc001122&uamip=10.1.0.1&uamport=3990&challenge=zz",
-            400,
-            "challenge",
-        ),
-        ("/portal/unifi?id=%FF%FE", 400, "parameter id"),
+        ("/portal/unifi?id=%FF%FE", 400, "PT-102"),
     ] {
         let r = b.get(path);
         assert_eq!(r.status, status, "{path}: {}", r.body);
         assert!(r.body.contains(needle), "{path}: {}", r.body);
+        assert!(r.body.contains("id=\"action\""), "{path}: no retry button");
+        assert!(!r.body.contains("parameter"), "{path}: diagnostics stay in the log");
+    }
+    // An unusable original URL is dropped: sign-in goes on without it.
+    let long = format!("http%3A%2F%2Fexample.com%2F{}", "a".repeat(2500));
+    for url in ["javascript%3Aalert(1)", "http%3A%2F%2Fx%2F%22onload%3D", long.as_str()] {
+        let path = format!("/portal/unifi?id=aabbcc001122&url={url}");
+        let r = b.get(&path);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert!(r.body.contains("name=\"csrf\"") && !r.body.contains("javascript"));
     }
 }
 
@@ -124,7 +125,7 @@ fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
         let server = env.start();
         let mut b = Browser::new(server.http);
         let path = format!(
-            "/portal/unifi?ap=00%3A11%3A22%3A33%3A44%3A55&id={}&url=http%3A%2F%2Fexample.com%2F&ssid=Office",
+            "/portal/generic?ap_mac=00%3A11%3A22%3A33%3A44%3A55&client_mac={}&client_ip=127.0.0.1&url=http%3A%2F%2Fexample.com%2F&ssid=Office",
             pct(MAC)
         );
         let (csrf, ctx) = landing(&mut b, &path);
@@ -134,11 +135,11 @@ fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
         assert_eq!(api.status, 200);
         assert_eq!(api.header("content-type"), Some("application/captive+json"));
         assert!(api.body.contains("\"captive\":true"), "{}", api.body);
-        assert!(api.body.contains("/portal/generic"), "{}", api.body);
+        assert!(api.body.contains("/portal/start"), "{}", api.body);
 
         // Refusals store nothing.
         let r = b.post(
-            "/portal/unifi/staff",
+            "/portal/generic/staff",
             &[
                 ("ctx", &ctx),
                 ("username", "alice"),
@@ -147,7 +148,7 @@ fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
         );
         assert_eq!(r.status, 403, "missing CSRF: {}", r.body);
         let r = b.post(
-            "/portal/unifi/staff",
+            "/portal/generic/staff",
             &[
                 ("csrf", &csrf),
                 ("ctx", &ctx),
@@ -158,7 +159,7 @@ fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
         assert_eq!(r.status, 401, "{}", r.body);
         assert!(r.body.contains("Wrong username or password"), "{}", r.body);
         let r = b.post(
-            "/portal/unifi/staff",
+            "/portal/generic/staff",
             &[
                 ("csrf", &csrf),
                 ("ctx", "00.00"),
@@ -176,7 +177,7 @@ fn staff_radius_mac_handoff_confirm_capport_launcher_and_sign_out() {
         assert!(!accepted(&mac_auth(server.auth, MAC)));
 
         let r = b.post(
-            "/portal/unifi/staff",
+            "/portal/generic/staff",
             &[
                 ("csrf", &csrf),
                 ("ctx", &ctx),
@@ -230,7 +231,10 @@ async fn capport_reports_the_session_of_the_client_address() {
     let env = portal_env(&Db::Sqlite);
     let server = env.start();
     let mut b = Browser::new(server.http);
-    let (csrf, ctx) = landing(&mut b, &format!("/portal/generic?client_mac={}", pct(MAC)));
+    let (csrf, ctx) = landing(
+        &mut b,
+        &format!("/portal/generic?client_mac={}&client_ip=127.0.0.1", pct(MAC)),
+    );
     let r = b.post(
         "/portal/generic/staff",
         &[
@@ -262,7 +266,7 @@ async fn form_post_handoff_gives_one_time_credentials_accepted_once() {
     let mut b = Browser::new(server.http);
     let (csrf, ctx) = landing(
         &mut b,
-        &format!("/portal/cisco-wlc?switch_url=http%3A%2F%2F192.0.2.1%2Flogin.html&client_mac={}&wlan=Office&redirect=example.com", pct(MAC)),
+        &format!("/portal/cisco-wlc?switch_url=http%3A%2F%2F127.0.0.2%2Flogin.html&client_mac={}&wlan=Office&redirect=example.com", pct(MAC)),
     );
     let r = b.post(
         "/portal/cisco-wlc/staff",
@@ -276,7 +280,7 @@ async fn form_post_handoff_gives_one_time_credentials_accepted_once() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         form_action(&r.body, "handoff").as_deref(),
-        Some("http://192.0.2.1/login.html")
+        Some("http://127.0.0.2/login.html")
     );
     let user = input_value(&r.body, "username").unwrap();
     let pass = input_value(&r.body, "password").unwrap();
@@ -361,23 +365,24 @@ fn vouchers_from_the_cli_sign_in_and_expire() {
 
     let server = env.start();
     let mut b = Browser::new(server.http);
-    let (csrf, ctx) = landing(&mut b, &format!("/portal/unifi?id={}", pct(MAC)));
+    let landing_path = |mac: &str| format!("/portal/generic?client_mac={}&client_ip=127.0.0.1", pct(mac));
+    let (csrf, ctx) = landing(&mut b, &landing_path(MAC));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let r = b.post(
-        "/portal/unifi/voucher",
+        "/portal/generic/voucher",
         &[("csrf", &csrf), ("ctx", &ctx), ("code", &expired_code)],
     );
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(r.body.contains("invalid or has expired"), "{}", r.body);
     let r = b.post(
-        "/portal/unifi/voucher",
+        "/portal/generic/voucher",
         &[("csrf", &csrf), ("ctx", &ctx), ("code", "ABCD-EFGH-JKMN")],
     );
     assert_eq!(r.status, 401);
     assert_eq!(authorizations(&env), 0);
 
     let r = b.post(
-        "/portal/unifi/voucher",
+        "/portal/generic/voucher",
         &[
             ("csrf", &csrf),
             ("ctx", &ctx),
@@ -390,9 +395,9 @@ fn vouchers_from_the_cli_sign_in_and_expire() {
     assert!(session_timeout(&reply).is_some_and(|t| (7_000..=7_200).contains(&t)));
     // A second device may not use a one-device voucher.
     let mut other = Browser::new(server.http);
-    let (csrf, ctx) = landing(&mut other, "/portal/unifi?id=AA-BB-CC-00-11-99");
+    let (csrf, ctx) = landing(&mut other, &landing_path("AA-BB-CC-00-11-99"));
     let r = other.post(
-        "/portal/unifi/voucher",
+        "/portal/generic/voucher",
         &[("csrf", &csrf), ("ctx", &ctx), ("code", &code)],
     );
     assert_eq!(r.status, 409, "{}", r.body);
@@ -403,11 +408,14 @@ async fn sign_in_attempts_are_rate_limited_per_device() {
     let env = portal_env(&Db::Sqlite);
     let server = env.start();
     let mut b = Browser::new(server.http);
-    let (csrf, ctx) = landing(&mut b, &format!("/portal/unifi?id={}", pct(MAC)));
+    let (csrf, ctx) = landing(
+        &mut b,
+        &format!("/portal/generic?client_mac={}&client_ip=127.0.0.1", pct(MAC)),
+    );
     let mut statuses = Vec::new();
     for _ in 0..11 {
         let r = b.post(
-            "/portal/unifi/voucher",
+            "/portal/generic/voucher",
             &[("csrf", &csrf), ("ctx", &ctx), ("code", "ABCD-EFGH-JKMN")],
         );
         statuses.push(r.status);
@@ -428,8 +436,9 @@ async fn radius_mac_sign_in_asks_the_ap_to_reauthenticate_and_sign_out_disconnec
     env.add_loopback_nas("ap-unifi", &["--profile", "unifi", "--coa-port", &port]);
     env.add_user("alice", "correct horse battery", &["staff"]);
     let server = env.start();
-    // The AP accounts for the client before sign-in (guest pre-authentication).
-    acct_start(server.acct, MAC, "pre-auth-1");
+    // The AP accounts for the client before sign-in (guest pre-authentication),
+    // with its address: the proof that the browser below is that client.
+    acct_start_at(server.acct, MAC, "pre-auth-1", "127.0.0.1");
     let mut b = Browser::new(server.http);
     let (csrf, ctx) = landing(&mut b, &format!("/portal/unifi?id={}", pct(MAC)));
     let r = b.post(

@@ -142,7 +142,7 @@ async fn portal_bench() {
         tasks.push(tokio::spawn(async move {
             let mut c = Conn::open(addr).await;
             let req = format!(
-                "GET /portal/unifi?ap=00:11:22:33:44:55&id={}&url=http%3A%2F%2Fexample.com%2F&ssid=Office HTTP/1.1\r\nHost: bench\r\nAccept-Language: zh-CN\r\n\r\n",
+                "GET /portal/generic?ap_mac=00:11:22:33:44:55&client_ip=127.0.0.1&client_mac={}&url=http%3A%2F%2Fexample.com%2F&ssid=Office HTTP/1.1\r\nHost: bench\r\nAccept-Language: zh-CN\r\n\r\n",
                 mac_of(i)
             );
             let mut lat = Vec::new();
@@ -182,7 +182,7 @@ async fn portal_bench() {
                 let i = w * per + k;
                 let mac = mac_of(100_000 + i);
                 let (_, cookies, body) = c
-                    .send(&format!("GET /portal/unifi?id={mac} HTTP/1.1\r\nHost: bench\r\n\r\n"))
+                    .send(&format!("GET /portal/generic?client_ip=127.0.0.1&client_mac={mac} HTTP/1.1\r\nHost: bench\r\n\r\n"))
                     .await;
                 let csrf = input_value(&body, "csrf").unwrap();
                 let ctx = input_value(&body, "ctx").unwrap();
@@ -190,7 +190,7 @@ async fn portal_bench() {
                 let t = Instant::now();
                 let (status, _, _) = c
                     .send(&format!(
-                        "POST /portal/unifi/voucher HTTP/1.1\r\nHost: bench\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+                        "POST /portal/generic/voucher HTTP/1.1\r\nHost: bench\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
                         cookies.join("; "),
                         form.len()
                     ))
@@ -223,7 +223,7 @@ async fn portal_bench() {
             for k in 0..n / workers {
                 let mac = mac_of(200_000 + w * 1000 + k);
                 let (_, cookies, body) = c
-                    .send(&format!("GET /portal/unifi?id={mac} HTTP/1.1\r\nHost: bench\r\n\r\n"))
+                    .send(&format!("GET /portal/generic?client_ip=127.0.0.1&client_mac={mac} HTTP/1.1\r\nHost: bench\r\n\r\n"))
                     .await;
                 let csrf = input_value(&body, "csrf").unwrap();
                 let ctx = input_value(&body, "ctx").unwrap();
@@ -231,7 +231,7 @@ async fn portal_bench() {
                 let t = Instant::now();
                 let (status, _, _) = c
                     .send(&format!(
-                        "POST /portal/unifi/staff HTTP/1.1\r\nHost: bench\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+                        "POST /portal/generic/staff HTTP/1.1\r\nHost: bench\r\nCookie: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
                         cookies.join("; "),
                         form.len()
                     ))

@@ -173,6 +173,7 @@ fn gateway_mode_in_network_namespaces() {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PORTICO_DATA_DIR", &data)
         .env("PORTICO_HTTP__LISTEN", "10.77.0.1:8080")
+        .env("PORTICO_ADMIN__LISTEN", "127.0.0.1:0")
         .env("PORTICO_RADIUS__AUTH_LISTEN", "127.0.0.1:0")
         .env("PORTICO_RADIUS__ACCT_LISTEN", "127.0.0.1:0")
         .env("PORTICO_SNMP__TRAP_LISTEN", "127.0.0.1:0")

@@ -14,6 +14,15 @@ async fn https_get(
     cert: CertificateDer<'static>,
     path: &str,
 ) -> String {
+    https_get_as(addr, cert, "portal.test", path).await
+}
+
+async fn https_get_as(
+    addr: std::net::SocketAddr,
+    cert: CertificateDer<'static>,
+    name: &str,
+    path: &str,
+) -> String {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert).unwrap();
     let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
@@ -25,11 +34,11 @@ async fn https_get(
     .with_no_client_auth();
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-        .connect(ServerName::try_from("portal.test").unwrap(), tcp)
+        .connect(ServerName::try_from(name.to_string()).unwrap(), tcp)
         .await
         .expect("TLS handshake");
     tls.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: portal.test\r\nConnection: close\r\n\r\n").as_bytes(),
+        format!("GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n").as_bytes(),
     )
     .await
     .unwrap();
@@ -63,11 +72,26 @@ async fn capport_api_and_portal_over_https() {
     );
     assert!(api.contains("\"captive\":true"), "{api}");
     assert!(
-        api.contains("\"user-portal-url\":\"https://portal.test/portal/generic\""),
+        api.contains("\"user-portal-url\":\"https://portal.test/portal/start\""),
         "{api}"
     );
+    // The portal URL it gives works for the asking client.
+    let start = https_get(https, der.clone(), "/portal/start").await;
+    assert!(start.starts_with("HTTP/1.1 200"), "{start}");
+    // Plain HTTP sends API clients to the HTTPS one.
+    let plain = crate::portal_support::request(server.http, "GET", "/capport/api", &[], None);
+    assert_eq!(plain.status, 308, "{}", plain.body);
+    assert_eq!(
+        plain.header("location"),
+        Some(format!("https://127.0.0.1:{}/capport/api", https.port()).as_str())
+    );
 
-    let page = https_get(https, der, "/portal/unifi?id=AA-BB-CC-00-11-22").await;
+    let page = https_get(
+        https,
+        der,
+        "/portal/generic?client_mac=AA-BB-CC-00-11-22&client_ip=127.0.0.1",
+    )
+    .await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     let cookie = page
         .lines()
@@ -77,4 +101,22 @@ async fn capport_api_and_portal_over_https() {
         cookie.contains("; Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
     );
+}
+
+/// The management listener's default: HTTPS with a certificate from the
+/// private CA in the data directory; /metrics there, not on the portal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_listener_is_https_from_the_private_ca() {
+    let mut env = TestEnv::new(&Db::Sqlite);
+    env.set("PORTICO_ADMIN__TLS", "true");
+    env.set("PORTICO_ADMIN__METRICS_TOKEN", "metrics-token-for-tests");
+    let server = env.start();
+    let ca_pem = std::fs::read(env.dir.path().join("data/eap/ca.pem")).unwrap();
+    let ca = rustls::pki_types::pem::PemObject::from_pem_slice(&ca_pem).unwrap();
+    let health = https_get_as(server.admin, ca, "localhost", "/healthz").await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let ca = rustls::pki_types::pem::PemObject::from_pem_slice(&ca_pem).unwrap();
+    let metrics = https_get_as(server.admin, ca, "localhost", "/metrics").await;
+    assert!(metrics.starts_with("HTTP/1.1 401"), "bearer token asked: {metrics}");
+    assert_eq!(server.http_get("/metrics").0, 404, "never on the portal listener");
 }

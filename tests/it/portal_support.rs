@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 use portico::radius::wire;
@@ -25,6 +25,23 @@ impl Resp {
     }
 }
 
+/// A TCP connection to `addr` from the loopback address `from` (tests
+/// play many clients on 127.0.0.0/8), or from the default address.
+pub fn connect_from(addr: SocketAddr, from: Option<IpAddr>) -> TcpStream {
+    let Some(from) = from else {
+        return TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    };
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+        .expect("socket");
+    socket
+        .bind(&SocketAddr::new(from, 0).into())
+        .expect("bind the client address");
+    socket
+        .connect_timeout(&addr.into(), Duration::from_secs(5))
+        .expect("connect");
+    socket.into()
+}
+
 /// One request over a fresh connection.
 pub fn request(
     addr: SocketAddr,
@@ -33,7 +50,19 @@ pub fn request(
     headers: &[(&str, String)],
     body: Option<&str>,
 ) -> Resp {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    request_from(addr, None, method, path, headers, body)
+}
+
+/// One request over a fresh connection from the client address `from`.
+pub fn request_from(
+    addr: SocketAddr,
+    from: Option<IpAddr>,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Option<&str>,
+) -> Resp {
+    let mut s = connect_from(addr, from);
     s.set_read_timeout(Some(Duration::from_secs(20))).ok();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -76,6 +105,8 @@ pub struct Browser {
     pub addr: SocketAddr,
     pub cookies: BTreeMap<String, String>,
     pub lang: &'static str,
+    /// The client's own address (default: 127.0.0.1).
+    pub from: Option<IpAddr>,
 }
 
 impl Browser {
@@ -84,6 +115,15 @@ impl Browser {
             addr,
             cookies: BTreeMap::new(),
             lang: "en",
+            from: None,
+        }
+    }
+
+    /// A browser on another loopback address, e.g. "127.0.0.7".
+    pub fn from_ip(addr: SocketAddr, ip: &str) -> Browser {
+        Browser {
+            from: Some(ip.parse().expect("client address")),
+            ..Browser::new(addr)
         }
     }
 
@@ -116,14 +156,14 @@ impl Browser {
     }
 
     pub fn get(&mut self, path: &str) -> Resp {
-        let r = request(self.addr, "GET", path, &self.headers(), None);
+        let r = request_from(self.addr, self.from, "GET", path, &self.headers(), None);
         self.keep(&r);
         r
     }
 
     pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body = encode_form(fields);
-        let r = request(self.addr, "POST", path, &self.headers(), Some(&body));
+        let r = request_from(self.addr, self.from, "POST", path, &self.headers(), Some(&body));
         self.keep(&r);
         r
     }
@@ -230,4 +270,42 @@ pub fn acct_start(server: SocketAddr, mac: &str, session: &str) {
     let req = acct_request(9, 1, session, mac, SECRET, &[(31, mac.as_bytes())]);
     let reply = RawClient::new(server).exchange(&req);
     assert!(reply.is_some(), "no Accounting-Response");
+}
+
+/// Accounting Start that reports the client's address (Framed-IP-Address),
+/// as APs do for guests before sign-in; dated a minute ago
+/// (Event-Timestamp), when the device associated.
+pub fn acct_start_at(server: SocketAddr, mac: &str, session: &str, ip: &str) {
+    let ip: std::net::Ipv4Addr = ip.parse().expect("IPv4");
+    let minute_ago = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        - 60) as u32;
+    let req = acct_request(
+        9,
+        1,
+        session,
+        mac,
+        SECRET,
+        &[
+            (31, mac.as_bytes()),
+            (8, &ip.octets()),
+            (55, &minute_ago.to_be_bytes()),
+        ],
+    );
+    let reply = RawClient::new(server).exchange(&req);
+    assert!(reply.is_some(), "no Accounting-Response");
+}
+
+/// PAP Access-Request sent from the NAS address `from`.
+pub fn pap_auth_from(
+    server: SocketAddr,
+    from: &str,
+    user: &str,
+    password: &str,
+    mac: &str,
+) -> Option<Vec<u8>> {
+    let (req, _) = pap_request(2, user, password, SECRET, &[(31, mac.as_bytes())]);
+    RawClient::bound(server, from).exchange(&req)
 }

@@ -102,7 +102,7 @@ async fn wechat_qr_flow_linked_staff_and_replayed_code() {
         .success());
     let server = env.start();
     let mut device = Browser::new(server.http);
-    let r = device.get(&format!("/portal/generic?client_mac={}", pct(MAC)));
+    let r = device.get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(MAC)));
     let (csrf, ctx) = (
         input_value(&r.body, "csrf").unwrap(),
         input_value(&r.body, "ctx").unwrap(),
@@ -145,7 +145,7 @@ async fn wechat_qr_flow_linked_staff_and_replayed_code() {
     assert_eq!(r.status, 400, "{}", r.body);
     // The same code on a fresh ticket: WeChat itself says "code been used".
     let mut d2 = Browser::new(server.http);
-    let r = d2.get("/portal/generic?client_mac=AA-BB-CC-00-22-44");
+    let r = d2.get("/portal/generic?client_ip=127.0.0.1&client_mac=AA-BB-CC-00-22-44");
     let (csrf, ctx) = (
         input_value(&r.body, "csrf").unwrap(),
         input_value(&r.body, "ctx").unwrap(),
@@ -196,7 +196,7 @@ async fn wechat_visitor_inside_wechat_browser_goes_straight_to_oauth() {
             None,
         )
     };
-    let r = get(&format!("/portal/generic?client_mac={}", pct(MAC)), "");
+    let r = get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(MAC)), "");
     let set = r.header("set-cookie").unwrap();
     cookies.push_str(set.split(';').next().unwrap());
     let (csrf, ctx) = (
@@ -244,7 +244,7 @@ async fn wecom_staff_sign_in_renews_an_expired_token() {
         .enumerate()
     {
         let mut device = Browser::new(server.http);
-        let r = device.get(&format!("/portal/generic?client_mac={}", pct(mac)));
+        let r = device.get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(mac)));
         assert!(r.body.contains("WeCom"));
         let (csrf, ctx) = (
             input_value(&r.body, "csrf").unwrap(),
@@ -267,7 +267,7 @@ async fn wecom_staff_sign_in_renews_an_expired_token() {
     // A WeCom member who is not a staff account is refused.
     *fake.user.lock().unwrap() = "stranger".into();
     let mut device = Browser::new(server.http);
-    let r = device.get("/portal/generic?client_mac=AA-BB-CC-00-22-53");
+    let r = device.get("/portal/generic?client_ip=127.0.0.1&client_mac=AA-BB-CC-00-22-53");
     let (csrf, ctx) = (
         input_value(&r.body, "csrf").unwrap(),
         input_value(&r.body, "ctx").unwrap(),
@@ -285,7 +285,7 @@ async fn sms_codes_sign_in_once_and_are_rate_limited() {
     let env = oauth_env(&Db::Sqlite, &base);
     let server = env.start();
     let mut b = Browser::new(server.http);
-    let r = b.get(&format!("/portal/generic?client_mac={}", pct(MAC)));
+    let r = b.get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(MAC)));
     let (csrf, ctx) = (
         input_value(&r.body, "csrf").unwrap(),
         input_value(&r.body, "ctx").unwrap(),

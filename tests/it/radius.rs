@@ -438,9 +438,13 @@ fn status_server_and_http_endpoints() {
         wire::ATTR_MESSAGE_AUTHENTICATOR,
         "Message-Authenticator first"
     );
-    assert_eq!(server.http_get("/healthz").0, 200);
-    assert_eq!(server.http_get("/readyz").0, 200);
-    let (code, metrics) = server.http_get("/metrics");
+    for get in [TestServer::http_get, TestServer::admin_get] {
+        assert_eq!(get(&server, "/healthz").0, 200);
+        assert_eq!(get(&server, "/readyz").0, 200);
+    }
+    // Metrics are for admins: the management listener only.
+    assert_eq!(server.http_get("/metrics").0, 404);
+    let (code, metrics) = server.admin_get("/metrics");
     assert_eq!(code, 200);
     assert!(
         metrics.contains("portico_radius_requests_total"),

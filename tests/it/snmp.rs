@@ -665,7 +665,7 @@ fn serve_polls_traps_and_reachability() {
                 })
         });
         server.wait_for("trap counters", || {
-            let (_, body) = server.http_get("/metrics/snmp");
+            let (_, body) = server.admin_get("/metrics/snmp");
             body.contains("portico_snmp_traps_unknown_source_total 2")
                 && body.contains("portico_snmp_traps_received_total 2")
         });

@@ -176,7 +176,7 @@ pub(crate) async fn context_from_address(
     let session = state
         .store
         .accounting()
-        .open_session_for_ip(&ip.to_string(), now - 12 * 3_600_000)
+        .open_session_for_ip(&ip.to_string(), now - crate::portal::signin::OPEN_SESSION_HORIZON_MS)
         .await
         .ok()??;
     let mac = MacAddr::parse(session.calling_station.as_deref()?).ok()?;

@@ -193,15 +193,18 @@ impl Page {
         format!("{scheme}://{}", self.host.as_deref().unwrap_or("localhost"))
     }
 
-    /// The HTTPS base URL when the portal has an HTTPS listener: from
-    /// `public_url` if it is https, else this request's host name with the
-    /// HTTPS port.
+    /// The HTTPS base URL when the portal has an HTTPS listener: this
+    /// request's own base over HTTPS, else `public_url` if it is https,
+    /// else this request's host name with the HTTPS listener's port.
     fn https_base_url(&self, state: &PortalState) -> Option<String> {
+        let port = state.https_port?;
+        if self.https {
+            return Some(self.base_url(state));
+        }
         let public = state.config.public_url.trim_end_matches('/');
         if public.starts_with("https://") {
             return Some(public.to_string());
         }
-        let port = state.config.https_addr().ok().flatten()?.port();
         let host = self.host.as_deref().unwrap_or("localhost");
         // Host without its port ("[::1]:8080" keeps its brackets).
         let name = match host.rsplit_once(':') {
