@@ -115,6 +115,10 @@ pub enum UserCmd {
     Enable {
         username: String,
     },
+    /// Lift a lock after too many wrong passwords (portal and dashboard).
+    Unlock {
+        username: String,
+    },
     Remove {
         username: String,
     },
@@ -378,8 +382,19 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
             let store = app::open_store(&config).await?;
             let rows = store.auth_log().since(parse_date(&since)?).await?;
             let mut w = csv_writer(output.as_deref())?;
+            // New columns go at the end: scripts read the first nine by place.
             w.write_record([
-                "time", "username", "mac", "nas", "nas_ip", "ap", "method", "outcome", "reason",
+                "time",
+                "username",
+                "mac",
+                "nas",
+                "nas_ip",
+                "ap",
+                "method",
+                "outcome",
+                "reason",
+                "client_ip",
+                "ssid",
             ])?;
             for r in rows {
                 w.write_record([
@@ -392,6 +407,8 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
                     r.method,
                     r.outcome,
                     r.reason,
+                    r.client_ip.unwrap_or_default(),
+                    r.ssid.unwrap_or_default(),
                 ])?;
             }
             w.flush()?;
@@ -512,6 +529,13 @@ async fn user_cmd(store: &Store, config: &Config, cmd: UserCmd) -> Result<()> {
         UserCmd::Enable { username } => {
             store.users().set_enabled(&username, true).await?;
             println!("enabled {username}");
+        }
+        UserCmd::Unlock { username } => {
+            if store.lockouts().unlock(&username).await? {
+                println!("unlocked {username}");
+            } else {
+                println!("{username} had no wrong passwords on record");
+            }
         }
         UserCmd::Remove { username } => {
             if !store.users().remove(&username).await? {

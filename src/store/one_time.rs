@@ -107,6 +107,14 @@ impl<'a> OneTimeCredentials<'a> {
         Ok(n > 0)
     }
 
+    /// How many are stored (expired and used-up ones included).
+    pub async fn count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM one_time_credentials")
+            .fetch_one(&self.store.pool)
+            .await?
+            .try_get("n")?)
+    }
+
     /// Deletes expired and used-up credentials; returns how many.
     pub async fn purge_expired(&self, now_ms: i64) -> Result<u64> {
         Ok(

@@ -13,6 +13,7 @@ mod portal_fakes;
 mod portal_gateway;
 mod portal_https;
 mod portal_support;
+mod portal_trust;
 mod portal_wechat;
 mod radius;
 mod snmp;
