@@ -160,7 +160,9 @@ impl Application {
         let eap = build_eap(&config, &metrics)?;
         let portal_https = bind_portal_https(&config).await?;
         let admin = bind_admin(&config).await?;
-        if config.portal.enabled && config.portal.client_check == crate::portal::config::ClientCheck::Off {
+        if config.portal.enabled
+            && config.portal.client_check == crate::portal::config::ClientCheck::Off
+        {
             tracing::warn!(
                 "portal.client_check = \"off\": a sign-in link naming another device's MAC lets that device in \
                  (RADIUS MAC and gateway profiles); use it only where the portal cannot see client addresses"
@@ -361,7 +363,10 @@ impl Application {
             .into_iter()
             .flatten()
         {
-            if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .is_err()
+            {
                 tracing::warn!("an HTTP listener did not stop in time");
             }
         }

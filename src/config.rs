@@ -601,8 +601,7 @@ impl Config {
                 "eap.certificate and eap.private_key must be set together".into(),
             ));
         }
-        if self.admin.tls_cert.as_os_str().is_empty() != self.admin.tls_key.as_os_str().is_empty()
-        {
+        if self.admin.tls_cert.as_os_str().is_empty() != self.admin.tls_key.as_os_str().is_empty() {
             return Err(ConfigError::Invalid(
                 "admin.tls_cert and admin.tls_key must be set together".into(),
             ));

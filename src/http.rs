@@ -167,18 +167,22 @@ mod tests {
             assert!(text.contains(needle), "{path}: {text}");
         }
         assert_eq!(get(&portal, "/healthz", None).await.0, StatusCode::OK);
-        assert_eq!(get(&portal, "/metrics", None).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(
+            get(&portal, "/metrics", None).await.0,
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[tokio::test]
     async fn metrics_token_is_required_when_set() {
         let (state, _dir) = state().await;
-        let extra = Router::new().route(
-            "/metrics/snmp",
-            axum::routing::get(|| async { "snmp 1\n" }),
-        );
+        let extra =
+            Router::new().route("/metrics/snmp", axum::routing::get(|| async { "snmp 1\n" }));
         let admin = admin_router(state, Some("s3cret-token".into()), extra);
-        assert_eq!(get(&admin, "/metrics", None).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            get(&admin, "/metrics", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
         assert_eq!(
             get(&admin, "/metrics", Some("Bearer wrong")).await.0,
             StatusCode::UNAUTHORIZED
@@ -192,7 +196,9 @@ mod tests {
             StatusCode::OK
         );
         assert_eq!(
-            get(&admin, "/metrics/snmp", Some("Bearer s3cret-token")).await.0,
+            get(&admin, "/metrics/snmp", Some("Bearer s3cret-token"))
+                .await
+                .0,
             StatusCode::OK
         );
         // Health stays open for load balancers.

@@ -162,6 +162,10 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].kind, "account-locked");
         assert_eq!(events[0].source, "alice");
-        assert!(events[0].message.contains("portal"), "{}", events[0].message);
+        assert!(
+            events[0].message.contains("portal"),
+            "{}",
+            events[0].message
+        );
     }
 }

@@ -206,8 +206,10 @@ fn issue_server(
 /// Whether `server_pem` exists with its key and carries the CA at `ca_pem`
 /// (a CA made anew voids what the old one issued).
 fn issued_by(server_pem: &Path, server_key: &Path, ca_pem: &Path) -> bool {
-    let (Ok(chain), Ok(ca)) = (std::fs::read_to_string(server_pem), std::fs::read_to_string(ca_pem))
-    else {
+    let (Ok(chain), Ok(ca)) = (
+        std::fs::read_to_string(server_pem),
+        std::fs::read_to_string(ca_pem),
+    ) else {
         return false;
     };
     server_key.exists() && chain.ends_with(ca.as_str())
@@ -356,7 +358,11 @@ mod tests {
         let certs = load_certs(&chain).unwrap();
         load_key(&key).unwrap();
         let ca = load_certs(&dir.path().join(GENERATED_DIR).join(CA_FILE)).unwrap();
-        assert_eq!(certs[1].as_ref(), ca[0].as_ref(), "chains to the private CA");
+        assert_eq!(
+            certs[1].as_ref(),
+            ca[0].as_ref(),
+            "chains to the private CA"
+        );
         let first = std::fs::read(&chain).unwrap();
         // Same names: kept; other names: issued anew.
         ensure_admin_certificate(dir.path(), &["wifi-admin.example.cn".into()]).unwrap();

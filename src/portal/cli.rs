@@ -179,11 +179,10 @@ pub async fn voucher_cmd(store: &Store, config: &Config, cmd: VoucherCmd) -> Res
                 Ok(None) => Branding::builtin(),
                 Err(e) => bail!("branding: {e}"),
             };
-            let time_zone: chrono_tz::Tz = config
-                .portal
-                .time_zone
-                .parse()
-                .map_err(|_| anyhow::anyhow!("portal.time_zone {:?}", config.portal.time_zone))?;
+            let time_zone: chrono_tz::Tz =
+                config.portal.time_zone.parse().map_err(|_| {
+                    anyhow::anyhow!("portal.time_zone {:?}", config.portal.time_zone)
+                })?;
             let ssid = ssid.unwrap_or_else(|| config.portal.voucher_ssid.clone());
             let opts = SheetOptions {
                 lang,

@@ -76,6 +76,11 @@ macro_rules! texts {
                 $(if let Some(v) = &o.$field { self.$field = v.clone(); })*
                 self
             }
+
+            /// Every text with its name (for checks over all of them).
+            pub fn all(&self) -> Vec<(&'static str, &str)> {
+                vec![$((stringify!($field), self.$field.as_str()),)*]
+            }
         }
     };
 }
@@ -135,7 +140,7 @@ texts! {
     err_session: "您尚未登录或登录已过期。", "You are not signed in, or your session has ended.";
     err_internal: "系统暂时无法处理，请稍后再试。", "Something went wrong on our side. Please try again shortly.";
     err_unknown_profile: "未知的接入点类型。", "Unknown access point type.";
-    err_account_locked: "该账号因多次密码错误已被暂时锁定，请十五分钟后再试，或联系网络管理员。", "This account is locked for a while after too many wrong passwords. Please try again later, or contact the network administrator.";
+    err_account_locked: "该账号因多次密码错误已被暂时锁定，请稍后再试，或联系网络管理员。", "This account is locked for a while after too many wrong passwords. Please try again later, or contact the network administrator.";
     err_login_host: "接入点提供的登录地址不属于本单位网络，为保护您的账号已停止登录。请断开并重新连接无线网络；如仍出现此提示，请联系网络管理员。", "The access point's sign-in address does not belong to this network, so sign-in was stopped to protect your account. Please reconnect to the Wi-Fi; if you see this again, contact the network administrator.";
     err_client_mismatch: "此登录页面必须在要上网的设备上打开。请在该设备的浏览器中打开任意网页，重新登录。", "Sign in on the device that needs the Wi-Fi: open any web page in that device's browser and sign in there.";
     err_client_unverifiable: "无法确认正在登录的就是要上网的设备，已停止登录。请联系网络管理员。", "We could not confirm that this is the device being connected, so sign-in was stopped. Please contact the network administrator.";
@@ -176,6 +181,20 @@ mod tests {
             Lang::Zh
         );
         assert_eq!(Lang::from_accept_language(Some("garbage;;;q=x")), Lang::Zh);
+    }
+
+    #[test]
+    fn chinese_texts_hold_no_english() {
+        // Brand names that have no Chinese form on these pages.
+        const ALLOWED: &[&str] = &[];
+        for (name, text) in Texts::builtin(Lang::Zh).all() {
+            let words: Vec<&str> = text
+                .split(|c: char| !c.is_ascii_alphabetic())
+                .filter(|w| w.len() >= 2 && !ALLOWED.contains(w))
+                .collect();
+            assert!(words.is_empty(), "zh {name}: {words:?} in {text:?}");
+        }
+        assert!(Texts::builtin(Lang::En).all().len() > 60);
     }
 
     #[test]

@@ -129,7 +129,10 @@ mod tests {
         assert_eq!(r.client_ip.as_deref(), Some("10.0.0.9"));
         assert_eq!(r.ssid.as_deref(), Some("Office"));
         assert_eq!(r.ap.as_deref(), Some("00:11:22:33:44:55"));
-        assert_eq!((r.nas_name.as_str(), r.outcome.as_str()), ("ap-1", "accept"));
+        assert_eq!(
+            (r.nas_name.as_str(), r.outcome.as_str()),
+            ("ap-1", "accept")
+        );
         for (m, want) in [
             ("staff", "portal-staff"),
             ("voucher", "portal-voucher"),

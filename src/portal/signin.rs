@@ -119,7 +119,11 @@ pub async fn verify_staff(
         return Err(SignInError::BadPassword);
     };
     if !ok {
-        if let Some(until) = state.lockout.failed(&user.username, "portal", now_ms).await? {
+        if let Some(until) = state
+            .lockout
+            .failed(&user.username, "portal", now_ms)
+            .await?
+        {
             tracing::info!(user = %user.username, until, "portal: account locked");
             return Err(SignInError::AccountLocked);
         }
@@ -260,7 +264,14 @@ pub struct Origin<'a> {
 
 impl Origin<'_> {
     /// The row of the legal log for this attempt.
-    pub fn log_row(&self, method: &str, identity: &str, accepted: bool, reason: &str, now_ms: i64) -> AuthRecord {
+    pub fn log_row(
+        &self,
+        method: &str,
+        identity: &str,
+        accepted: bool,
+        reason: &str,
+        now_ms: i64,
+    ) -> AuthRecord {
         legal_log::attempt_record(&legal_log::Attempt {
             ctx: self.ctx,
             client_ip: self.client_ip,
@@ -393,7 +404,11 @@ pub async fn complete(
             original_url: ctx.original_url.clone(),
         })
         .await?;
-    let reason = format!("signed in until {}, handoff {}", who.expires_at, portal.handoff.as_str());
+    let reason = format!(
+        "signed in until {}, handoff {}",
+        who.expires_at,
+        portal.handoff.as_str()
+    );
     legal_log::write(
         state,
         &[origin.log_row(who.method, &who.identity, true, &reason, now_ms)],

@@ -242,7 +242,11 @@ pub fn judge_client(mac: MacAddr, facts: &ClientFacts) -> Result<Evidence, Refus
         {
             return Ok(Evidence::AccountingIp);
         }
-        let expected: Vec<String> = facts.accounting_ips.iter().map(|ip| ip.to_string()).collect();
+        let expected: Vec<String> = facts
+            .accounting_ips
+            .iter()
+            .map(|ip| ip.to_string())
+            .collect();
         return Err(Refusal::ClientMismatch {
             peer,
             mac,
@@ -284,7 +288,10 @@ pub async fn verify_client(
     let sessions = state
         .store
         .accounting()
-        .open_sessions_for_mac(&ctx.client_mac.to_string(), now_ms - super::signin::OPEN_SESSION_HORIZON_MS)
+        .open_sessions_for_mac(
+            &ctx.client_mac.to_string(),
+            now_ms - super::signin::OPEN_SESSION_HORIZON_MS,
+        )
         .await
         .unwrap_or_else(|e| {
             tracing::warn!(error = %e, "portal: cannot read accounting for the client check");
@@ -384,7 +391,10 @@ mod tests {
     fn most_specific_nas_wins() {
         let list = [nas("floor", "10.1.0.0/16"), nas("wlc", "10.1.0.5/32")];
         assert_eq!(nas_for_address(&list, ip("10.1.0.5")).unwrap().name, "wlc");
-        assert_eq!(nas_for_address(&list, ip("10.1.3.5")).unwrap().name, "floor");
+        assert_eq!(
+            nas_for_address(&list, ip("10.1.3.5")).unwrap().name,
+            "floor"
+        );
         assert!(nas_for_address(&list, ip("10.2.0.1")).is_none());
         assert_eq!(
             nas_for_address(&list, ip("::ffff:10.1.0.5")).unwrap().name,

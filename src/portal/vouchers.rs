@@ -126,13 +126,17 @@ mod tests {
             time_zone: chrono_tz::Asia::Shanghai,
             ssid: Some("RD-Guest"),
         };
-        let html = print_sheet(&b, &["AAAA-BBBB-CCCC".into()], &Branding::builtin(), &opts).unwrap();
+        let html =
+            print_sheet(&b, &["AAAA-BBBB-CCCC".into()], &Branding::builtin(), &opts).unwrap();
         assert!(html.contains("AAAA-BBBB-CCCC"));
         assert!(!html.contains("<lobby>"), "notes are escaped");
         // 1_800_000_000_000 ms is 2027-01-15 08:00 UTC: 16:00 in Beijing.
         assert!(html.contains("2027-01-15 16:00"), "{html}");
         assert!(!html.contains("UTC"));
-        assert!(html.contains("RD-Guest") && html.contains("使用方法"), "{html}");
+        assert!(
+            html.contains("RD-Guest") && html.contains("使用方法"),
+            "{html}"
+        );
         assert!(html.contains("2 小时"), "{html}");
         let en = print_sheet(
             &b,
@@ -145,7 +149,13 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(en.contains("2027-01-15 08:00") && en.contains("How to use"), "{en}");
-        assert!(!en.contains("Wi-Fi network:"), "no SSID line without an SSID");
+        assert!(
+            en.contains("2027-01-15 08:00") && en.contains("How to use"),
+            "{en}"
+        );
+        assert!(
+            !en.contains("Wi-Fi network:"),
+            "no SSID line without an SSID"
+        );
     }
 }

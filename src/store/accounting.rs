@@ -201,7 +201,11 @@ impl<'a> Accounting<'a> {
     /// after `since_ms`, newest first, at most 16: which NAS holds the
     /// client and the address it reported (Framed-IP-Address). A range
     /// read of the start-time index.
-    pub async fn open_sessions_for_mac(&self, mac: &str, since_ms: i64) -> Result<Vec<AcctSession>> {
+    pub async fn open_sessions_for_mac(
+        &self,
+        mac: &str,
+        since_ms: i64,
+    ) -> Result<Vec<AcctSession>> {
         let sql = format!(
             "SELECT {SESSION_COLS} FROM acct_sessions WHERE started_ms >= $1 \
              AND calling_station = $2 AND stopped_ms IS NULL \
@@ -220,7 +224,11 @@ impl<'a> Accounting<'a> {
     /// The newest open session started at or after `since_ms` whose
     /// client reported this address: who is asking, by its IP (the
     /// captive portal API and its landing page).
-    pub async fn open_session_for_ip(&self, ip: &str, since_ms: i64) -> Result<Option<AcctSession>> {
+    pub async fn open_session_for_ip(
+        &self,
+        ip: &str,
+        since_ms: i64,
+    ) -> Result<Option<AcctSession>> {
         let sql = format!(
             "SELECT {SESSION_COLS} FROM acct_sessions WHERE started_ms >= $1 \
              AND framed_ip = $2 AND stopped_ms IS NULL AND calling_station IS NOT NULL \

@@ -131,11 +131,17 @@ mod tests {
             let l = h.store.lockouts();
             let t = 1_000_000;
             for i in 1..=9 {
-                let c = l.record_failure("alice", t + i, WINDOW, 10, LOCK).await.unwrap();
+                let c = l
+                    .record_failure("alice", t + i, WINDOW, 10, LOCK)
+                    .await
+                    .unwrap();
                 assert_eq!((c.failures, c.locked_now), (i, None));
             }
             assert_eq!(l.locked_until("alice", t + 9).await.unwrap(), None);
-            let c = l.record_failure("alice", t + 10, WINDOW, 10, LOCK).await.unwrap();
+            let c = l
+                .record_failure("alice", t + 10, WINDOW, 10, LOCK)
+                .await
+                .unwrap();
             assert_eq!(c.locked_now, Some(t + 10 + LOCK));
             assert_eq!(
                 l.locked_until("alice", t + 11).await.unwrap(),
@@ -149,8 +155,13 @@ mod tests {
             assert_eq!(l.locked_until("alice", t + 10 + LOCK).await.unwrap(), None);
 
             // A window that ran out starts again at 1.
-            l.record_failure("carol", t, WINDOW, 10, LOCK).await.unwrap();
-            let c = l.record_failure("carol", t + WINDOW + 1, WINDOW, 10, LOCK).await.unwrap();
+            l.record_failure("carol", t, WINDOW, 10, LOCK)
+                .await
+                .unwrap();
+            let c = l
+                .record_failure("carol", t + WINDOW + 1, WINDOW, 10, LOCK)
+                .await
+                .unwrap();
             assert_eq!(c.failures, 1);
             assert!(l.unlock("alice").await.unwrap());
             assert!(!l.unlock("nobody").await.unwrap());

@@ -109,10 +109,12 @@ impl<'a> OneTimeCredentials<'a> {
 
     /// How many are stored (expired and used-up ones included).
     pub async fn count(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM one_time_credentials")
-            .fetch_one(&self.store.pool)
-            .await?
-            .try_get("n")?)
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM one_time_credentials")
+                .fetch_one(&self.store.pool)
+                .await?
+                .try_get("n")?,
+        )
     }
 
     /// Deletes expired and used-up credentials; returns how many.

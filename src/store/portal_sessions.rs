@@ -312,19 +312,27 @@ mod tests {
         both(|h| async move {
             let s = h.store.portal_sessions();
             for (i, exp) in [30_000, 10_000, 20_000, 90_000].iter().enumerate() {
-                s.create(&new_session(&format!("t{i}"), "aa:bb:cc:00:00:01", "10.0.0.5", *exp))
-                    .await
-                    .unwrap();
+                s.create(&new_session(
+                    &format!("t{i}"),
+                    "aa:bb:cc:00:00:01",
+                    "10.0.0.5",
+                    *exp,
+                ))
+                .await
+                .unwrap();
             }
-            let ended = s.create(&new_session("t9", "aa:bb:cc:00:00:02", "10.0.0.6", 15_000))
+            let ended = s
+                .create(&new_session("t9", "aa:bb:cc:00:00:02", "10.0.0.6", 15_000))
                 .await
                 .unwrap();
             s.end(ended.id, 12_000, "sign-out").await.unwrap();
             let first = s.expire_due(50_000, 2).await.unwrap();
             let at: Vec<i64> = first.iter().map(|x| x.expires_at).collect();
             assert_eq!(at, [10_000, 20_000]);
-            assert!(first.iter().all(|x| x.ended_at == Some(x.expires_at)
-                && x.end_reason.as_deref() == Some("expired")));
+            assert!(first
+                .iter()
+                .all(|x| x.ended_at == Some(x.expires_at)
+                    && x.end_reason.as_deref() == Some("expired")));
             let rest = s.expire_due(50_000, 10).await.unwrap();
             assert_eq!(rest.len(), 1, "the signed-out and the live one stay");
             assert!(s.expire_due(50_000, 10).await.unwrap().is_empty());

@@ -106,11 +106,18 @@ async fn landing_routes_understand_each_vendor_and_refuse_bad_input() {
         assert_eq!(r.status, status, "{path}: {}", r.body);
         assert!(r.body.contains(needle), "{path}: {}", r.body);
         assert!(r.body.contains("id=\"action\""), "{path}: no retry button");
-        assert!(!r.body.contains("parameter"), "{path}: diagnostics stay in the log");
+        assert!(
+            !r.body.contains("parameter"),
+            "{path}: diagnostics stay in the log"
+        );
     }
     // An unusable original URL is dropped: sign-in goes on without it.
     let long = format!("http%3A%2F%2Fexample.com%2F{}", "a".repeat(2500));
-    for url in ["javascript%3Aalert(1)", "http%3A%2F%2Fx%2F%22onload%3D", long.as_str()] {
+    for url in [
+        "javascript%3Aalert(1)",
+        "http%3A%2F%2Fx%2F%22onload%3D",
+        long.as_str(),
+    ] {
         let path = format!("/portal/unifi?id=aabbcc001122&url={url}");
         let r = b.get(&path);
         assert_eq!(r.status, 200, "{path}: {}", r.body);
@@ -233,7 +240,10 @@ async fn capport_reports_the_session_of_the_client_address() {
     let mut b = Browser::new(server.http);
     let (csrf, ctx) = landing(
         &mut b,
-        &format!("/portal/generic?client_mac={}&client_ip=127.0.0.1", pct(MAC)),
+        &format!(
+            "/portal/generic?client_mac={}&client_ip=127.0.0.1",
+            pct(MAC)
+        ),
     );
     let r = b.post(
         "/portal/generic/staff",
@@ -365,7 +375,12 @@ fn vouchers_from_the_cli_sign_in_and_expire() {
 
     let server = env.start();
     let mut b = Browser::new(server.http);
-    let landing_path = |mac: &str| format!("/portal/generic?client_mac={}&client_ip=127.0.0.1", pct(mac));
+    let landing_path = |mac: &str| {
+        format!(
+            "/portal/generic?client_mac={}&client_ip=127.0.0.1",
+            pct(mac)
+        )
+    };
     let (csrf, ctx) = landing(&mut b, &landing_path(MAC));
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let r = b.post(
@@ -410,7 +425,10 @@ async fn sign_in_attempts_are_rate_limited_per_device() {
     let mut b = Browser::new(server.http);
     let (csrf, ctx) = landing(
         &mut b,
-        &format!("/portal/generic?client_mac={}&client_ip=127.0.0.1", pct(MAC)),
+        &format!(
+            "/portal/generic?client_mac={}&client_ip=127.0.0.1",
+            pct(MAC)
+        ),
     );
     let mut statuses = Vec::new();
     for _ in 0..11 {

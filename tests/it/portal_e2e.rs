@@ -62,7 +62,13 @@ pub fn start_driver() -> Driver {
 }
 
 pub async fn browser(driver: &Driver, profile_dir: &std::path::Path) -> Client {
+    browser_in(driver, profile_dir, "en-US").await
+}
+
+/// A phone-size headless Chromium whose language is `lang` (e.g. "zh-CN").
+pub async fn browser_in(driver: &Driver, profile_dir: &std::path::Path, lang: &str) -> Client {
     let binary = which(CHROMIUM).unwrap_or_else(|| "/usr/bin/chromium".into());
+    let primary = lang.split('-').next().unwrap_or(lang);
     let caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": binary,
@@ -73,9 +79,9 @@ pub async fn browser(driver: &Driver, profile_dir: &std::path::Path) -> Client {
                 "--disable-dev-shm-usage",
                 format!("--window-size={},{}", PHONE.0, PHONE.1),
                 format!("--user-data-dir={}", profile_dir.display()),
-                "--lang=en-US",
+                format!("--lang={lang}"),
             ],
-            "prefs": { "intl.accept_languages": "en-US,en" }
+            "prefs": { "intl.accept_languages": format!("{lang},{primary}") }
         }
     });
     let caps = caps.as_object().cloned().unwrap_or_default();
@@ -426,4 +432,243 @@ async fn chromium_wechat_qr_flow() {
     assert!(html.contains("alice"), "{html}");
     screenshot(&c, "wechat-launcher").await;
     let _ = c.close().await;
+}
+
+/// ASCII words on a Chinese page that are not brand names, SSIDs or the
+/// helpdesk codes (links are not words).
+fn english_words(text: &str) -> Vec<String> {
+    const ALLOWED: &[&str] = &["PT", "Office", "Portico"];
+    let mut out = Vec::new();
+    for token in text.split_whitespace().filter(|t| !t.contains("://")) {
+        let mut word = String::new();
+        for ch in token.chars().chain(std::iter::once(' ')) {
+            if ch.is_ascii_alphabetic() {
+                word.push(ch);
+                continue;
+            }
+            if word.len() >= 2 && !ALLOWED.contains(&word.as_str()) {
+                out.push(word.clone());
+            }
+            word.clear();
+        }
+    }
+    out
+}
+
+async fn visible_text(c: &Client) -> String {
+    c.execute("return document.body.innerText;", vec![])
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Waits for `css`, screenshots the page as `<lang>-<name>`, and on a
+/// Chinese page checks that it holds no English.
+async fn capture(c: &Client, lang: &str, name: &str, css: &str) -> String {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{lang}-{name}: no {css}"));
+    screenshot(c, &format!("{lang}-{name}")).await;
+    let text = visible_text(c).await;
+    if lang == "zh" {
+        let words = english_words(&text);
+        assert!(
+            words.is_empty(),
+            "zh-{name} shows English {words:?}:\n{text}"
+        );
+    }
+    text
+}
+
+async fn fill_and_submit(c: &Client, fields: &[(&str, &str)], submit: &str) {
+    for (css, value) in fields {
+        let el = c.find(Locator::Css(css)).await.expect(css);
+        el.clear().await.ok();
+        el.send_keys(value).await.expect(css);
+    }
+    c.find(Locator::Css(submit))
+        .await
+        .expect(submit)
+        .click()
+        .await
+        .expect(submit);
+}
+
+async fn click_retry(c: &Client) {
+    c.find(Locator::Css("#action"))
+        .await
+        .expect("every error page has a retry button")
+        .click()
+        .await
+        .expect("retry");
+}
+
+/// Every error page and the timed-out page, as a phone shows them, in
+/// Chinese and English; each error page's button leads somewhere useful.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_error_and_timeout_pages_in_chinese_and_english() {
+    if !have_tool(CHROMIUM) || !have_tool(DRIVER) {
+        return;
+    }
+    let mut env = portal_env(&Db::Sqlite);
+    env.set("PORTICO_PORTAL__ACCOUNT_LOCKOUT__FAILURES", "2");
+    env.set("PORTICO_PORTAL__ATTEMPTS_PER_MAC_PER_MINUTE", "3");
+    env.set("PORTICO_PORTAL__CONFIRM_TIMEOUT", "1s");
+    env.add_user("zhang", "zhangs-password", &["staff"]);
+    env.add_user("emma", "emmas-password", &["staff"]);
+    let out = env.cli_ok(&["voucher", "create", "--count", "2", "--json"], None);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let codes: Vec<String> = v["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let server = env.start();
+    let driver = start_driver();
+    for (n, (lang, locale, user)) in [("zh", "zh-CN", "zhang"), ("en", "en-US", "emma")]
+        .into_iter()
+        .enumerate()
+    {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let c = browser_in(&driver, profile.path(), locale).await;
+        let base = format!("http://{}", server.http);
+        let mac = |i: u8| format!("02:00:00:00:{n:02}:{i:02}");
+        let landing = |i: u8| {
+            format!(
+                "{base}/portal/generic?client_mac={}&client_ip=127.0.0.1&ssid=Office",
+                pct(&mac(i))
+            )
+        };
+
+        // Landings that cannot go on.
+        for (name, url) in [
+            ("missing-mac", format!("{base}/portal/generic")),
+            ("unknown-profile", format!("{base}/portal/nope?client_mac=020000000001")),
+            (
+                "login-host",
+                format!(
+                    "{base}/portal/cisco-wlc?switch_url=http%3A%2F%2F192.0.2.1%2Flogin.html&client_mac={}",
+                    pct(&mac(1))
+                ),
+            ),
+            (
+                "client-mismatch",
+                format!("{base}/portal/generic?client_mac={}&client_ip=127.0.0.9", pct(&mac(2))),
+            ),
+            (
+                "client-unverifiable",
+                format!("{base}/portal/unifi?id={}", pct(&mac(3))),
+            ),
+            ("session-ended", format!("{base}/portal/launcher")),
+            ("start-unknown-device", format!("{base}/portal/start")),
+        ] {
+            c.goto(&url).await.expect("goto");
+            capture(&c, lang, name, "#action").await;
+        }
+
+        // A wrong password, then the lock (two failures in this config);
+        // each time the retry button brings the sign-in form back.
+        c.goto(&landing(4)).await.unwrap();
+        capture(&c, lang, "landing", "#staff-submit").await;
+        fill_and_submit(
+            &c,
+            &[("#username", user), ("#password", "wrong")],
+            "#staff-submit",
+        )
+        .await;
+        capture(&c, lang, "bad-password", "#action").await;
+        click_retry(&c).await;
+        capture(&c, lang, "landing-again", "#staff-submit").await;
+        fill_and_submit(
+            &c,
+            &[("#username", user), ("#password", "wrong")],
+            "#staff-submit",
+        )
+        .await;
+        let locked = capture(&c, lang, "account-locked", "#error-code").await;
+        assert!(locked.contains("PT-202"), "{locked}");
+
+        // Vouchers: invalid, then the device's attempt limit.
+        c.goto(&landing(5)).await.unwrap();
+        for attempt in 0..3 {
+            c.wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css("#voucher-submit"))
+                .await
+                .expect("voucher form");
+            fill_and_submit(&c, &[("#voucher", "ABCD-EFGH-JKMN")], "#voucher-submit").await;
+            capture(&c, lang, "voucher-invalid", "#action").await;
+            if attempt < 2 {
+                click_retry(&c).await;
+            }
+        }
+        click_retry(&c).await;
+        c.wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("#voucher-submit"))
+            .await
+            .expect("voucher form");
+        fill_and_submit(&c, &[("#voucher", "ABCD-EFGH-JKMN")], "#voucher-submit").await;
+        let limited = capture(&c, lang, "rate-limited", "#error-code").await;
+        assert!(limited.contains("PT-201"), "{limited}");
+
+        // An expired form (the cookie is gone).
+        c.goto(&landing(6)).await.unwrap();
+        capture(&c, lang, "landing-csrf", "#staff-submit").await;
+        c.delete_all_cookies().await.unwrap();
+        fill_and_submit(
+            &c,
+            &[("#username", user), ("#password", "x")],
+            "#staff-submit",
+        )
+        .await;
+        capture(&c, lang, "form-expired", "#action").await;
+
+        // Signed in, but the AP never confirms: one coherent message and a
+        // way to try again, never a claim of a connection.
+        c.goto(&landing(7)).await.unwrap();
+        capture(&c, lang, "landing-voucher", "#voucher-submit").await;
+        fill_and_submit(&c, &[("#voucher", &codes[n])], "#voucher-submit").await;
+        let timed_out = capture(&c, lang, "timed-out", "#retry").await;
+        let connected = if lang == "zh" {
+            "已连接"
+        } else {
+            "Connected"
+        };
+        assert!(!timed_out.contains(connected), "{timed_out}");
+        assert!(
+            !timed_out.contains(if lang == "zh" {
+                "登录已成功"
+            } else {
+                "You are signed in"
+            }),
+            "{timed_out}"
+        );
+        let _ = c.close().await;
+    }
+    let dir = repo_path("target/test-artifacts/portal");
+    for lang in ["zh", "en"] {
+        for name in [
+            "login-host",
+            "client-mismatch",
+            "account-locked",
+            "timed-out",
+        ] {
+            assert!(
+                dir.join(format!("{lang}-{name}.png")).exists(),
+                "screenshot {lang}-{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn english_word_finder() {
+    assert!(english_words("错误代码 PT-301 无线网络 Office").is_empty());
+    assert_eq!(english_words("请 retry 一下"), ["retry"]);
+    assert!(english_words("链接 http://example.com/a").is_empty());
 }

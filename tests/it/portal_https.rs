@@ -117,6 +117,13 @@ async fn admin_listener_is_https_from_the_private_ca() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let ca = rustls::pki_types::pem::PemObject::from_pem_slice(&ca_pem).unwrap();
     let metrics = https_get_as(server.admin, ca, "localhost", "/metrics").await;
-    assert!(metrics.starts_with("HTTP/1.1 401"), "bearer token asked: {metrics}");
-    assert_eq!(server.http_get("/metrics").0, 404, "never on the portal listener");
+    assert!(
+        metrics.starts_with("HTTP/1.1 401"),
+        "bearer token asked: {metrics}"
+    );
+    assert_eq!(
+        server.http_get("/metrics").0,
+        404,
+        "never on the portal listener"
+    );
 }

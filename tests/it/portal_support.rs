@@ -31,8 +31,8 @@ pub fn connect_from(addr: SocketAddr, from: Option<IpAddr>) -> TcpStream {
     let Some(from) = from else {
         return TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
     };
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
-        .expect("socket");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     socket
         .bind(&SocketAddr::new(from, 0).into())
         .expect("bind the client address");
@@ -163,7 +163,14 @@ impl Browser {
 
     pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body = encode_form(fields);
-        let r = request_from(self.addr, self.from, "POST", path, &self.headers(), Some(&body));
+        let r = request_from(
+            self.addr,
+            self.from,
+            "POST",
+            path,
+            &self.headers(),
+            Some(&body),
+        );
         self.keep(&r);
         r
     }

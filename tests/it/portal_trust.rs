@@ -108,7 +108,14 @@ fn one_time_credentials_replayed_with_another_mac_or_from_another_nas_are_reject
     for (name, net) in [("wlc-a", "127.0.0.1/32"), ("wlc-b", "127.0.0.0/8")] {
         env.cli_ok(
             &[
-                "nas", "add", name, "--address", net, "--profile", "cisco-wlc", "--secret-stdin",
+                "nas",
+                "add",
+                name,
+                "--address",
+                net,
+                "--profile",
+                "cisco-wlc",
+                "--secret-stdin",
             ],
             Some(&format!("{SECRET}\n")),
         );
@@ -133,7 +140,10 @@ fn one_time_credentials_replayed_with_another_mac_or_from_another_nas_are_reject
     assert!(!accepted(&other_mac), "another client MAC");
     let no_mac = pap_request(3, &user, &pass, SECRET, &[]).0;
     assert!(
-        RawClient::new(server.auth).exchange(&no_mac).and_then(|r| r.first().copied()) == Some(3),
+        RawClient::new(server.auth)
+            .exchange(&no_mac)
+            .and_then(|r| r.first().copied())
+            == Some(3),
         "no Calling-Station-Id at all"
     );
     // The refusals did not use them up: the real AP's request still works.
@@ -192,10 +202,9 @@ fn a_browser_that_is_not_the_device_does_not_authorize_it() {
         );
         let refused = auth_log(&env);
         assert!(
-            refused
-                .iter()
-                .any(|r| r["method"] == "portal-staff" && r["outcome"] == "reject"
-                    && r["client_ip"] == "127.0.0.1"),
+            refused.iter().any(|r| r["method"] == "portal-staff"
+                && r["outcome"] == "reject"
+                && r["client_ip"] == "127.0.0.1"),
             "{refused:?}"
         );
 
@@ -232,21 +241,22 @@ fn forty_guesses_from_forty_sources_and_forty_macs_lock_the_account() {
         let ip = format!("127.0.0.{i}");
         let mac = format!("02-00-00-00-01-{i:02}");
         let mut b = Browser::from_ip(server.http, &ip);
-        let (csrf, ctx) = landing_fields(&b.get(&format!(
-            "/portal/generic?client_mac={mac}&client_ip={ip}"
-        )));
+        let (csrf, ctx) =
+            landing_fields(&b.get(&format!("/portal/generic?client_mac={mac}&client_ip={ip}")));
         let r = staff_post(&mut b, "generic", &csrf, &ctx, "not-the-password");
         statuses.push((r.status, r.body.contains("PT-202")));
     }
     // The tenth wrong password locks the account; the rest meet the lock.
     assert!(statuses[..9].iter().all(|s| s.0 == 401), "{statuses:?}");
-    assert!(statuses[9..].iter().all(|s| *s == (429, true)), "{statuses:?}");
+    assert!(
+        statuses[9..].iter().all(|s| *s == (429, true)),
+        "{statuses:?}"
+    );
 
     // The right password from yet another address and device: still locked.
     let mut b = Browser::from_ip(server.http, "127.0.0.77");
-    let (csrf, ctx) = landing_fields(
-        &b.get("/portal/generic?client_mac=02-00-00-00-01-77&client_ip=127.0.0.77"),
-    );
+    let (csrf, ctx) =
+        landing_fields(&b.get("/portal/generic?client_mac=02-00-00-00-01-77&client_ip=127.0.0.77"));
     let r = staff_post(&mut b, "generic", &csrf, &ctx, PASSWORD);
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.body.contains("locked"), "{}", r.body);
@@ -257,7 +267,12 @@ fn forty_guesses_from_forty_sources_and_forty_macs_lock_the_account() {
         events.contains("account-locked") && events.contains("alice"),
         "{events}"
     );
-    assert!(accepted(&pap_auth(server.auth, "alice", PASSWORD, "02-00-00-00-01-78")));
+    assert!(accepted(&pap_auth(
+        server.auth,
+        "alice",
+        PASSWORD,
+        "02-00-00-00-01-78"
+    )));
 
     // An administrator lifts it.
     env.cli_ok(&["user", "unlock", "alice"], None);
@@ -284,11 +299,20 @@ fn every_portal_sign_in_sign_out_and_expiry_is_in_the_auth_log() {
 
     let mut staff = Browser::new(server.http);
     let (csrf, ctx) = landing_fields(&staff.get(&landing_path("02-00-00-00-0C-01", "Office")));
-    assert_eq!(staff_post(&mut staff, "generic", &csrf, &ctx, "wrong").status, 401);
-    assert_eq!(staff_post(&mut staff, "generic", &csrf, &ctx, PASSWORD).status, 303);
+    assert_eq!(
+        staff_post(&mut staff, "generic", &csrf, &ctx, "wrong").status,
+        401
+    );
+    assert_eq!(
+        staff_post(&mut staff, "generic", &csrf, &ctx, PASSWORD).status,
+        303
+    );
     let l = staff.get("/portal/launcher");
     let csrf2 = input_value(&l.body, "csrf").unwrap();
-    assert_eq!(staff.post("/portal/logout", &[("csrf", &csrf2)]).status, 200);
+    assert_eq!(
+        staff.post("/portal/logout", &[("csrf", &csrf2)]).status,
+        200
+    );
 
     let mut visitor = Browser::new(server.http);
     let (csrf, ctx) = landing_fields(&visitor.get(&landing_path("02-00-00-00-0C-02", "Office")));
@@ -320,7 +344,10 @@ fn every_portal_sign_in_sign_out_and_expiry_is_in_the_auth_log() {
     assert_eq!(ok["ap"], "00:11:22:33:44:55");
     let bad = find(&rows, "portal-staff", "reject").expect("refused attempt row");
     assert!(bad["reason"].contains("wrong"), "{bad:?}");
-    assert!(find(&rows, "portal-staff", "sign-out").is_some(), "{rows:?}");
+    assert!(
+        find(&rows, "portal-staff", "sign-out").is_some(),
+        "{rows:?}"
+    );
     let v = find(&rows, "portal-voucher", "accept").expect("voucher row");
     assert_eq!(v["username"], format!("voucher:{code}"));
     assert_eq!(v["mac"], "02:00:00:00:0c:02");
@@ -352,7 +379,10 @@ fn capport_user_portal_url_works_for_the_asking_client() {
     // Once the AP reports the device's address, the same URL is its landing.
     acct_start_at(server.acct, VICTIM, "capport-pre", "127.0.0.1");
     let (csrf, ctx) = landing_fields(&b.get(path));
-    assert_eq!(staff_post(&mut b, "generic", &csrf, &ctx, PASSWORD).status, 303);
+    assert_eq!(
+        staff_post(&mut b, "generic", &csrf, &ctx, PASSWORD).status,
+        303
+    );
     let api = b.get("/capport/api");
     let json: serde_json::Value = serde_json::from_str(&api.body).expect("JSON");
     assert_eq!(json["captive"], false, "{}", api.body);

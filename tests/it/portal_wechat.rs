@@ -8,6 +8,7 @@ use crate::helpers::*;
 use crate::portal::portal_env;
 use crate::portal_fakes::{self, Fake};
 use crate::portal_support::*;
+use crate::portal_trust::auth_log;
 
 const MAC: &str = "AA-BB-CC-00-22-33";
 
@@ -102,7 +103,10 @@ async fn wechat_qr_flow_linked_staff_and_replayed_code() {
         .success());
     let server = env.start();
     let mut device = Browser::new(server.http);
-    let r = device.get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(MAC)));
+    let r = device.get(&format!(
+        "/portal/generic?client_ip=127.0.0.1&client_mac={}",
+        pct(MAC)
+    ));
     let (csrf, ctx) = (
         input_value(&r.body, "csrf").unwrap(),
         input_value(&r.body, "ctx").unwrap(),
@@ -133,6 +137,14 @@ async fn wechat_qr_flow_linked_staff_and_replayed_code() {
     assert!(accepted(&mac_auth(server.auth, MAC)), "linked staff let in");
     let l = device.get("/portal/launcher");
     assert!(l.body.contains("alice"), "{}", l.body);
+    let rows = auth_log(&env);
+    assert!(
+        rows.iter().any(|r| r["method"] == "portal-wechat"
+            && r["username"] == "alice"
+            && r["outcome"] == "accept"
+            && r["mac"] == "aa:bb:cc:00:22:33"),
+        "{rows:?}"
+    );
     assert_eq!(
         device.get(&format!("/portal/oauth/wait/{ticket}")).status,
         403,
@@ -196,7 +208,13 @@ async fn wechat_visitor_inside_wechat_browser_goes_straight_to_oauth() {
             None,
         )
     };
-    let r = get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(MAC)), "");
+    let r = get(
+        &format!(
+            "/portal/generic?client_ip=127.0.0.1&client_mac={}",
+            pct(MAC)
+        ),
+        "",
+    );
     let set = r.header("set-cookie").unwrap();
     cookies.push_str(set.split(';').next().unwrap());
     let (csrf, ctx) = (
@@ -230,6 +248,13 @@ async fn wechat_visitor_inside_wechat_browser_goes_straight_to_oauth() {
     let reply = mac_auth(server.auth, MAC);
     assert!(accepted(&reply));
     assert!(session_timeout(&reply).is_some_and(|t| t <= 4 * 3600 && t > 4 * 3600 - 100));
+    // The openid is the identity in the legal log.
+    let rows = auth_log(&env);
+    assert!(
+        rows.iter()
+            .any(|r| r["method"] == "portal-wechat" && r["username"] == "wechat:o-visitor"),
+        "{rows:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,7 +269,10 @@ async fn wecom_staff_sign_in_renews_an_expired_token() {
         .enumerate()
     {
         let mut device = Browser::new(server.http);
-        let r = device.get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(mac)));
+        let r = device.get(&format!(
+            "/portal/generic?client_ip=127.0.0.1&client_mac={}",
+            pct(mac)
+        ));
         assert!(r.body.contains("WeCom"));
         let (csrf, ctx) = (
             input_value(&r.body, "csrf").unwrap(),
@@ -263,6 +291,14 @@ async fn wecom_staff_sign_in_renews_an_expired_token() {
     }
     // The fake's tokens expire after one use: the second sign-in needed a new one.
     assert_eq!(fake.gettoken_calls.load(Ordering::Relaxed), 2);
+    let rows = auth_log(&env);
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r["method"] == "portal-wecom" && r["username"] == "alice")
+            .count(),
+        2,
+        "{rows:?}"
+    );
 
     // A WeCom member who is not a staff account is refused.
     *fake.user.lock().unwrap() = "stranger".into();
@@ -285,7 +321,10 @@ async fn sms_codes_sign_in_once_and_are_rate_limited() {
     let env = oauth_env(&Db::Sqlite, &base);
     let server = env.start();
     let mut b = Browser::new(server.http);
-    let r = b.get(&format!("/portal/generic?client_ip=127.0.0.1&client_mac={}", pct(MAC)));
+    let r = b.get(&format!(
+        "/portal/generic?client_ip=127.0.0.1&client_mac={}",
+        pct(MAC)
+    ));
     let (csrf, ctx) = (
         input_value(&r.body, "csrf").unwrap(),
         input_value(&r.body, "ctx").unwrap(),
@@ -344,6 +383,22 @@ async fn sms_codes_sign_in_once_and_are_rate_limited() {
         ],
     );
     assert_eq!(r.status, 401, "single use: {}", r.body);
+    // The launcher masks the number; the legal log keeps it whole.
+    let l = b.get("/portal/launcher");
+    assert!(
+        l.body.contains("138****8000") && !l.body.contains("13800138000"),
+        "{}",
+        l.body
+    );
+    let rows = auth_log(&env);
+    let signed_in = |outcome: &str| {
+        rows.iter().any(|r| {
+            r["method"] == "portal-sms"
+                && r["username"] == "phone:13800138000"
+                && r["outcome"] == outcome
+        })
+    };
+    assert!(signed_in("accept") && signed_in("reject"), "{rows:?}");
     let store = env.open_store().await;
     let s = store
         .portal_sessions()
@@ -378,4 +433,78 @@ async fn sms_codes_sign_in_once_and_are_rate_limited() {
         &[("csrf", &csrf), ("ctx", &ctx), ("phone", "13900139000")],
     );
     assert_eq!(r.status, 502, "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechat_on_a_phone_outside_wechat_offers_the_link_and_sms_not_a_qr() {
+    let fake = Arc::new(Fake::default());
+    *fake.user.lock().unwrap() = "o-phone".into();
+    let base = portal_fakes::start(fake.clone()).await;
+    let env = oauth_env(&Db::Sqlite, &base);
+    let server = env.start();
+    let ua =
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
+    let r = request(
+        server.http,
+        "GET",
+        &format!(
+            "/portal/generic?client_ip=127.0.0.1&client_mac={}",
+            pct(MAC)
+        ),
+        &[("User-Agent", ua.to_string())],
+        None,
+    );
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let (csrf, ctx) = (
+        input_value(&r.body, "csrf").unwrap(),
+        input_value(&r.body, "ctx").unwrap(),
+    );
+    let r = request(
+        server.http,
+        "POST",
+        "/portal/generic/wechat",
+        &[("User-Agent", ua.to_string()), ("Cookie", cookie.clone())],
+        Some(&encode_form(&[("csrf", &csrf), ("ctx", &ctx)])),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        !r.body.contains("<svg"),
+        "no QR code for the phone to scan itself"
+    );
+    assert!(r.body.contains("weixin://"), "{}", r.body);
+    let link = input_value(&r.body, "wechat-link")
+        .or_else(|| {
+            let i = r.body.find("id=\"wechat-link\" readonly value=\"")?;
+            let rest = &r.body[i + "id=\"wechat-link\" readonly value=\"".len()..];
+            Some(rest[..rest.find('"')?].to_string())
+        })
+        .expect("the link to open in WeChat");
+    assert!(link.contains("/portal/oauth/t/"), "{link}");
+    let sms = r.body.find("id=\"use-sms\"").expect("SMS offered instead");
+    assert!(
+        r.body[sms..].contains("/portal/generic/again?ctx="),
+        "{}",
+        r.body
+    );
+
+    // Opened in WeChat on the same phone, it completes; the sign-in window
+    // (still polling) takes the result.
+    let done = phone_completes(server.http, &base, &link);
+    assert_eq!(done.status, 200, "{}", done.body);
+    let ticket = link.rsplit('/').next().unwrap();
+    let w = request(
+        server.http,
+        "GET",
+        &format!("/portal/oauth/wait/{ticket}"),
+        &[("User-Agent", ua.to_string()), ("Cookie", cookie)],
+        None,
+    );
+    assert_eq!(w.status, 303, "{}", w.body);
+    assert!(accepted(&mac_auth(server.auth, MAC)));
 }

@@ -74,7 +74,10 @@ async fn open_until(state: &PortalState, ip: IpAddr, now: i64) -> Result<Option<
         state
             .store
             .accounting()
-            .open_session_for_ip(&ip.to_string(), now - crate::portal::signin::OPEN_SESSION_HORIZON_MS)
+            .open_session_for_ip(
+                &ip.to_string(),
+                now - crate::portal::signin::OPEN_SESSION_HORIZON_MS,
+            )
             .await?
             .and_then(|s| MacAddr::parse(s.calling_station.as_deref()?).ok())
     };

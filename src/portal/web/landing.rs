@@ -45,11 +45,7 @@ pub(super) async fn gateway_redirect(
         .into_response()
 }
 
-pub(super) async fn landing_default(
-    State(state): State<St>,
-    page: Page,
-    q: RawQuery,
-) -> Response {
+pub(super) async fn landing_default(State(state): State<St>, page: Page, q: RawQuery) -> Response {
     let name = state.config.default_profile.clone();
     landing(State(state), page, Path(name), q).await
 }
@@ -140,7 +136,12 @@ pub(super) async fn start(State(state): State<St>, page: Page) -> Response {
         Err(e) => {
             tracing::warn!(error = %e, "portal start: session lookup failed");
             let m = page.t().err_internal.clone();
-            return page.error(StatusCode::SERVICE_UNAVAILABLE, &m, Some("PT-501"), START_PATH);
+            return page.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &m,
+                Some("PT-501"),
+                START_PATH,
+            );
         }
     }
     match context_from_address(&state, ip, now).await {
@@ -176,7 +177,10 @@ pub(crate) async fn context_from_address(
     let session = state
         .store
         .accounting()
-        .open_session_for_ip(&ip.to_string(), now - crate::portal::signin::OPEN_SESSION_HORIZON_MS)
+        .open_session_for_ip(
+            &ip.to_string(),
+            now - crate::portal::signin::OPEN_SESSION_HORIZON_MS,
+        )
         .await
         .ok()??;
     let mac = MacAddr::parse(session.calling_station.as_deref()?).ok()?;
@@ -293,7 +297,10 @@ mod tests {
     #[test]
     fn called_station_splits_into_ap_and_ssid() {
         let (ap, ssid) = split_called_station("00-11-22-33-44-55:Office");
-        assert_eq!(ap.map(|m| m.to_string()).as_deref(), Some("00:11:22:33:44:55"));
+        assert_eq!(
+            ap.map(|m| m.to_string()).as_deref(),
+            Some("00:11:22:33:44:55")
+        );
         assert_eq!(ssid.as_deref(), Some("Office"));
         assert_eq!(split_called_station("001122334455").1, None);
         assert!(split_called_station("001122334455").0.is_some());

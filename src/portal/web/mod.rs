@@ -258,7 +258,13 @@ impl Page {
 
     /// An error page whose button tries again at `retry` (a landing with
     /// the same context, or the from-address landing).
-    fn error(&self, status: StatusCode, message: &str, code: Option<&str>, retry: &str) -> Response {
+    fn error(
+        &self,
+        status: StatusCode,
+        message: &str,
+        code: Option<&str>,
+        retry: &str,
+    ) -> Response {
         let t = self.t();
         let (title, label) = (t.error_title.clone(), t.retry.clone());
         self.message(status, &title, message, code, Some((retry, &label)))
@@ -273,9 +279,11 @@ impl Page {
                 &t.err_account_locked,
                 Some("PT-202"),
             ),
-            SignInError::RateLimited => {
-                (StatusCode::TOO_MANY_REQUESTS, &t.err_rate_limited, Some("PT-201"))
-            }
+            SignInError::RateLimited => (
+                StatusCode::TOO_MANY_REQUESTS,
+                &t.err_rate_limited,
+                Some("PT-201"),
+            ),
             SignInError::VoucherInvalid => (StatusCode::UNAUTHORIZED, &t.err_voucher, None),
             SignInError::VoucherUsedUp => (StatusCode::CONFLICT, &t.err_voucher_used_up, None),
             SignInError::MethodOff => (StatusCode::FORBIDDEN, &t.err_method_off, Some("PT-203")),
@@ -296,11 +304,19 @@ impl Page {
             }
             SignInError::Store(err) => {
                 tracing::error!(error = %err, "portal sign-in: store failed");
-                (StatusCode::SERVICE_UNAVAILABLE, &t.err_internal, Some("PT-501"))
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &t.err_internal,
+                    Some("PT-501"),
+                )
             }
             SignInError::Internal(err) => {
                 tracing::error!(error = %err, "portal sign-in failed");
-                (StatusCode::SERVICE_UNAVAILABLE, &t.err_internal, Some("PT-502"))
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &t.err_internal,
+                    Some("PT-502"),
+                )
             }
         };
         let text = text.clone();

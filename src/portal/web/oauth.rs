@@ -139,8 +139,7 @@ async fn oauth_start(
         return Redirect::to(&authorize_for(&state, &page, kind, &ticket)).into_response();
     }
     if is_phone(ua) {
-        let sms = (!state.config.sms.provider.is_empty())
-            .then(|| format!("{}#sms", form.retry()));
+        let sms = (!state.config.sms.provider.is_empty()).then(|| format!("{}#sms", form.retry()));
         return phone_page(&state, &page, &ticket, sms.as_deref());
     }
     qr_page(&state, &page, &ticket)
@@ -277,7 +276,10 @@ pub(super) async fn oauth_callback(
     let (identity, method) = match wechat::resolve(&state, tc.kind, code).await {
         Ok(x) => x,
         Err(e) => {
-            return page.signin_error(&SignInError::OAuth(e.to_string()), &retry_of(&state, Some(&tc)))
+            return page.signin_error(
+                &SignInError::OAuth(e.to_string()),
+                &retry_of(&state, Some(&tc)),
+            )
         }
     };
     // A WeCom userid must be a staff account before anything is stored.
@@ -382,7 +384,9 @@ mod tests {
         assert!(is_phone(Some(
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15"
         )));
-        assert!(is_phone(Some("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36")));
+        assert!(is_phone(Some(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36"
+        )));
         assert!(!is_phone(Some(
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0"
         )));

@@ -144,7 +144,12 @@ pub(super) async fn logout(State(state): State<St>, page: Page, body: Bytes) -> 
         .csrf_ok(page.cookie(CSRF_COOKIE).as_deref(), field(&form, "csrf"))
     {
         let m = page.t().err_csrf.clone();
-        return page.error(StatusCode::FORBIDDEN, &m, Some("PT-105"), "/portal/launcher");
+        return page.error(
+            StatusCode::FORBIDDEN,
+            &m,
+            Some("PT-105"),
+            "/portal/launcher",
+        );
     }
     let Some(session) = session_of(&state, &page).await else {
         return no_session(&page);

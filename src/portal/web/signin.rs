@@ -64,7 +64,12 @@ pub(super) fn checked_form(
         }),
         None => {
             let m = page.t().err_csrf.clone();
-            Err(page.error(StatusCode::BAD_REQUEST, &m, Some("PT-106"), super::START_PATH))
+            Err(page.error(
+                StatusCode::BAD_REQUEST,
+                &m,
+                Some("PT-106"),
+                super::START_PATH,
+            ))
         }
     }
 }
@@ -203,7 +208,11 @@ fn sms_error(page: &Page, e: &sms::SmsError, retry: &str) -> Response {
     let (status, text, code) = match e {
         sms::SmsError::Off => (StatusCode::FORBIDDEN, &t.err_method_off, Some("PT-203")),
         sms::SmsError::BadPhone => (StatusCode::BAD_REQUEST, &t.err_phone, None),
-        sms::SmsError::Limited => (StatusCode::TOO_MANY_REQUESTS, &t.err_sms_limit, Some("PT-206")),
+        sms::SmsError::Limited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            &t.err_sms_limit,
+            Some("PT-206"),
+        ),
         sms::SmsError::Gateway(g) => {
             tracing::warn!(error = %g, "SMS gateway refused or failed");
             (StatusCode::BAD_GATEWAY, &t.err_internal, Some("PT-503"))
@@ -232,7 +241,8 @@ pub(super) async fn sms_send(
     if let Err(r) = checked_origin(&state, &page, &form.ctx, &claim, &form.retry()).await {
         return r;
     }
-    let phone = match sms::send_code(&state, form.get("phone"), form.ctx.client_mac, now_ms()).await {
+    let phone = match sms::send_code(&state, form.get("phone"), form.ctx.client_mac, now_ms()).await
+    {
         Ok(p) => p,
         Err(e) => return sms_error(&page, &e, &form.retry()),
     };
