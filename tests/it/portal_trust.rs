@@ -412,3 +412,51 @@ fn metrics_answer_only_on_the_management_listener() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("portico_radius"), "{}", r.body);
 }
+
+#[test]
+fn forwarded_for_counts_only_from_a_trusted_proxy() {
+    let path = format!("/portal/generic?client_mac={}&client_ip=127.0.0.9", pct(VICTIM));
+    let forwarded = [("X-Forwarded-For", "127.0.0.9".to_string())];
+    // From anyone: the header is the client's own claim, and ignored.
+    let env = portal_env(&Db::Sqlite);
+    let server = env.start();
+    let r = request(server.http, "GET", &path, &forwarded, None);
+    assert_eq!(r.status, 403, "{}", r.body);
+    // From the reverse proxy the admin named: it says who the client is.
+    let mut env = portal_env(&Db::Sqlite);
+    env.set("PORTICO_PORTAL__TRUSTED_PROXIES", "[\"127.0.0.1/32\"]");
+    let server = env.start();
+    let r = request(server.http, "GET", &path, &forwarded, None);
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn the_launcher_greets_staff_by_display_name() {
+    let env = portal_env(&Db::Sqlite);
+    env.cli_ok(
+        &["user", "add", "lizhi", "--password-stdin", "--display-name", "李志"],
+        Some("lis-password\n"),
+    );
+    let server = env.start();
+    let mut b = Browser::new(server.http);
+    let (csrf, ctx) = landing_fields(&b.get(&format!(
+        "/portal/generic?client_mac={}&client_ip=127.0.0.1",
+        pct(VICTIM)
+    )));
+    let r = b.post(
+        "/portal/generic/staff",
+        &[
+            ("csrf", &csrf),
+            ("ctx", &ctx),
+            ("username", "lizhi"),
+            ("password", "lis-password"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    acct_start(server.acct, VICTIM, "launcher-1");
+    server.wait_for("confirmation", || {
+        b.get("/portal/status").header("location") == Some("/portal/launcher")
+    });
+    let l = b.get("/portal/launcher");
+    assert!(l.body.contains("李志") && !l.body.contains("lizhi"), "{}", l.body);
+}
