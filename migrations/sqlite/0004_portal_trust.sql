@@ -29,3 +29,8 @@ CREATE TABLE account_lockouts (
     failures INTEGER NOT NULL,
     locked_until INTEGER
 );
+
+-- Which NAS holds a client and at which address (the portal's client
+-- check, CoA and Disconnect after sign-in and sign-out): one index range
+-- per MAC instead of every session of the last hours.
+CREATE INDEX acct_sessions_mac ON acct_sessions (calling_station, started_ms);

@@ -382,38 +382,37 @@ pub async fn complete(
     let token = tokens::random_token();
     let ip = ctx.client_ip.or(origin.client_ip).map(|ip| ip.to_string());
     let nas = (!origin.nas.name.is_empty()).then_some(&origin.nas);
-    let session = state
-        .store
-        .portal_sessions()
-        .create(&NewPortalSession {
-            token_hash: tokens::hash_token(&token),
-            mac: ctx.client_mac,
-            ip,
-            identity: who.identity.clone(),
-            method: who.method.to_string(),
-            phone: who.phone.clone(),
-            groups: who.groups.clone(),
-            profile: ctx.profile.clone(),
-            ssid: ctx.ssid.clone(),
-            ap_mac: ctx.ap_mac.map(|m| m.to_string()),
-            authorization_id: Some(auth.id),
-            created_at: now_ms,
-            expires_at: who.expires_at,
-            nas_name: nas.map(|n| n.name.clone()),
-            nas_ip: nas.map(|n| n.ip.clone()).filter(|ip| !ip.is_empty()),
-            original_url: ctx.original_url.clone(),
-        })
-        .await?;
     let reason = format!(
         "signed in until {}, handoff {}",
         who.expires_at,
         portal.handoff.as_str()
     );
-    legal_log::write(
-        state,
-        &[origin.log_row(who.method, &who.identity, true, &reason, now_ms)],
-    )
-    .await;
+    let log_row = origin.log_row(who.method, &who.identity, true, &reason, now_ms);
+    let session = state
+        .store
+        .portal_sessions()
+        .create_logged(
+            &NewPortalSession {
+                token_hash: tokens::hash_token(&token),
+                mac: ctx.client_mac,
+                ip,
+                identity: who.identity.clone(),
+                method: who.method.to_string(),
+                phone: who.phone.clone(),
+                groups: who.groups.clone(),
+                profile: ctx.profile.clone(),
+                ssid: ctx.ssid.clone(),
+                ap_mac: ctx.ap_mac.map(|m| m.to_string()),
+                authorization_id: Some(auth.id),
+                created_at: now_ms,
+                expires_at: who.expires_at,
+                nas_name: nas.map(|n| n.name.clone()),
+                nas_ip: nas.map(|n| n.ip.clone()).filter(|ip| !ip.is_empty()),
+                original_url: ctx.original_url.clone(),
+            },
+            &[log_row],
+        )
+        .await?;
     tracing::info!(
         mac = %ctx.client_mac,
         identity = %who.identity,

@@ -285,6 +285,12 @@ pub async fn verify_client(
         .get(&ctx.profile)
         .map(|p| p.portal.handoff)
         .unwrap_or(Handoff::RadiusMac);
+    if !matches!(handoff, Handoff::RadiusMac | Handoff::Gateway) {
+        return Ok(Checked {
+            evidence: Evidence::LeftToNas,
+            sessions: Vec::new(),
+        });
+    }
     let sessions = state
         .store
         .accounting()
@@ -301,9 +307,6 @@ pub async fn verify_client(
         evidence,
         sessions: sessions.clone(),
     };
-    if !matches!(handoff, Handoff::RadiusMac | Handoff::Gateway) {
-        return Ok(checked(Evidence::LeftToNas));
-    }
     if state.config.client_check == ClientCheck::Off {
         return Ok(checked(Evidence::Unchecked));
     }
@@ -322,6 +325,24 @@ pub async fn verify_client(
     };
     let evidence = judge_client(ctx.client_mac, &facts)?;
     Ok(checked(evidence))
+}
+
+/// The check on the landing page, there to tell a person early: a browser
+/// at the redirect's client IP is shown the forms without a store read
+/// (the landing is the portal's hottest page); the sign-in then runs
+/// `verify_client` in full, where the NAS's accounting can still overrule
+/// the link.
+pub async fn precheck_client(
+    state: &PortalState,
+    ctx: &ClientContext,
+    peer: Option<IpAddr>,
+    now_ms: i64,
+) -> Result<(), Refusal> {
+    let same = |a: Option<IpAddr>| a.map(canonical_ip);
+    if ctx.client_ip.is_some() && same(ctx.client_ip) == same(peer) {
+        return Ok(());
+    }
+    verify_client(state, ctx, peer, now_ms).await.map(|_| ())
 }
 
 #[cfg(test)]

@@ -98,6 +98,22 @@ impl<'a> AuthLog<'a> {
     }
 }
 
+/// Inserts `records` inside a transaction the caller holds (a few rows:
+/// one statement each).
+pub(super) async fn insert_in(
+    tx: &mut super::Tx,
+    backend: Backend,
+    records: &[AuthRecord],
+) -> Result<()> {
+    for r in records {
+        let one = AuthRows(std::slice::from_ref(r));
+        one.bind(sqlx::query(&one.sql(backend)))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// See [`AuthLog::appender`].
 pub struct AuthLogAppender {
     conn: BatchConnection,

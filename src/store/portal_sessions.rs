@@ -74,6 +74,16 @@ impl<'a> PortalSessions<'a> {
     }
 
     pub async fn create(&self, s: &NewPortalSession) -> Result<PortalSession> {
+        self.create_logged(s, &[]).await
+    }
+
+    /// Stores the session and its rows of the authentication log in one
+    /// transaction: a sign-in is never without its log row.
+    pub async fn create_logged(
+        &self,
+        s: &NewPortalSession,
+        log: &[super::AuthRecord],
+    ) -> Result<PortalSession> {
         if s.token_hash.is_empty() {
             return Err(StoreError::Invalid("portal session token is empty".into()));
         }
@@ -84,6 +94,7 @@ impl<'a> PortalSessions<'a> {
              original_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16) RETURNING {COLS}"
         );
+        let mut tx = self.store.begin_write().await?;
         let row = sqlx::query(&sql)
             .bind(&s.token_hash)
             .bind(s.mac.to_string())
@@ -101,10 +112,13 @@ impl<'a> PortalSessions<'a> {
             .bind(&s.nas_name)
             .bind(&s.nas_ip)
             .bind(&s.original_url)
-            .fetch_one(&self.store.pool)
+            .fetch_one(&mut *tx)
             .await
             .map_err(|e| super::rows::conflict_or(e, || "portal session token".into()))?;
-        from_row(&row)
+        let session = from_row(&row)?;
+        super::auth_log::insert_in(&mut tx, self.store.backend, log).await?;
+        tx.commit().await?;
+        Ok(session)
     }
 
     /// The session behind a cookie token hash, ended or expired included.
@@ -303,6 +317,36 @@ mod tests {
             assert_eq!(s.count().await.unwrap(), 1);
             assert_eq!(s.purge(6_000).await.unwrap(), 0);
             assert_eq!(s.purge(10_001).await.unwrap(), 1);
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_session_and_its_log_row_are_stored_together_or_not_at_all() {
+        both(|h| async move {
+            let row = crate::store::AuthRecord {
+                at_ms: 1_000,
+                username: "alice".into(),
+                mac: Some("aa:bb:cc:00:00:01".into()),
+                nas_name: "ap-1".into(),
+                nas_ip: "10.0.0.2".into(),
+                ap: None,
+                method: "portal-staff".into(),
+                outcome: "accept".into(),
+                reason: "ok".into(),
+                client_ip: Some("10.0.0.5".into()),
+                ssid: Some("Office".into()),
+            };
+            let s = h.store.portal_sessions();
+            let n = new_session("t1", "aa:bb:cc:00:00:01", "10.0.0.5", 10_000);
+            s.create_logged(&n, std::slice::from_ref(&row))
+                .await
+                .unwrap();
+            assert_eq!(h.store.auth_log().since(0).await.unwrap(), [row.clone()]);
+            // The same token again: refused, and no second log row.
+            assert!(s.create_logged(&n, &[row]).await.is_err());
+            assert_eq!(h.store.auth_log().count().await.unwrap(), 1);
+            assert_eq!(s.count().await.unwrap(), 1);
         })
         .await;
     }

@@ -354,12 +354,23 @@ fn vouchers_from_the_cli_sign_in_and_expire() {
     let list = env.cli_ok(&["voucher", "list"], None);
     assert!(list.contains("lobby"), "{list}");
     let sheet = env.cli_ok(
-        &["voucher", "print", &batch.to_string(), "--lang", "en", "--ssid", "RD-Guest"],
+        &[
+            "voucher",
+            "print",
+            &batch.to_string(),
+            "--lang",
+            "en",
+            "--ssid",
+            "RD-Guest",
+        ],
         None,
     );
     assert!(sheet.contains(&code) && sheet.contains("<html"), "{sheet}");
     // The building's time, the network to join, and how.
-    assert!(sheet.contains("RD-Guest") && sheet.contains("How to use"), "{sheet}");
+    assert!(
+        sheet.contains("RD-Guest") && sheet.contains("How to use"),
+        "{sheet}"
+    );
     assert!(!sheet.contains("UTC"), "{sheet}");
     let zh = env.cli_ok(&["voucher", "print", &batch.to_string()], None);
     assert!(zh.contains("使用方法") && zh.contains("2 小时"), "{zh}");

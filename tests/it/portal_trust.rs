@@ -178,13 +178,15 @@ fn a_browser_that_is_not_the_device_does_not_authorize_it() {
         assert!(r.body.contains("PT-311"), "{}", r.body);
 
         // The link names the attacker's own address, but the NAS reported
-        // where the device really is.
+        // where the device really is: refused at sign-in.
         acct_start_at(server.acct, VICTIM, "victim-pre", "127.0.0.9");
-        let r = attacker.get(&format!(
+        let (csrf, ctx) = landing_fields(&attacker.get(&format!(
             "/portal/generic?client_mac={}&client_ip=127.0.0.1",
             pct(VICTIM)
-        ));
+        )));
+        let r = staff_post(&mut attacker, "generic", &csrf, &ctx, PASSWORD);
         assert_eq!(r.status, 403, "[{}] {}", db.name(), r.body);
+        assert!(r.body.contains("PT-311"), "{}", r.body);
 
         // A form sealed for the device, posted from another browser.
         let mut device = Browser::from_ip(server.http, "127.0.0.9");
@@ -415,7 +417,10 @@ fn metrics_answer_only_on_the_management_listener() {
 
 #[test]
 fn forwarded_for_counts_only_from_a_trusted_proxy() {
-    let path = format!("/portal/generic?client_mac={}&client_ip=127.0.0.9", pct(VICTIM));
+    let path = format!(
+        "/portal/generic?client_mac={}&client_ip=127.0.0.9",
+        pct(VICTIM)
+    );
     let forwarded = [("X-Forwarded-For", "127.0.0.9".to_string())];
     // From anyone: the header is the client's own claim, and ignored.
     let env = portal_env(&Db::Sqlite);
@@ -434,7 +439,14 @@ fn forwarded_for_counts_only_from_a_trusted_proxy() {
 fn the_launcher_greets_staff_by_display_name() {
     let env = portal_env(&Db::Sqlite);
     env.cli_ok(
-        &["user", "add", "lizhi", "--password-stdin", "--display-name", "李志"],
+        &[
+            "user",
+            "add",
+            "lizhi",
+            "--password-stdin",
+            "--display-name",
+            "李志",
+        ],
         Some("lis-password\n"),
     );
     let server = env.start();
@@ -458,5 +470,34 @@ fn the_launcher_greets_staff_by_display_name() {
         b.get("/portal/status").header("location") == Some("/portal/launcher")
     });
     let l = b.get("/portal/launcher");
-    assert!(l.body.contains("李志") && !l.body.contains("lizhi"), "{}", l.body);
+    assert!(
+        l.body.contains("李志") && !l.body.contains("lizhi"),
+        "{}",
+        l.body
+    );
+}
+
+#[test]
+fn wrong_pap_passwords_count_toward_the_lock_but_never_lock_radius() {
+    let mut env = portal_env(&Db::Sqlite);
+    env.set("PORTICO_PORTAL__ACCOUNT_LOCKOUT__FAILURES", "3");
+    let server = env.start();
+    for _ in 0..3 {
+        assert!(!accepted(&pap_auth(server.auth, "alice", "guess", VICTIM)));
+    }
+    server.wait_for("the lock event", || {
+        let events = env.cli_ok(&["event", "list", "--json"], None);
+        events.contains("account-locked") && events.contains("through radius")
+    });
+    // RADIUS still takes the right password; the portal does not.
+    assert!(accepted(&pap_auth(server.auth, "alice", PASSWORD, VICTIM)));
+    let mut b = Browser::new(server.http);
+    let (csrf, ctx) = landing_fields(&b.get(&format!(
+        "/portal/generic?client_mac={}&client_ip=127.0.0.1",
+        pct(VICTIM)
+    )));
+    assert_eq!(
+        staff_post(&mut b, "generic", &csrf, &ctx, PASSWORD).status,
+        429
+    );
 }

@@ -242,7 +242,7 @@ pub(super) async fn render(state: &PortalState, page: &Page, mut ctx: ClientCont
             Err(r) => return refused(page, &ctx, r),
         }
     }
-    if let Err(r) = trust::verify_client(state, &ctx, page.client, now).await {
+    if let Err(r) = trust::precheck_client(state, &ctx, page.client, now).await {
         return refused(page, &ctx, r);
     }
     let csrf_cookie = page
