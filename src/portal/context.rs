@@ -37,6 +37,26 @@ pub struct ClientContext {
     pub nas: Option<String>,
 }
 
+impl ClientContext {
+    /// A context that knows only the device (its MAC and address), e.g.
+    /// one found from the asking address rather than from a redirect.
+    pub fn bare(profile: &str, client_mac: MacAddr, client_ip: Option<IpAddr>) -> ClientContext {
+        ClientContext {
+            profile: profile.to_string(),
+            client_mac,
+            client_ip,
+            ap_mac: None,
+            ssid: None,
+            login_url: None,
+            original_url: None,
+            chap_id: None,
+            chap_challenge: None,
+            challenge: None,
+            nas: None,
+        }
+    }
+}
+
 /// MACs travel as their canonical text.
 mod mac_text {
     use super::*;

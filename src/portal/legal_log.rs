@@ -97,17 +97,9 @@ mod tests {
     #[test]
     fn rows_carry_identity_mac_ip_nas_ap_ssid() {
         let ctx = ClientContext {
-            profile: "unifi".into(),
-            client_mac: MacAddr([0xaa, 0xbb, 0xcc, 0, 0x11, 0x22]),
-            client_ip: None,
             ap_mac: Some(MacAddr([0, 0x11, 0x22, 0x33, 0x44, 0x55])),
             ssid: Some("Office".into()),
-            login_url: None,
-            original_url: None,
-            chap_id: None,
-            chap_challenge: None,
-            challenge: None,
-            nas: None,
+            ..ClientContext::bare("unifi", MacAddr([0xaa, 0xbb, 0xcc, 0, 0x11, 0x22]), None)
         };
         let nas = NasRef {
             name: "ap-1".into(),

@@ -256,13 +256,13 @@ pub struct Completed {
 /// Where a sign-in comes from: the checked client context, the client's
 /// address, and the NAS it came through (for the log and the binding of
 /// one-time credentials).
-pub struct Origin<'a> {
-    pub ctx: &'a ClientContext,
+pub struct Origin {
+    pub ctx: ClientContext,
     pub client_ip: Option<IpAddr>,
     pub nas: NasRef,
 }
 
-impl Origin<'_> {
+impl Origin {
     /// The row of the legal log for this attempt.
     pub fn log_row(
         &self,
@@ -273,7 +273,7 @@ impl Origin<'_> {
         now_ms: i64,
     ) -> AuthRecord {
         legal_log::attempt_record(&legal_log::Attempt {
-            ctx: self.ctx,
+            ctx: &self.ctx,
             client_ip: self.client_ip,
             nas: &self.nas,
             method,
@@ -313,12 +313,12 @@ pub fn nas_of(ctx: &ClientContext, sessions: &[AcctSession]) -> NasRef {
 /// the sign-in.
 pub async fn complete(
     state: &PortalState,
-    origin: &Origin<'_>,
+    origin: &Origin,
     who: Identity,
     return_url: &str,
     now_ms: i64,
 ) -> Result<Completed, SignInError> {
-    let ctx = origin.ctx;
+    let ctx = &origin.ctx;
     let profile = state
         .profiles
         .get(&ctx.profile)

@@ -171,7 +171,7 @@ pub(crate) async fn context_from_address(
 ) -> Option<ClientContext> {
     if state.gateway.is_some() {
         if let Some(mac) = crate::gateway::neigh::lookup(ip).await {
-            return Some(bare_context("gateway", mac, ip));
+            return Some(ClientContext::bare("gateway", mac, Some(ip)));
         }
     }
     let session = state
@@ -189,7 +189,7 @@ pub(crate) async fn context_from_address(
         .profiles
         .get(&nas.profile)
         .filter(|p| p.portal.handoff == Handoff::RadiusMac)?;
-    let mut ctx = bare_context(&profile.name, mac, ip);
+    let mut ctx = ClientContext::bare(&profile.name, mac, Some(ip));
     // Called-Station-Id is "AP-MAC:SSID" (RFC 3580) on most APs.
     if let Some(called) = session.called_station.as_deref() {
         let (ap, ssid) = split_called_station(called);
@@ -197,22 +197,6 @@ pub(crate) async fn context_from_address(
         ctx.ssid = ssid;
     }
     Some(ctx)
-}
-
-fn bare_context(profile: &str, mac: MacAddr, ip: std::net::IpAddr) -> ClientContext {
-    ClientContext {
-        profile: profile.to_string(),
-        client_mac: mac,
-        client_ip: Some(ip),
-        ap_mac: None,
-        ssid: None,
-        login_url: None,
-        original_url: None,
-        chap_id: None,
-        chap_challenge: None,
-        challenge: None,
-        nas: None,
-    }
 }
 
 /// "00-11-22-33-44-55:Office" into the AP's MAC and the SSID.

@@ -92,7 +92,7 @@ async fn oauth_start(
         return page.error(StatusCode::FORBIDDEN, &m, Some("PT-203"), &form.retry());
     }
     let claim = Claim::new(method_of(kind), "oauth");
-    if let Err(r) = checked_origin(&state, &page, &form.ctx, &claim, &form.retry()).await {
+    if let Err(r) = checked_origin(&state, &page, form.ctx.clone(), &claim, &form.retry()).await {
         return r;
     }
     let owner = page
@@ -327,7 +327,7 @@ async fn take_ticket(
     let claim = Claim::new(method, t.identity.as_deref().unwrap_or(""));
     let retry = retry_of(state, Some(tc));
     // The device that takes the ticket is the one let in: check it first.
-    let origin = match checked_origin(state, page, &ctx, &claim, &retry).await {
+    let origin = match checked_origin(state, page, ctx, &claim, &retry).await {
         Ok(o) => o,
         Err(r) => return r,
     };

@@ -113,26 +113,26 @@ impl Claim {
 /// Checks that the browser is the device before any credential is looked
 /// at (so a refused device consumes no voucher and no SMS code). A
 /// refusal is logged as an attempt and shown as a page.
-pub(super) async fn checked_origin<'a>(
+pub(super) async fn checked_origin(
     state: &PortalState,
     page: &Page,
-    ctx: &'a ClientContext,
+    ctx: ClientContext,
     claim: &Claim,
     retry: &str,
-) -> Result<Origin<'a>, Response> {
+) -> Result<Origin, Response> {
     let now = now_ms();
-    match trust::verify_client(state, ctx, page.client, now).await {
-        Ok(checked) => Ok(Origin {
-            ctx,
-            client_ip: page.client,
-            nas: signin::nas_of(ctx, &checked.sessions),
-        }),
+    let (checked, sessions) = match trust::verify_client(state, &ctx, page.client, now).await {
+        Ok(c) => (Ok(()), c.sessions),
+        Err(r) => (Err(r), Vec::new()),
+    };
+    let origin = Origin {
+        nas: signin::nas_of(&ctx, &sessions),
+        client_ip: page.client,
+        ctx,
+    };
+    match checked {
+        Ok(()) => Ok(origin),
         Err(r) => {
-            let origin = Origin {
-                ctx,
-                client_ip: page.client,
-                nas: signin::nas_of(ctx, &[]),
-            };
             let e = SignInError::Untrusted(r);
             let row = origin.log_row(claim.method, &claim.identity, false, &e.to_string(), now);
             legal_log::write(state, &[row]).await;
@@ -141,19 +141,30 @@ pub(super) async fn checked_origin<'a>(
     }
 }
 
+/// The start every sign-in form shares: the form's checks and limits,
+/// the claim it makes, and the client check.
+async fn begin(
+    state: &PortalState,
+    page: &Page,
+    profile: &str,
+    body: &[u8],
+    claim_of: impl FnOnce(&SignInForm) -> Claim,
+) -> Result<(SignInForm, Claim, Origin), Response> {
+    let form = signin_form(state, page, profile, body)?;
+    let claim = claim_of(&form);
+    let origin = checked_origin(state, page, form.ctx.clone(), &claim, &form.retry()).await?;
+    Ok((form, claim, origin))
+}
+
 pub(super) async fn staff(
     State(state): State<St>,
     page: Page,
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = match signin_form(&state, &page, &profile, &body) {
+    let claim = |f: &SignInForm| Claim::new("staff", f.get("username"));
+    let (form, claim, origin) = match begin(&state, &page, &profile, &body, claim).await {
         Ok(x) => x,
-        Err(r) => return r,
-    };
-    let claim = Claim::new("staff", form.get("username"));
-    let origin = match checked_origin(&state, &page, &form.ctx, &claim, &form.retry()).await {
-        Ok(o) => o,
         Err(r) => return r,
     };
     let now = now_ms();
@@ -167,19 +178,17 @@ pub(super) async fn voucher(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = match signin_form(&state, &page, &profile, &body) {
+    let claim = |f: &SignInForm| {
+        let code = f.get("code");
+        let shown = signin::normalize_voucher(code).unwrap_or_else(|| code.to_string());
+        Claim::new("voucher", &format!("voucher:{shown}"))
+    };
+    let (form, claim, origin) = match begin(&state, &page, &profile, &body, claim).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let code = form.get("code");
-    let shown = signin::normalize_voucher(code).unwrap_or_else(|| code.to_string());
-    let claim = Claim::new("voucher", &format!("voucher:{shown}"));
-    let origin = match checked_origin(&state, &page, &form.ctx, &claim, &form.retry()).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
     let now = now_ms();
-    let who = signin::redeem_voucher(&state, code, form.ctx.client_mac, now).await;
+    let who = signin::redeem_voucher(&state, form.get("code"), form.ctx.client_mac, now).await;
     finish(&state, &page, &origin, &claim, who, &form.retry(), now).await
 }
 
@@ -189,13 +198,9 @@ pub(super) async fn accept(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = match signin_form(&state, &page, &profile, &body) {
+    let claim = |_: &SignInForm| Claim::new("click-through", "guest:terms");
+    let (form, claim, origin) = match begin(&state, &page, &profile, &body, claim).await {
         Ok(x) => x,
-        Err(r) => return r,
-    };
-    let claim = Claim::new("click-through", "guest:terms");
-    let origin = match checked_origin(&state, &page, &form.ctx, &claim, &form.retry()).await {
-        Ok(o) => o,
         Err(r) => return r,
     };
     let now = now_ms();
@@ -232,15 +237,12 @@ pub(super) async fn sms_send(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = match signin_form(&state, &page, &profile, &body) {
+    // No code is sent for a browser that could not sign the device in.
+    let claim = |f: &SignInForm| Claim::new("sms", f.get("phone"));
+    let (form, _, _) = match begin(&state, &page, &profile, &body, claim).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let claim = Claim::new("sms", form.get("phone"));
-    // No code is sent for a browser that could not sign the device in.
-    if let Err(r) = checked_origin(&state, &page, &form.ctx, &claim, &form.retry()).await {
-        return r;
-    }
     let phone = match sms::send_code(&state, form.get("phone"), form.ctx.client_mac, now_ms()).await
     {
         Ok(p) => p,
@@ -268,19 +270,17 @@ pub(super) async fn sms_verify(
     Path(profile): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = match signin_form(&state, &page, &profile, &body) {
+    let claim = |f: &SignInForm| {
+        let phone = f.get("phone");
+        let shown = sms::normalize_phone(phone).unwrap_or_else(|| phone.to_string());
+        Claim::new("sms", &format!("phone:{shown}"))
+    };
+    let (form, claim, origin) = match begin(&state, &page, &profile, &body, claim).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let phone = form.get("phone");
-    let shown = sms::normalize_phone(phone).unwrap_or_else(|| phone.to_string());
-    let claim = Claim::new("sms", &format!("phone:{shown}"));
-    let origin = match checked_origin(&state, &page, &form.ctx, &claim, &form.retry()).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
     let now = now_ms();
-    match sms::verify_code(&state, phone, form.get("code"), now).await {
+    match sms::verify_code(&state, form.get("phone"), form.get("code"), now).await {
         Ok(who) => finish(&state, &page, &origin, &claim, Ok(who), &form.retry(), now).await,
         Err(e) => {
             let row = origin.log_row(claim.method, &claim.identity, false, &e.to_string(), now);
@@ -295,7 +295,7 @@ pub(super) async fn sms_verify(
 pub(super) async fn finish(
     state: &PortalState,
     page: &Page,
-    origin: &Origin<'_>,
+    origin: &Origin,
     claim: &Claim,
     who: Result<Identity, SignInError>,
     retry: &str,
