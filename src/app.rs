@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::credentials;
 use crate::http::{self, HttpState};
 use crate::metrics::{CertLabels, Metrics};
+use crate::pki::certs as tls_certs;
 use crate::profiles::{ProfileError, Profiles};
 use crate::radius::accounting::{AccountingWriter, AuthLogWriter};
 use crate::radius::auth::AuthService;
@@ -21,7 +22,6 @@ use crate::radius::dupcache::DuplicateCache;
 use crate::radius::eap::EapService;
 use crate::radius::server::{self, ListenerKind, RadiusContext, RateLimitedLog};
 use crate::store::{PoolSettings, Store, StoreError};
-use crate::tls_certs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -38,7 +38,7 @@ pub enum AppError {
     #[error("dictionary: {0}")]
     Dictionary(#[from] crate::radius::dictionary::DictionaryError),
     #[error("EAP certificates: {0}")]
-    Certificates(#[from] crate::tls_certs::CertError),
+    Certificates(#[from] crate::pki::certs::CertError),
     #[error("EAP: {0}")]
     Eap(#[from] crate::radius::eap::EapSetupError),
     #[error("{0}")]

@@ -324,6 +324,13 @@ pub struct EapConfig {
     pub expiry_warning_days: u32,
     /// Offer TLS 1.3 for EAP-TLS (RFC 9190). PEAP and TTLS use TLS 1.2.
     pub tls13: bool,
+    /// EAP-TLS: the certificate fields that name the account, tried in
+    /// this order: `upn`, `email`, `cn`, `dns`.
+    pub tls_identity: Vec<crate::pki::names::IdentityField>,
+    /// EAP-TLS: domains whose UPN or e-mail local part may stand for a
+    /// username (`alice@corp.example` as `alice`). Empty: only a whole
+    /// value that is a username names the account.
+    pub tls_domains: Vec<String>,
 }
 
 impl Default for EapConfig {
@@ -342,6 +349,11 @@ impl Default for EapConfig {
             max_conversations_per_nas: 5_000,
             expiry_warning_days: 30,
             tls13: true,
+            tls_identity: vec![
+                crate::pki::names::IdentityField::Upn,
+                crate::pki::names::IdentityField::Email,
+            ],
+            tls_domains: Vec::new(),
         }
     }
 }
@@ -595,6 +607,11 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "eap.methods: unknown method {m:?} (peap, ttls, tls)"
             )));
+        }
+        if eap.tls_identity.is_empty() {
+            return Err(ConfigError::Invalid(
+                "eap.tls_identity must name at least one field (upn, email, cn, dns)".into(),
+            ));
         }
         if eap.certificate.as_os_str().is_empty() != eap.private_key.as_os_str().is_empty() {
             return Err(ConfigError::Invalid(

@@ -212,6 +212,17 @@ fn crl(ca: &rcgen::Certificate, key: &rcgen::KeyPair, serial: u64) -> String {
 }
 
 fn client_pki(dir: &Path, tag: &str, cn: &str, extra_sans: usize) -> ClientPki {
+    client_pki_with(dir, tag, cn, extra_sans, None)
+}
+
+/// Like `client_pki`, with an e-mail address in the subjectAltName.
+fn client_pki_with(
+    dir: &Path,
+    tag: &str,
+    cn: &str,
+    extra_sans: usize,
+    email: Option<&str>,
+) -> ClientPki {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params
@@ -233,6 +244,11 @@ fn client_pki(dir: &Path, tag: &str, cn: &str, extra_sans: usize) -> ClientPki {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, cn);
+    if let Some(e) = email {
+        params
+            .subject_alt_names
+            .push(rcgen::SanType::Rfc822Name(e.try_into().unwrap()));
+    }
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
     params.serial_number = Some(rcgen::SerialNumber::from(4242u64));
     let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
@@ -266,6 +282,8 @@ fn eap_tls_trusted_untrusted_and_tls13() {
         return;
     }
     let mut env = eap_env(&Db::Sqlite);
+    // These certificates name their user in the CN.
+    env.set("PORTICO_EAP__TLS_IDENTITY", "[\"cn\"]");
     env.add_user("carol", "unused password 1", &["staff"]);
     let trusted = client_pki(env.dir.path(), "trusted", "carol", 0);
     let stranger = client_pki(env.dir.path(), "stranger", "carol", 0);
@@ -346,6 +364,47 @@ fn eap_tls_trusted_untrusted_and_tls13() {
     );
 }
 
+/// Which certificate field names the account is configuration, never a
+/// guess: a certificate for CN=mallory whose e-mail address has another
+/// user's name as its local part signs in as nobody by default, and as
+/// that user only where the admin listed the domain.
+#[test]
+fn eap_tls_account_is_named_only_by_the_configured_field() {
+    if !have_tool("eapol_test") {
+        return;
+    }
+    // eap_env has the user alice.
+    let mut env = eap_env(&Db::Sqlite);
+    let pki = client_pki_with(
+        env.dir.path(),
+        "partner",
+        "mallory",
+        0,
+        Some("alice@partner.example"),
+    );
+    env.set("PORTICO_EAP__CLIENT_CA", &pki.ca.display().to_string());
+    let server = env.start();
+    let ca = ca_file(&env);
+    let run = eapol_test(&env, &server, "guess", &tls_network(&ca, &pki, ""), &[]);
+    assert!(
+        !run.ok,
+        "no account by the default rule:\n{}",
+        tail(&run.output)
+    );
+    server.wait_for("the refusal with the certificate's subject", || {
+        server.log().contains("names no account") && server.log().contains("mallory")
+    });
+    drop(server);
+    env.set("PORTICO_EAP__TLS_DOMAINS", "[\"partner.example\"]");
+    let server = env.start();
+    let run = eapol_test(&env, &server, "domain", &tls_network(&ca, &pki, ""), &[]);
+    assert!(
+        run.ok,
+        "the listed domain's local part:\n{}",
+        tail(&run.output)
+    );
+}
+
 /// A server chain of several intermediates and a leaf with many names:
 /// several KiB, sent in fragments that fit a small Framed-MTU; the client's
 /// large certificate comes the other way in small fragments too.
@@ -355,6 +414,7 @@ fn fragmentation_small_mtu_large_chain() {
         return;
     }
     let mut env = eap_env(&Db::Sqlite);
+    env.set("PORTICO_EAP__TLS_IDENTITY", "[\"cn\"]");
     env.add_user("carol", "unused password 1", &["staff"]);
     let dir = env.dir.path().to_path_buf();
     // Root, four intermediates, leaf.

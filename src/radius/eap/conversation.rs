@@ -12,7 +12,7 @@ use rustls::ServerConfig;
 use super::inner::{self, MSCHAPV2_SUCCESS, TLV_SUCCESS};
 use super::packet::{self, Response, TYPE_IDENTITY, TYPE_MSCHAPV2, TYPE_NAK, TYPE_TLV};
 use super::tls::{Received, TlsSession};
-use super::x509;
+use crate::pki::names::{self, IdentityRule};
 use crate::radius::auth::user_grant;
 use crate::radius::directory::Snapshot;
 use crate::radius::mschap;
@@ -85,6 +85,8 @@ pub struct Settings {
     pub tunnel: Arc<ServerConfig>,
     /// EAP-TLS: client certificates required.
     pub tls: Option<Arc<ServerConfig>>,
+    /// EAP-TLS: which certificate names the account.
+    pub identity_rule: IdentityRule,
 }
 
 /// What to do with the peer's message.
@@ -388,7 +390,7 @@ impl Conversation {
         match t.kind {
             MethodKind::Peap => self.peap(t, &plain, settings, snap, now_ms),
             MethodKind::Ttls => self.ttls(t, &plain, settings, snap, now_ms),
-            MethodKind::Tls => self.eap_tls(t, snap, now_ms),
+            MethodKind::Tls => self.eap_tls(t, &settings.identity_rule, snap, now_ms),
         }
     }
 
@@ -751,18 +753,31 @@ impl Conversation {
         }
     }
 
-    fn eap_tls(&mut self, mut t: Box<Tunnel>, snap: &Snapshot, now_ms: i64) -> Step {
+    fn eap_tls(
+        &mut self,
+        mut t: Box<Tunnel>,
+        rule: &IdentityRule,
+        snap: &Snapshot,
+        now_ms: i64,
+    ) -> Step {
         match std::mem::replace(&mut t.inner, Inner::Handshake) {
             Inner::Handshake => {
-                let info = t.tls.peer_certificate().and_then(x509::parse_certificate);
-                let names = info.map(|i| i.identities()).unwrap_or_default();
-                let Some((name, user)) = names
+                let cert = t.tls.peer_certificate().and_then(names::parse_certificate);
+                let candidates = cert
+                    .as_ref()
+                    .map(|c| rule.candidates(c))
+                    .unwrap_or_default();
+                let Some((name, user)) = candidates
                     .iter()
                     .find_map(|n| snap.users.get(n).map(|u| (n.clone(), u)))
                 else {
-                    if let Some(first) = names.first() {
-                        self.identity = first.clone();
-                    }
+                    let subject = cert.map(|c| c.subject).unwrap_or_default();
+                    tracing::info!(
+                        %subject,
+                        names = ?candidates,
+                        "EAP-TLS: the client certificate names no account under eap.tls_identity / eap.tls_domains"
+                    );
+                    self.identity = candidates.first().cloned().unwrap_or(subject);
                     return reject(RejectReason::CertificateNoUser);
                 };
                 self.identity = name;
@@ -821,6 +836,10 @@ mod tests {
                 server_name: "portico".into(),
                 tunnel: Arc::new(config),
                 tls: None,
+                identity_rule: crate::pki::names::IdentityRule {
+                    fields: vec![crate::pki::names::IdentityField::Upn],
+                    domains: vec![],
+                },
             },
             roots,
         )

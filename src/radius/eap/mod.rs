@@ -12,7 +12,6 @@ pub mod inner;
 pub mod packet;
 pub mod table;
 pub mod tls;
-pub mod x509;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +23,7 @@ use rustls::{RootCertStore, ServerConfig};
 
 use crate::config::EapConfig;
 use crate::metrics::Metrics;
+use crate::pki::certs::TlsMaterial;
 use crate::radius::auth::AuthService;
 use crate::radius::directory::{NasEntry, Snapshot};
 use crate::radius::policy::{Grant, RejectReason};
@@ -31,7 +31,6 @@ use crate::radius::request::{
     AccessRequest, ATTR_EAP_MESSAGE, MS_MPPE_RECV_KEY, MS_MPPE_SEND_KEY, VENDOR_MICROSOFT,
 };
 use crate::radius::wire;
-use crate::tls_certs::TlsMaterial;
 
 use conversation::{Conversation, MethodKind, Settings, Step};
 use table::{Checkout, Conversations, Full};
@@ -161,6 +160,10 @@ impl EapService {
                 server_name: cfg.server_name.clone(),
                 tunnel: Arc::new(tunnel),
                 tls,
+                identity_rule: crate::pki::names::IdentityRule {
+                    fields: cfg.tls_identity.clone(),
+                    domains: cfg.tls_domains.clone(),
+                },
             }),
             conversations: Conversations::new(
                 cfg.max_conversations,

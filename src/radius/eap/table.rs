@@ -218,6 +218,10 @@ mod tests {
             server_name: "t".into(),
             tunnel: std::sync::Arc::new(config),
             tls: None,
+            identity_rule: crate::pki::names::IdentityRule {
+                fields: vec![crate::pki::names::IdentityField::Upn],
+                domains: vec![],
+            },
         }
     }
 

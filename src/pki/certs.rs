@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
+use super::names;
 use crate::config::EapConfig;
-use crate::radius::eap::x509;
 
 /// Subdirectory of the data directory for generated certificates.
 pub const GENERATED_DIR: &str = "eap";
@@ -299,7 +299,7 @@ pub fn load(cfg: &EapConfig, data_dir: &Path) -> Result<TlsMaterial, CertError> 
     let key = load_key(&key_path)?;
     let server_not_after = chain
         .first()
-        .and_then(|c| x509::parse_certificate(c))
+        .and_then(|c| names::parse_certificate(c))
         .and_then(|i| i.not_after);
     let client_roots = if configured(&cfg.client_ca) {
         Some(load_certs(&cfg.client_ca)?)
@@ -338,7 +338,7 @@ mod tests {
         let certs = load_certs(&chain).unwrap();
         assert_eq!(certs.len(), 2, "server certificate then the CA");
         load_key(&key).unwrap();
-        let info = x509::parse_certificate(&certs[0]).unwrap();
+        let info = names::parse_certificate(&certs[0]).unwrap();
         assert_eq!(info.common_name.as_deref(), Some("radius.test"));
         assert!(days_left(info.not_after.unwrap(), chrono::Utc::now().timestamp()) > 300);
 
