@@ -4,6 +4,8 @@
 //! services that hold policy (`radius::policy`, `radius::auth`), and I/O at
 //! the edges (`radius::server`, `http`, `store`).
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod cli;
 pub mod config;

@@ -1,5 +1,7 @@
 //! `portico`: parse the command line, start logging, run.
 
+#![forbid(unsafe_code)]
+
 use clap::Parser;
 use portico::cli::{self, Cli, Command};
 use portico::config::{Config, LogFormat};

@@ -256,7 +256,10 @@ impl Harness {
             ListenerKind::Auth => &self.auth_dups,
             ListenerKind::Acct => &self.acct_dups,
         };
-        server::process(kind, self.ctx(), dups, datagram, peer, Instant::now()).await
+        match server::process(kind, self.ctx(), dups, datagram, peer, Instant::now()).await {
+            server::Outcome::Reply(reply) => Some(reply),
+            server::Outcome::Drop(_) => None,
+        }
     }
 }
 

@@ -11,6 +11,8 @@
 //! the only per-request allocations are the encoded datagram and the hidden
 //! password.
 
+#![forbid(unsafe_code)]
+
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

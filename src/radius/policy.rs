@@ -74,6 +74,20 @@ impl RejectReason {
     }
 }
 
+impl RejectReason {
+    /// The MS-CHAPv2 failure code the peer is told (RFC 2759 section 6),
+    /// the same for PEAP and TTLS/EAP-MSCHAPv2, so that the user's device
+    /// says "account disabled" or "password expired" where that is why.
+    pub fn mschap_error(self) -> u32 {
+        match self {
+            RejectReason::Disabled => 647,
+            RejectReason::Expired => 648,
+            RejectReason::MethodNotAllowed => 649,
+            _ => 691,
+        }
+    }
+}
+
 /// Account-level checks before any password work.
 pub fn check_account(user: &User, now_ms: i64) -> Result<(), RejectReason> {
     if !user.enabled {
@@ -185,6 +199,16 @@ pub fn reply_attributes(grant: &Grant, profile: Option<&Profile>) -> (Vec<u8>, V
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn one_mschapv2_failure_code_per_reason_for_peap_and_ttls() {
+        assert_eq!(RejectReason::Disabled.mschap_error(), 647);
+        assert_eq!(RejectReason::Expired.mschap_error(), 648);
+        assert_eq!(RejectReason::MethodNotAllowed.mschap_error(), 649);
+        assert_eq!(RejectReason::BadPassword.mschap_error(), 691);
+        assert_eq!(RejectReason::UnknownUser.mschap_error(), 691);
+    }
+
     use super::*;
 
     fn group(name: &str) -> Group {

@@ -10,11 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use radius::core::code::Code;
 use radius::core::rfc2865::PROXY_STATE_TYPE;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::metrics::{ListenerLabels, Metrics, OutcomeLabels};
 use crate::profiles::Profiles;
@@ -25,7 +25,7 @@ use crate::radius::dupcache::{DuplicateCache, RequestKey, Seen};
 use crate::radius::eap::{EapOutcome, EapService};
 use crate::radius::policy;
 use crate::radius::request::{self, ATTR_EAP_MESSAGE};
-use crate::radius::wire::{self, MessageAuthenticator};
+use crate::radius::wire::{self, code, MessageAuthenticator};
 use crate::store::auth_log::AuthRecord;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,79 @@ impl ListenerKind {
         match self {
             ListenerKind::Auth => "radius-auth",
             ListenerKind::Acct => "radius-acct",
+        }
+    }
+}
+
+/// Why a datagram got no answer: the `reason` label of
+/// `portico_radius_dropped_total` and the debug log's word for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropReason {
+    /// Larger than a RADIUS packet can be.
+    Oversize,
+    /// Every in-flight slot was taken.
+    Overload,
+    /// From an address that is no configured NAS.
+    UnknownNas,
+    /// Not a well-formed packet, or an accounting request that says nothing.
+    Malformed,
+    /// A code this listener does not serve.
+    UnexpectedCode,
+    MissingMessageAuthenticator,
+    BadMessageAuthenticator,
+    /// Accounting-Request authenticator wrong (wrong shared secret).
+    BadAuthenticator,
+    /// A retransmission of a request still being answered (counted as a
+    /// duplicate, not as a drop).
+    InProgress,
+    /// Not answered within `radius.request_timeout`.
+    Timeout,
+    /// The store or the password pool failed: no answer, so the NAS
+    /// retries, rather than a reject the user did not earn.
+    InternalError,
+    /// Accounting not committed: no answer, so the NAS retransmits.
+    NotCommitted,
+    /// The reply could not be encoded.
+    EncodeFailed,
+    /// Refused by the EAP state machine (`eap_malformed`, `eap_busy`, ...).
+    Eap(&'static str),
+}
+
+impl DropReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Oversize => "oversize",
+            DropReason::Overload => "overload",
+            DropReason::UnknownNas => "unknown_nas",
+            DropReason::Malformed => "malformed",
+            DropReason::UnexpectedCode => "unexpected_code",
+            DropReason::MissingMessageAuthenticator => "missing_message_authenticator",
+            DropReason::BadMessageAuthenticator => "bad_message_authenticator",
+            DropReason::BadAuthenticator => "bad_authenticator",
+            DropReason::InProgress => "in_progress",
+            DropReason::Timeout => "timeout",
+            DropReason::InternalError => "internal_error",
+            DropReason::NotCommitted => "not_committed",
+            DropReason::EncodeFailed => "encode_failed",
+            DropReason::Eap(r) => r,
+        }
+    }
+}
+
+/// What became of one datagram.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send these bytes back to the peer.
+    Reply(Vec<u8>),
+    /// Send nothing, for this reason.
+    Drop(DropReason),
+}
+
+impl Outcome {
+    fn from_encoded(r: Result<Vec<u8>, wire::WireError>) -> Outcome {
+        match r {
+            Ok(bytes) => Outcome::Reply(bytes),
+            Err(_) => Outcome::Drop(DropReason::EncodeFailed),
         }
     }
 }
@@ -174,11 +247,13 @@ async fn receive_loop(
         };
         let started = Instant::now();
         if len > wire::MAX_PACKET_LEN {
-            ctx.metrics.dropped(kind.name(), "oversize");
+            ctx.metrics
+                .dropped(kind.name(), DropReason::Oversize.as_str());
             continue;
         }
         let Ok(permit) = ctx.in_flight.clone().try_acquire_owned() else {
-            ctx.metrics.dropped(kind.name(), "overload");
+            ctx.metrics
+                .dropped(kind.name(), DropReason::Overload.as_str());
             continue;
         };
         let mut job = Box::pin(answer(
@@ -219,7 +294,7 @@ async fn answer(
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     ctx.metrics.radius_in_flight.inc();
-    if let Some(reply) = process(kind, &ctx, &dups, &datagram, peer, started).await {
+    if let Outcome::Reply(reply) = process(kind, &ctx, &dups, &datagram, peer, started).await {
         if let Err(e) = socket.send_to(&reply, peer).await {
             tracing::warn!(%peer, error = %e, "sending reply failed");
         }
@@ -229,7 +304,8 @@ async fn answer(
 }
 
 /// Everything between a received datagram and the reply to send (if any):
-/// no socket here, so tests and the fuzzer drive it directly.
+/// no socket here, so tests and the fuzzer drive it directly. Every drop
+/// is counted here, by its reason.
 pub async fn process(
     kind: ListenerKind,
     ctx: &RadiusContext,
@@ -237,40 +313,58 @@ pub async fn process(
     datagram: &[u8],
     peer: SocketAddr,
     started: Instant,
-) -> Option<Vec<u8>> {
+) -> Outcome {
+    let listener = kind.name();
+    let outcome = decide(kind, ctx, dups, datagram, peer, started).await;
+    match &outcome {
+        Outcome::Drop(DropReason::InProgress) => {}
+        Outcome::Drop(reason) => {
+            ctx.metrics.dropped(listener, reason.as_str());
+            tracing::debug!(%peer, listener, reason = reason.as_str(), "request dropped");
+        }
+        Outcome::Reply(_) => {}
+    }
+    outcome
+}
+
+async fn decide(
+    kind: ListenerKind,
+    ctx: &RadiusContext,
+    dups: &DuplicateCache,
+    datagram: &[u8],
+    peer: SocketAddr,
+    started: Instant,
+) -> Outcome {
     let listener = kind.name();
     let snap = ctx.directory.get();
     let Some(nas) = snap.nas.lookup(peer.ip()) else {
-        ctx.metrics.dropped(listener, "unknown_nas");
         if let Some(suppressed) = ctx.unknown_nas_log.permit() {
             tracing::warn!(%peer, listener, suppressed, "dropped request from an address that is no configured NAS");
         }
-        return None;
+        return Outcome::Drop(DropReason::UnknownNas);
     };
     let packet = match wire::check_structure(datagram) {
         Ok(p) => p,
         Err(e) => {
-            ctx.metrics.dropped(listener, "malformed");
             tracing::debug!(%peer, nas = %nas.name, error = %e, "malformed RADIUS packet");
-            return None;
+            return Outcome::Drop(DropReason::Malformed);
         }
     };
-    let code = packet[0];
+    let packet_code = packet[0];
     let expected = match kind {
-        ListenerKind::Auth => matches!(code, 1 | 12),
-        ListenerKind::Acct => matches!(code, 4 | 12),
+        ListenerKind::Auth => matches!(packet_code, code::ACCESS_REQUEST | code::STATUS_SERVER),
+        ListenerKind::Acct => {
+            matches!(packet_code, code::ACCOUNTING_REQUEST | code::STATUS_SERVER)
+        }
     };
     if !expected {
-        ctx.metrics.dropped(listener, "unexpected_code");
-        return None;
+        return Outcome::Drop(DropReason::UnexpectedCode);
     }
-    if let Err(reason) = check_authenticity(code, packet, &nas) {
-        ctx.metrics.dropped(listener, reason);
-        tracing::debug!(%peer, nas = %nas.name, reason, "request failed authenticity checks");
-        return None;
+    if let Err(reason) = check_authenticity(packet_code, packet, &nas) {
+        return Outcome::Drop(reason);
     }
     let counters = ctx.metrics.nas_counters(&nas.name);
-    counters.request(code);
+    counters.request(packet_code);
 
     let mut authenticator = [0u8; 16];
     authenticator.copy_from_slice(&packet[4..20]);
@@ -288,7 +382,7 @@ pub async fn process(
                     listener: Cow::Borrowed(listener),
                 })
                 .inc();
-            return None;
+            return Outcome::Drop(DropReason::InProgress);
         }
         Seen::Replay(reply) => {
             ctx.metrics
@@ -297,30 +391,29 @@ pub async fn process(
                     listener: Cow::Borrowed(listener),
                 })
                 .inc();
-            return Some(reply);
+            return Outcome::Reply(reply);
         }
     }
 
+    let span = tracing::debug_span!("radius", nas = %nas.name, listener, code = packet_code);
     let work = async {
-        match code {
-            12 => status_reply(kind, packet, &nas),
-            1 => access_reply(ctx, packet, &nas, &snap, peer.ip()).await,
+        match packet_code {
+            code::STATUS_SERVER => status_reply(kind, packet, &nas),
+            code::ACCESS_REQUEST => access_reply(ctx, packet, &nas, &snap, peer.ip()).await,
             _ => accounting_reply(ctx, packet, &nas, peer.ip()).await,
         }
+    }
+    .instrument(span);
+    let outcome = match tokio::time::timeout(ctx.request_timeout, work).await {
+        Ok(o) => o,
+        Err(_) => Outcome::Drop(DropReason::Timeout),
     };
-    let reply = match tokio::time::timeout(ctx.request_timeout, work).await {
-        Ok(r) => r,
-        Err(_) => {
-            ctx.metrics.dropped(listener, "timeout");
-            None
-        }
-    };
-    match &reply {
-        Some(reply) => {
+    match &outcome {
+        Outcome::Reply(reply) => {
             counters.reply(reply[0]);
             dups.complete(key, reply.clone());
         }
-        None => dups.abandon(&key),
+        Outcome::Drop(_) => dups.abandon(&key),
     }
     ctx.metrics
         .radius_latency
@@ -328,34 +421,35 @@ pub async fn process(
             listener: Cow::Borrowed(listener),
         })
         .observe(started.elapsed().as_secs_f64());
-    reply
+    outcome
 }
 
 /// The checks that protect against forged packets (CVE-2024-3596 among
-/// them). Returns the drop reason.
-fn check_authenticity(code: u8, packet: &[u8], nas: &NasEntry) -> Result<(), &'static str> {
+/// them).
+fn check_authenticity(packet_code: u8, packet: &[u8], nas: &NasEntry) -> Result<(), DropReason> {
     let ma = wire::verify_request_message_authenticator(packet, &nas.secret);
-    match code {
-        1 | 12 => match ma {
+    match packet_code {
+        code::ACCESS_REQUEST | code::STATUS_SERVER => match ma {
             MessageAuthenticator::Valid => Ok(()),
-            MessageAuthenticator::Invalid => Err("bad_message_authenticator"),
+            MessageAuthenticator::Invalid => Err(DropReason::BadMessageAuthenticator),
             MessageAuthenticator::Absent => {
                 // Only a NAS explicitly marked legacy may omit it, and never
                 // with EAP (RFC 3579) or Status-Server (RFC 5997).
                 let eap = wire::find_attribute(packet, ATTR_EAP_MESSAGE).is_some();
-                if code == 1 && !nas.require_message_authenticator && !eap {
+                if packet_code == code::ACCESS_REQUEST && !nas.require_message_authenticator && !eap
+                {
                     Ok(())
                 } else {
-                    Err("missing_message_authenticator")
+                    Err(DropReason::MissingMessageAuthenticator)
                 }
             }
         },
         _ => {
             if !wire::verify_accounting_request_authenticator(packet, &nas.secret) {
-                return Err("bad_authenticator");
+                return Err(DropReason::BadAuthenticator);
             }
             if ma == MessageAuthenticator::Invalid {
-                return Err("bad_message_authenticator");
+                return Err(DropReason::BadMessageAuthenticator);
             }
             Ok(())
         }
@@ -380,21 +474,20 @@ fn echo_proxy_state(packet: &[u8], out: &mut Vec<u8>) {
 
 /// RFC 5997: Status-Server is answered with Access-Accept on the
 /// authentication port and Accounting-Response on the accounting port.
-fn status_reply(kind: ListenerKind, packet: &[u8], nas: &NasEntry) -> Option<Vec<u8>> {
-    let code = match kind {
-        ListenerKind::Auth => Code::AccessAccept as u8,
-        ListenerKind::Acct => Code::AccountingResponse as u8,
+fn status_reply(kind: ListenerKind, packet: &[u8], nas: &NasEntry) -> Outcome {
+    let reply_code = match kind {
+        ListenerKind::Auth => code::ACCESS_ACCEPT,
+        ListenerKind::Acct => code::ACCOUNTING_RESPONSE,
     };
     let mut attrs = Vec::new();
     echo_proxy_state(packet, &mut attrs);
-    wire::encode_reply(
-        code,
+    Outcome::from_encoded(wire::encode_reply(
+        reply_code,
         packet[1],
         &request_authenticator(packet),
         &attrs,
         &nas.secret,
-    )
-    .ok()
+    ))
 }
 
 /// A decided Access-Request, ready to be counted, logged and encoded.
@@ -413,7 +506,7 @@ async fn access_reply(
     nas: &NasEntry,
     snap: &crate::radius::directory::Snapshot,
     peer: IpAddr,
-) -> Option<Vec<u8>> {
+) -> Outcome {
     let req = request::parse_access_request(packet);
     let now = now_ms();
     if req.has_eap_message {
@@ -423,16 +516,16 @@ async fn access_reply(
             return Box::pin(eap_reply(ctx, eap, packet, &req, nas, peer, now)).await;
         }
     }
-    let decision = ctx.auth.authenticate(&req, nas, snap, now).await;
+    let decision = ctx
+        .auth
+        .authenticate(&req, nas, snap, now)
+        .instrument(tracing::debug_span!("auth", user = %req.user_name_str()))
+        .await;
     if decision.result.as_ref().err() == Some(&policy::RejectReason::InternalError) {
-        // Store unreachable or hashing overloaded: no answer, so the NAS
-        // retries later, rather than a reject the user did not earn.
-        ctx.metrics
-            .dropped(ListenerKind::Auth.name(), "internal_error");
-        return None;
+        return Outcome::Drop(DropReason::InternalError);
     }
     let mut attrs = Vec::new();
-    let (code, outcome, reason) = match &decision.result {
+    let (reply_code, outcome, reason) = match &decision.result {
         Ok(accepted) => {
             attrs.extend_from_slice(&accepted.extra_attributes);
             let profile = ctx.profiles.get(&nas.profile);
@@ -441,21 +534,17 @@ async fn access_reply(
                 tracing::warn!(nas = %nas.name, user = %decision.identity, problem = %p, "reply attribute left out");
             }
             attrs.extend_from_slice(&policy_attrs);
-            (Code::AccessAccept as u8, "accept", String::new())
+            (code::ACCESS_ACCEPT, "accept", String::new())
         }
         Err(reason) => {
             if *reason == policy::RejectReason::ChapNeedsClearSecret {
                 tracing::warn!(nas = %nas.name, user = %decision.identity, "CHAP refused for a staff account: {}", reason.as_str());
             }
-            (
-                Code::AccessReject as u8,
-                "reject",
-                reason.as_str().to_string(),
-            )
+            (code::ACCESS_REJECT, "reject", reason.as_str().to_string())
         }
     };
     let verdict = Verdict {
-        code,
+        code: reply_code,
         attrs,
         identity: decision.identity,
         method: decision.method.as_str(),
@@ -475,24 +564,23 @@ async fn eap_reply(
     nas: &NasEntry,
     peer: IpAddr,
     now: i64,
-) -> Option<Vec<u8>> {
+) -> Outcome {
     let snap = ctx.directory.get();
-    let outcome = eap.handle(&ctx.auth, req, packet, nas, snap, now).await;
+    let outcome = eap
+        .handle(&ctx.auth, req, packet, nas, snap, now)
+        .instrument(tracing::debug_span!("eap", outer = %req.user_name_str()))
+        .await;
     let verdict = match outcome {
-        EapOutcome::Drop(reason) => {
-            ctx.metrics.dropped(ListenerKind::Auth.name(), reason);
-            return None;
-        }
+        EapOutcome::Drop(reason) => return Outcome::Drop(DropReason::Eap(reason)),
         EapOutcome::Challenge(mut attrs) => {
             echo_proxy_state(packet, &mut attrs);
-            return wire::encode_reply(
-                Code::AccessChallenge as u8,
+            return Outcome::from_encoded(wire::encode_reply(
+                code::ACCESS_CHALLENGE,
                 req.identifier,
                 &req.authenticator,
                 &attrs,
                 &nas.secret,
-            )
-            .ok();
+            ));
         }
         EapOutcome::Accept {
             mut attributes,
@@ -506,7 +594,7 @@ async fn eap_reply(
             }
             attributes.extend_from_slice(&policy_attrs);
             Verdict {
-                code: Code::AccessAccept as u8,
+                code: code::ACCESS_ACCEPT,
                 attrs: attributes,
                 identity: log.identity,
                 method: log.method,
@@ -519,7 +607,7 @@ async fn eap_reply(
             reason,
             log,
         } => Verdict {
-            code: Code::AccessReject as u8,
+            code: code::ACCESS_REJECT,
             attrs: attributes,
             identity: log.identity,
             method: log.method,
@@ -542,9 +630,9 @@ async fn finish_access(
     peer: IpAddr,
     now: i64,
     verdict: Verdict,
-) -> Option<Vec<u8>> {
+) -> Outcome {
     let Verdict {
-        code,
+        code: reply_code,
         mut attrs,
         identity,
         method,
@@ -580,26 +668,25 @@ async fn finish_access(
         })
         .await;
     match wire::encode_reply(
-        code,
+        reply_code,
         req.identifier,
         &req.authenticator,
         &attrs,
         &nas.secret,
     ) {
-        Ok(r) => Some(r),
+        Ok(r) => Outcome::Reply(r),
         Err(e) => {
             // Too many attributes for one packet: a reject is the safe answer.
             tracing::error!(nas = %nas.name, error = %e, "reply does not fit; rejecting");
             let mut ps = Vec::new();
             echo_proxy_state(packet, &mut ps);
-            wire::encode_reply(
-                Code::AccessReject as u8,
+            Outcome::from_encoded(wire::encode_reply(
+                code::ACCESS_REJECT,
                 req.identifier,
                 &req.authenticator,
                 &ps,
                 &nas.secret,
-            )
-            .ok()
+            ))
         }
     }
 }
@@ -609,15 +696,14 @@ async fn accounting_reply(
     packet: &[u8],
     nas: &NasEntry,
     peer: IpAddr,
-) -> Option<Vec<u8>> {
+) -> Outcome {
     let action =
         match accounting::parse_accounting_request(packet, &nas.name, canonical_ip(peer), now_ms())
         {
             Ok(a) => a,
             Err(e) => {
-                ctx.metrics.dropped(ListenerKind::Acct.name(), "malformed");
                 tracing::debug!(nas = %nas.name, error = %e, "accounting request dropped");
-                return None;
+                return Outcome::Drop(DropReason::Malformed);
             }
         };
     match action {
@@ -625,7 +711,7 @@ async fn accounting_reply(
             if let Err(e) = ctx.accounting.commit(*record).await {
                 // No answer: the NAS retransmits and nothing is lost.
                 tracing::warn!(nas = %nas.name, error = %e, "accounting not committed; not answering");
-                return None;
+                return Outcome::Drop(DropReason::NotCommitted);
             }
         }
         AcctAction::AnswerOnly(status) => {
@@ -634,13 +720,12 @@ async fn accounting_reply(
     }
     let mut attrs = Vec::new();
     echo_proxy_state(packet, &mut attrs);
-    wire::encode_accounting_response(
+    Outcome::from_encoded(wire::encode_accounting_response(
         packet[1],
         &request_authenticator(packet),
         &attrs,
         &nas.secret,
-    )
-    .ok()
+    ))
 }
 
 #[cfg(test)]

@@ -305,6 +305,7 @@ fn profile_for<'a>(profiles: &'a Profiles, name: &str) -> Option<&'a Profile> {
 }
 
 /// Polls one device once and records what it found.
+#[tracing::instrument(level = "debug", skip_all, fields(ap = %addr, profile = %profile.name))]
 pub async fn poll_device(
     addr: SocketAddr,
     creds: &Credentials,

@@ -50,6 +50,7 @@ pub(super) async fn landing_default(State(state): State<St>, page: Page, q: RawQ
     landing(State(state), page, Path(name), q).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(profile = %profile_name, client = ?page.client))]
 pub(super) async fn landing(
     State(state): State<St>,
     page: Page,

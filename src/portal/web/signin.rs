@@ -156,6 +156,7 @@ async fn begin(
     Ok((form, claim, origin))
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(profile = %profile, client = ?page.client))]
 pub(super) async fn staff(
     State(state): State<St>,
     page: Page,
@@ -172,6 +173,7 @@ pub(super) async fn staff(
     finish(&state, &page, &origin, &claim, who, &form.retry(), now).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(profile = %profile, client = ?page.client))]
 pub(super) async fn voucher(
     State(state): State<St>,
     page: Page,
@@ -192,6 +194,7 @@ pub(super) async fn voucher(
     finish(&state, &page, &origin, &claim, who, &form.retry(), now).await
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(profile = %profile, client = ?page.client))]
 pub(super) async fn accept(
     State(state): State<St>,
     page: Page,
@@ -231,6 +234,7 @@ fn sms_error(page: &Page, e: &sms::SmsError, retry: &str) -> Response {
     page.error(status, &text, code, retry)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(profile = %profile, client = ?page.client))]
 pub(super) async fn sms_send(
     State(state): State<St>,
     page: Page,
@@ -264,6 +268,7 @@ pub(super) async fn sms_send(
     )
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(profile = %profile, client = ?page.client))]
 pub(super) async fn sms_verify(
     State(state): State<St>,
     page: Page,

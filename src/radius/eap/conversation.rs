@@ -492,14 +492,9 @@ impl Conversation {
                     Err(reason) => {
                         // Tell the peer inside the tunnel (its user sees
                         // "wrong password", not a network error), then reject.
-                        let error = match reason {
-                            RejectReason::Disabled => 647,
-                            RejectReason::Expired => 648,
-                            _ => 691,
-                        };
                         let fresh: [u8; 16] = rand::thread_rng().gen();
                         t.inner = Inner::PeapFailure { reason };
-                        let body = inner::mschapv2_failure(r.ms_id, error, &fresh);
+                        let body = inner::mschapv2_failure(r.ms_id, reason.mschap_error(), &fresh);
                         self.send_inner(t, &inner::compressed_request(TYPE_MSCHAPV2, &body))
                     }
                 }
@@ -716,7 +711,7 @@ impl Conversation {
                     }
                     Err(reason) => {
                         let fresh: [u8; 16] = rand::thread_rng().gen();
-                        let body = inner::mschapv2_failure(r.ms_id, 691, &fresh);
+                        let body = inner::mschapv2_failure(r.ms_id, reason.mschap_error(), &fresh);
                         send(
                             self,
                             t,
