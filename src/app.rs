@@ -465,7 +465,7 @@ async fn refresh_loop(
 
 async fn prune_loop(store: Store, days: u32, every: Duration, stop: CancellationToken) {
     crate::periodic::every(every, stop, || async {
-        let before = server::now_ms() - i64::from(days) * 86_400_000;
+        let before = crate::clock::now_ms() - i64::from(days) * 86_400_000;
         match store.prune(before).await {
             Ok(r) => tracing::info!(
                 auth_log = r.auth_log,

@@ -9,12 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, Application};
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::credentials;
 use crate::domain::{validate_username, MacAddr};
 use crate::radius::coa;
 use crate::radius::mschap;
-use crate::radius::server::now_ms;
 use crate::store::devices::Device;
 use crate::store::groups::Group;
 use crate::store::nas::NewNas;

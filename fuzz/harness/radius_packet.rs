@@ -469,7 +469,7 @@ fn exercise_codecs(data: &[u8]) {
         packet,
         "fuzz-ap",
         IpAddr::V4(NAS_IP),
-        server::now_ms(),
+        portico::clock::now_ms(),
     );
 }
 

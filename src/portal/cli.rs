@@ -61,7 +61,7 @@ pub enum VoucherCmd {
 const MAX_BATCH: u32 = 10_000;
 
 pub async fn voucher_cmd(store: &Store, config: &Config, cmd: VoucherCmd) -> Result<()> {
-    let now = crate::radius::server::now_ms();
+    let now = crate::clock::now_ms();
     match cmd {
         VoucherCmd::Create {
             count,
@@ -215,7 +215,7 @@ pub enum WechatCmd {
 }
 
 pub async fn wechat_cmd(store: &Store, cmd: WechatCmd) -> Result<()> {
-    let now = crate::radius::server::now_ms();
+    let now = crate::clock::now_ms();
     match cmd {
         WechatCmd::Link {
             kind,

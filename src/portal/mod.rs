@@ -66,6 +66,8 @@ pub struct PortalState {
     pub gateway: Option<crate::gateway::Gateway>,
     /// The port of the portal's HTTPS listener, as bound (None: no HTTPS).
     pub https_port: Option<u16>,
+    /// The portal's time (a manual clock in tests).
+    pub clock: crate::clock::Clock,
 }
 
 impl PortalState {
@@ -93,6 +95,7 @@ impl PortalState {
             wecom_token: wechat::WecomToken::default(),
             gateway: None,
             https_port: None,
+            clock: crate::clock::Clock::System,
             store,
             profiles,
             config,
@@ -143,7 +146,7 @@ pub async fn maintenance(
     let expiry_stop = stop.clone();
     let expiries = tokio::spawn(async move {
         crate::periodic::every(expiry_every, expiry_stop, || async {
-            match log_expiries(&expiry_store, crate::radius::server::now_ms()).await {
+            match log_expiries(&expiry_store, crate::clock::now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(sessions = n, "portal sessions expired"),
                 Err(e) => tracing::warn!(error = %e, "ending expired portal sessions failed"),
@@ -152,7 +155,7 @@ pub async fn maintenance(
         .await;
     });
     crate::periodic::every(every, stop, || async {
-        let now = crate::radius::server::now_ms();
+        let now = crate::clock::now_ms();
         let day_ago = now - 86_400_000;
         let keep_from = now - i64::from(retention_days) * 86_400_000;
         let codes = store.sms_codes().purge(day_ago).await;

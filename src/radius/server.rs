@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::clock::now_ms;
 use crate::metrics::{ListenerLabels, Metrics, OutcomeLabels};
 use crate::profiles::Profiles;
 use crate::radius::accounting::{self, AccountingWriter, AcctAction, AuthLogWriter};
@@ -183,13 +184,6 @@ pub fn bind_udp(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Runs one listener until `shutdown`, then waits (up to the request

@@ -88,7 +88,7 @@ pub async fn probe(
     let descr = value(1).and_then(Value::as_text);
     let name = value(2).and_then(Value::as_text);
     let profile = collect::match_profile(profiles, object_id.as_deref(), descr.as_deref());
-    let now = crate::radius::server::now_ms();
+    let now = crate::clock::now_ms();
     let address = if addr.port() == 161 {
         addr.ip().to_string()
     } else {

@@ -386,7 +386,7 @@ impl TrapReceiver {
                 },
             };
             let Some(bytes) = buf.get(..n) else { continue };
-            let now = crate::radius::server::now_ms();
+            let now = crate::clock::now_ms();
             match handle_with(
                 bytes,
                 from,

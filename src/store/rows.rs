@@ -29,12 +29,7 @@ pub(crate) fn conflict_or(e: sqlx::Error, what: impl FnOnce() -> String) -> Stor
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use crate::clock::now_ms;
 
 /// Lists of names are stored as JSON text (portable, read whole).
 pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {

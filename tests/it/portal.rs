@@ -37,7 +37,7 @@ fn authorizations(env: &TestEnv) -> usize {
         let store = env.open_store().await;
         let n = store
             .authorizations()
-            .list_active(portico::radius::server::now_ms())
+            .list_active(portico::clock::now_ms())
             .await
             .unwrap()
             .len();

@@ -404,7 +404,7 @@ async fn sms_codes_sign_in_once_and_are_rate_limited() {
         .portal_sessions()
         .active_by_mac(
             portico::domain::MacAddr::parse(MAC).unwrap(),
-            portico::radius::server::now_ms(),
+            portico::clock::now_ms(),
         )
         .await
         .unwrap()

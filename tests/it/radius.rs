@@ -196,7 +196,7 @@ fn chap_only_for_one_time_credentials() {
                     username: "ot-7f3a".into(),
                     secret: "9b1c77e2".into(),
                     identity: "visitor:13800000000".into(),
-                    expires_at: portico::radius::server::now_ms() + 600_000,
+                    expires_at: portico::clock::now_ms() + 600_000,
                     uses_left: 1,
                     mac: None,
                     nas_name: None,
@@ -502,7 +502,7 @@ fn mac_authentication_for_registered_devices_and_portal_authorizations() {
                 "visitor:13800000000",
                 "sms",
                 &[],
-                portico::radius::server::now_ms() + 3_600_000,
+                portico::clock::now_ms() + 3_600_000,
             )
             .await
             .unwrap();

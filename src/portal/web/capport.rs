@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::{now_ms, security_headers, Page, St, START_PATH};
+use super::{security_headers, Page, St, START_PATH};
 use crate::domain::MacAddr;
 use crate::portal::{capport, PortalState};
 use crate::store::StoreError;
@@ -35,7 +35,7 @@ pub(super) async fn capport_api(State(state): State<St>, page: Page) -> Response
                 .into_response();
         }
     }
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let until = match page.client {
         Some(ip) => match open_until(&state, ip, now).await {
             Ok(u) => u,

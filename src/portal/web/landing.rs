@@ -8,7 +8,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{field, now_ms, pages, parse_pairs, Page, St, CSRF_COOKIE, START_PATH};
+use super::{field, pages, parse_pairs, Page, St, CSRF_COOKIE, START_PATH};
 use crate::domain::MacAddr;
 use crate::portal::context::{self, ClientContext, ContextError};
 use crate::portal::profile::Handoff;
@@ -91,7 +91,7 @@ pub(super) async fn again(
 ) -> Response {
     let query = parse_pairs(query.unwrap_or_default().as_bytes());
     let ctx = field(&query, "ctx")
-        .and_then(|c| state.keys.open_context(c, now_ms()))
+        .and_then(|c| state.keys.open_context(c, state.clock.now_ms()))
         .filter(|c| c.profile == profile);
     match ctx {
         Some(ctx) => render(&state, &page, ctx).await,
@@ -106,7 +106,7 @@ pub(super) async fn again(
 /// address it reported for a MAC) or, in gateway mode, the neighbour
 /// table. Such a context is checked like any other before sign-in.
 pub(super) async fn start(State(state): State<St>, page: Page) -> Response {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let Some(ip) = page.client else {
         return nothing_known(&page);
     };
@@ -220,7 +220,7 @@ pub(crate) fn split_called_station(called: &str) -> (Option<MacAddr>, Option<Str
 /// is the device, where Portico lets the MAC in) and shows the sign-in
 /// forms with the context sealed into them.
 pub(super) async fn render(state: &PortalState, page: &Page, mut ctx: ClientContext) -> Response {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     if let Some(url) = ctx.login_url.clone() {
         match trust::check_login_url(state, &url, &state.dns_lookups).await {
             Ok(target) => ctx.nas = target.nas,

@@ -372,9 +372,6 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-pub fn now_ms() -> i64 {
-    crate::radius::server::now_ms()
-}
 
 /// The landing again with a sealed context (the retry button of a form's
 /// error page); the from-address landing when there is none.

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::signin::{checked_origin, signin_form, Claim};
-use super::{again_url, field, now_ms, pages, parse_pairs, Page, St, CSRF_COOKIE, START_PATH};
+use super::{again_url, field, pages, parse_pairs, Page, St, CSRF_COOKIE, START_PATH};
 use crate::portal::signin::SignInError;
 use crate::portal::wechat::{self, Kind, TicketContext};
 use crate::portal::{tokens, PortalState};
@@ -105,7 +105,7 @@ async fn oauth_start(
         kind,
     };
     let ticket = tokens::random_token();
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let json = serde_json::to_string(&tc).unwrap_or_default();
     if let Err(e) = state
         .store
@@ -225,7 +225,7 @@ async fn load_ticket(
 /// was started from, while its sealed context is still good.
 fn retry_of(state: &PortalState, tc: Option<&TicketContext>) -> String {
     tc.and_then(|tc| {
-        let ctx = state.keys.open_context(&tc.ctx, now_ms())?;
+        let ctx = state.keys.open_context(&tc.ctx, state.clock.now_ms())?;
         Some(again_url(&ctx.profile, Some(&tc.ctx)))
     })
     .unwrap_or_else(|| START_PATH.to_string())
@@ -247,7 +247,7 @@ pub(super) async fn oauth_open(
     page: Page,
     Path(ticket): Path<String>,
 ) -> Response {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     match load_ticket(&state, &ticket).await {
         Some((t, tc)) if t.expires_at > now && t.completed_at.is_none() => {
             Redirect::to(&authorize_for(&state, &page, tc.kind, &ticket)).into_response()
@@ -265,7 +265,7 @@ pub(super) async fn oauth_callback(
     let (Some(code), Some(ticket)) = (field(&q, "code"), field(&q, "state")) else {
         return oauth_error(&state, &page, StatusCode::BAD_REQUEST, None);
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let Some((t, tc)) = load_ticket(&state, ticket).await else {
         return oauth_error(&state, &page, StatusCode::BAD_REQUEST, None);
     };
@@ -351,7 +351,7 @@ pub(super) async fn oauth_wait(
     page: Page,
     Path(ticket): Path<String>,
 ) -> Response {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let Some((t, tc)) = load_ticket(&state, &ticket).await else {
         return oauth_error(&state, &page, StatusCode::BAD_REQUEST, None);
     };

@@ -7,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{field, now_ms, pages, parse_pairs, Page, St, CSRF_COOKIE, SESSION_COOKIE, START_PATH};
+use super::{field, pages, parse_pairs, Page, St, CSRF_COOKIE, SESSION_COOKIE, START_PATH};
 use crate::portal::signin::{self, Confirmation};
 use crate::portal::{launcher, sms, tokens, PortalState};
 use crate::store::portal_sessions::PortalSession;
@@ -20,7 +20,7 @@ async fn session_of(state: &PortalState, page: &Page) -> Option<PortalSession> {
         .by_token(&tokens::hash_token(&token))
         .await
     {
-        Ok(Some(s)) if s.is_active(now_ms()) => Some(s),
+        Ok(Some(s)) if s.is_active(state.clock.now_ms()) => Some(s),
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(error = %e, "portal session lookup failed");
@@ -45,7 +45,7 @@ pub(super) async fn status_page(
     let Some(session) = session_of(&state, &page).await else {
         return no_session(&page);
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let query = parse_pairs(query.unwrap_or_default().as_bytes());
     let again = field(&query, "again")
         .and_then(|t| t.parse::<i64>().ok())
@@ -108,7 +108,7 @@ pub(super) async fn launcher_page(State(state): State<St>, page: Page) -> Respon
     let Some(session) = session_of(&state, &page).await else {
         return no_session(&page);
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let csrf_cookie = page
         .cookie(CSRF_COOKIE)
         .unwrap_or_else(tokens::random_token);
@@ -154,7 +154,7 @@ pub(super) async fn logout(State(state): State<St>, page: Page, body: Bytes) -> 
     let Some(session) = session_of(&state, &page).await else {
         return no_session(&page);
     };
-    if let Err(e) = signin::sign_out(&state, &session, now_ms()).await {
+    if let Err(e) = signin::sign_out(&state, &session, state.clock.now_ms()).await {
         return page.signin_error(&e, "/portal/launcher");
     }
     let t = page.t();

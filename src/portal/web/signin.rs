@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{again_url, field, now_ms, pages, parse_pairs, Page, St, CSRF_COOKIE, SESSION_COOKIE};
+use super::{again_url, field, pages, parse_pairs, Page, St, CSRF_COOKIE, SESSION_COOKIE};
 use crate::portal::context::ClientContext;
 use crate::portal::legal_log;
 use crate::portal::signin::{self, Identity, Next, Origin, SignInError};
@@ -54,7 +54,7 @@ pub(super) fn checked_form(
     }
     let ctx = state
         .keys
-        .open_context(&sealed, now_ms())
+        .open_context(&sealed, state.clock.now_ms())
         .filter(|c| c.profile == profile);
     match ctx {
         Some(ctx) => Ok(SignInForm {
@@ -120,7 +120,7 @@ pub(super) async fn checked_origin(
     claim: &Claim,
     retry: &str,
 ) -> Result<Origin, Response> {
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let (checked, sessions) = match trust::verify_client(state, &ctx, page.client, now).await {
         Ok(c) => (Ok(()), c.sessions),
         Err(r) => (Err(r), Vec::new()),
@@ -168,7 +168,7 @@ pub(super) async fn staff(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let who = signin::verify_staff(&state, form.get("username"), form.get("password"), now).await;
     finish(&state, &page, &origin, &claim, who, &form.retry(), now).await
 }
@@ -189,7 +189,7 @@ pub(super) async fn voucher(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let who = signin::redeem_voucher(&state, form.get("code"), form.ctx.client_mac, now).await;
     finish(&state, &page, &origin, &claim, who, &form.retry(), now).await
 }
@@ -206,7 +206,7 @@ pub(super) async fn accept(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let who = signin::click_through(&state, &form.ctx, now);
     finish(&state, &page, &origin, &claim, who, &form.retry(), now).await
 }
@@ -247,7 +247,13 @@ pub(super) async fn sms_send(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let phone = match sms::send_code(&state, form.get("phone"), form.ctx.client_mac, now_ms()).await
+    let phone = match sms::send_code(
+        &state,
+        form.get("phone"),
+        form.ctx.client_mac,
+        state.clock.now_ms(),
+    )
+    .await
     {
         Ok(p) => p,
         Err(e) => return sms_error(&page, &e, &form.retry()),
@@ -284,7 +290,7 @@ pub(super) async fn sms_verify(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     match sms::verify_code(&state, form.get("phone"), form.get("code"), now).await {
         Ok(who) => finish(&state, &page, &origin, &claim, Ok(who), &form.retry(), now).await,
         Err(e) => {
