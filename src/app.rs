@@ -161,7 +161,7 @@ impl Application {
         let portal_https = bind_portal_https(&config).await?;
         let admin = bind_admin(&config).await?;
         if config.portal.enabled
-            && config.portal.client_check == crate::portal::config::ClientCheck::Off
+            && config.portal.client_check == crate::config::portal::ClientCheck::Off
         {
             tracing::warn!(
                 "portal.client_check = \"off\": a sign-in link naming another device's MAC lets that device in \

@@ -94,6 +94,71 @@ pub fn validate_username(name: &str) -> Result<&str, String> {
     Ok(name)
 }
 
+/// SNMPv3 authentication protocol, as written in configuration and the
+/// inventory (`md5`, `sha1`, `sha256`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthProtocol {
+    Md5,
+    Sha1,
+    Sha224,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+/// SNMPv3 privacy protocol (`des`, `aes128`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrivProtocol {
+    Des,
+    Aes128,
+    Aes192,
+    Aes256,
+}
+
+impl AuthProtocol {
+    pub fn parse(s: &str) -> Option<AuthProtocol> {
+        Some(match s.to_ascii_lowercase().replace('-', "").as_str() {
+            "md5" => AuthProtocol::Md5,
+            "sha" | "sha1" => AuthProtocol::Sha1,
+            "sha224" => AuthProtocol::Sha224,
+            "sha256" => AuthProtocol::Sha256,
+            "sha384" => AuthProtocol::Sha384,
+            "sha512" => AuthProtocol::Sha512,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthProtocol::Md5 => "md5",
+            AuthProtocol::Sha1 => "sha1",
+            AuthProtocol::Sha224 => "sha224",
+            AuthProtocol::Sha256 => "sha256",
+            AuthProtocol::Sha384 => "sha384",
+            AuthProtocol::Sha512 => "sha512",
+        }
+    }
+}
+
+impl PrivProtocol {
+    pub fn parse(s: &str) -> Option<PrivProtocol> {
+        Some(match s.to_ascii_lowercase().replace('-', "").as_str() {
+            "des" => PrivProtocol::Des,
+            "aes" | "aes128" => PrivProtocol::Aes128,
+            "aes192" => PrivProtocol::Aes192,
+            "aes256" => PrivProtocol::Aes256,
+            _ => return None,
+        })
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            PrivProtocol::Des => "des",
+            PrivProtocol::Aes128 => "aes128",
+            PrivProtocol::Aes192 => "aes192",
+            PrivProtocol::Aes256 => "aes256",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! The app launcher's tiles: those the signed-in person's groups may see.
 
-use super::config::LauncherTile;
+use crate::config::portal::LauncherTile;
 use super::i18n::Lang;
 use super::pages::TileView;
 

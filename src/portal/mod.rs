@@ -11,7 +11,6 @@
 pub mod branding;
 pub mod capport;
 pub mod cli;
-pub mod config;
 pub mod context;
 pub mod handoff;
 pub mod http_client;
@@ -38,7 +37,7 @@ use tokio::sync::Semaphore;
 use crate::profiles::Profiles;
 use crate::store::Store;
 
-pub use config::PortalConfig;
+pub use crate::config::PortalConfig;
 pub use web::router;
 
 /// Everything the portal's handlers share.

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha1::Sha1;
 
-use super::config::SmsConfig;
+use crate::config::portal::SmsConfig;
 use super::http_client;
 use super::signin::{Identity, SignInError};
 use super::tokens::random_token;

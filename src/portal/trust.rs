@@ -21,7 +21,7 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
 
-use super::config::ClientCheck;
+use crate::config::portal::ClientCheck;
 use super::context::{url_host, ClientContext};
 use super::profile::Handoff;
 use super::PortalState;

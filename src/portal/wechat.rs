@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{WechatConfig, WecomConfig};
+use crate::config::portal::{WechatConfig, WecomConfig};
 use super::http_client::{self, pct};
 use super::signin::{self, Identity, SignInError};
 use super::PortalState;

@@ -5,11 +5,20 @@
 //! by `PORTICO_<KEY>`); e.g. `PORTICO_RADIUS__AUTH_LISTEN=127.0.0.1:0`.
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+mod listeners;
+pub mod portal;
+mod radius;
+mod snmp;
+
+pub use listeners::{AdminConfig, HttpConfig};
+pub use portal::PortalConfig;
+pub use radius::{EapConfig, RadiusConfig};
+pub use snmp::{ReachabilityMode, SnmpConfig, SnmpTrapUser};
 
 /// Prefix of every environment override.
 pub const ENV_PREFIX: &str = "PORTICO_";
@@ -61,7 +70,7 @@ pub struct Config {
     pub retention: RetentionConfig,
     pub profiles: ProfilesConfig,
     /// Captive portal, CAPPORT API and app launcher.
-    pub portal: crate::portal::PortalConfig,
+    pub portal: PortalConfig,
     pub eap: EapConfig,
     /// SNMP polling, traps and alerts.
     pub snmp: SnmpConfig,
@@ -79,7 +88,7 @@ impl Default for Config {
             radius: RadiusConfig::default(),
             retention: RetentionConfig::default(),
             profiles: ProfilesConfig::default(),
-            portal: crate::portal::PortalConfig::default(),
+            portal: PortalConfig::default(),
             eap: EapConfig::default(),
             snmp: SnmpConfig::default(),
         }
@@ -156,109 +165,6 @@ impl Default for DatabaseConfig {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    pub listen: SocketAddr,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
-        }
-    }
-}
-
-/// The management listener. Guests reach the portal listener, so what
-/// admins use (dashboard, API, `/metrics`) is served only here.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AdminConfig {
-    pub listen: SocketAddr,
-    /// HTTPS (true) or plain HTTP, e.g. behind a TLS-terminating proxy.
-    pub tls: bool,
-    /// PEM certificate chain and key; empty: a certificate issued by the
-    /// private CA in `data_dir` (`data_dir/admin/server.pem`).
-    pub tls_cert: PathBuf,
-    pub tls_key: PathBuf,
-    /// Names (DNS or IP) the generated certificate is also valid for,
-    /// besides this host's name, localhost and the loopback addresses.
-    pub server_names: Vec<String>,
-    /// Bearer token `/metrics` asks for ("" = none).
-    pub metrics_token: Secret,
-}
-
-impl Default for AdminConfig {
-    fn default() -> Self {
-        AdminConfig {
-            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
-            tls: true,
-            tls_cert: PathBuf::new(),
-            tls_key: PathBuf::new(),
-            server_names: Vec::new(),
-            metrics_token: Secret(String::new()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RadiusConfig {
-    /// Authentication listener. `[::]:1812` listens on IPv4 and IPv6.
-    pub auth_listen: SocketAddr,
-    /// Accounting listener.
-    pub acct_listen: SocketAddr,
-    /// Requests handled at once; beyond this, requests are dropped and counted.
-    pub max_in_flight: usize,
-    /// A request not answered within this time is abandoned (and counted).
-    #[serde(with = "humantime_serde")]
-    pub request_timeout: Duration,
-    /// Retransmissions within this window get the cached reply (RFC 5080).
-    #[serde(with = "humantime_serde")]
-    pub duplicate_window: Duration,
-    /// Keep the NT hash that MS-CHAPv2 and PEAP need (encrypted at rest).
-    pub store_nt_hash: bool,
-    /// Remember verified passwords in memory (keyed HMAC, never the clear
-    /// text) so repeated authentications skip the slow password hash.
-    pub credential_cache: bool,
-    /// How often the in-memory user/NAS tables are checked for changes.
-    #[serde(with = "humantime_serde")]
-    pub refresh_interval: Duration,
-    /// Accounting rows committed in one transaction at most.
-    pub accounting_batch: usize,
-    /// CoA/Disconnect: time to wait for an answer before retrying.
-    #[serde(with = "humantime_serde")]
-    pub coa_timeout: Duration,
-    /// CoA/Disconnect: attempts in all (with exponential backoff).
-    pub coa_attempts: u32,
-    /// FreeRADIUS-format dictionary files to load besides the profiles'.
-    pub dictionaries: Vec<PathBuf>,
-}
-
-impl Default for RadiusConfig {
-    fn default() -> Self {
-        RadiusConfig {
-            auth_listen: "[::]:1812"
-                .parse()
-                .unwrap_or(SocketAddr::from(([0; 4], 1812))),
-            acct_listen: "[::]:1813"
-                .parse()
-                .unwrap_or(SocketAddr::from(([0; 4], 1813))),
-            max_in_flight: 4096,
-            request_timeout: Duration::from_secs(5),
-            duplicate_window: Duration::from_secs(30),
-            store_nt_hash: true,
-            credential_cache: true,
-            refresh_interval: Duration::from_secs(1),
-            accounting_batch: 512,
-            coa_timeout: Duration::from_secs(2),
-            coa_attempts: 3,
-            dictionaries: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
 pub struct RetentionConfig {
     /// Days to keep authentication logs, accounting and events. The PRC
     /// Cybersecurity Law asks for at least 180 days of network logs.
@@ -295,205 +201,6 @@ impl Default for ProfilesConfig {
 }
 
 /// 802.1X: EAP methods, certificates and conversation limits.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EapConfig {
-    pub enabled: bool,
-    /// Offered in this order: `peap`, `ttls`, `tls` (EAP-TLS needs `client_ca`).
-    pub methods: Vec<String>,
-    /// Server certificate chain (PEM, leaf first). Empty: a private CA and
-    /// server certificate are generated under `data_dir/eap/`.
-    pub certificate: PathBuf,
-    /// Private key of `certificate` (PEM).
-    pub private_key: PathBuf,
-    /// CA certificates (PEM) that EAP-TLS client certificates must chain to.
-    pub client_ca: PathBuf,
-    /// Certificate revocation list (PEM or DER) for EAP-TLS clients.
-    pub crl: PathBuf,
-    /// Name in the generated server certificate (what devices are told to expect).
-    pub server_name: String,
-    /// Largest TLS payload per EAP packet; smaller when the NAS sends a smaller Framed-MTU.
-    pub fragment_size: usize,
-    /// A conversation idle this long is dropped.
-    #[serde(with = "humantime_serde")]
-    pub idle_timeout: Duration,
-    /// Open conversations at most, in all and per NAS.
-    pub max_conversations: usize,
-    pub max_conversations_per_nas: usize,
-    /// Warn in the log this many days before the server certificate expires.
-    pub expiry_warning_days: u32,
-    /// Offer TLS 1.3 for EAP-TLS (RFC 9190). PEAP and TTLS use TLS 1.2.
-    pub tls13: bool,
-    /// EAP-TLS: the certificate fields that name the account, tried in
-    /// this order: `upn`, `email`, `cn`, `dns`.
-    pub tls_identity: Vec<crate::pki::names::IdentityField>,
-    /// EAP-TLS: domains whose UPN or e-mail local part may stand for a
-    /// username (`alice@corp.example` as `alice`). Empty: only a whole
-    /// value that is a username names the account.
-    pub tls_domains: Vec<String>,
-}
-
-impl Default for EapConfig {
-    fn default() -> Self {
-        EapConfig {
-            enabled: true,
-            methods: vec!["peap".into(), "ttls".into(), "tls".into()],
-            certificate: PathBuf::new(),
-            private_key: PathBuf::new(),
-            client_ca: PathBuf::new(),
-            crl: PathBuf::new(),
-            server_name: "portico".into(),
-            fragment_size: 1024,
-            idle_timeout: Duration::from_secs(30),
-            max_conversations: 20_000,
-            max_conversations_per_nas: 5_000,
-            expiry_warning_days: 30,
-            tls13: true,
-            tls_identity: vec![
-                crate::pki::names::IdentityField::Upn,
-                crate::pki::names::IdentityField::Email,
-            ],
-            tls_domains: Vec::new(),
-        }
-    }
-}
-
-/// How the SNMP scheduler decides that an AP is reachable.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum ReachabilityMode {
-    /// ICMP echo when the process may open a raw socket, else SNMP.
-    Auto,
-    Icmp,
-    Snmp,
-}
-
-/// An SNMPv3 user that traps may come from (keys are localised with the
-/// sender's engine id).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SnmpTrapUser {
-    pub user: String,
-    /// md5, sha1, sha224, sha256, sha384, sha512; empty: noAuthNoPriv.
-    #[serde(default)]
-    pub auth_protocol: String,
-    #[serde(default)]
-    pub auth_password: Secret,
-    /// des, aes128, aes192, aes256; empty: no privacy.
-    #[serde(default)]
-    pub priv_protocol: String,
-    #[serde(default)]
-    pub priv_password: Secret,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SnmpConfig {
-    /// Poll the inventory and receive traps.
-    pub enabled: bool,
-    /// Each AP is polled this often (spread over the interval).
-    #[serde(with = "humantime_serde")]
-    pub poll_interval: Duration,
-    /// Trap receiver (UDP; 162 needs root).
-    pub trap_listen: SocketAddr,
-    /// First attempt's timeout; each retry doubles it.
-    #[serde(with = "humantime_serde")]
-    pub timeout: Duration,
-    pub retries: u32,
-    /// GETBULK max-repetitions (shared by the columns of one walk).
-    pub max_repetitions: u32,
-    /// Polls in flight at once.
-    pub concurrency: usize,
-    /// An AP is down after this many failed cycles in a row.
-    pub down_after: u32,
-    /// `auto` (ICMP when permitted, else SNMP), `icmp` or `snmp`.
-    pub reachability: ReachabilityMode,
-    /// How often the inventory is re-read.
-    #[serde(with = "humantime_serde")]
-    pub refresh_interval: Duration,
-    /// Raw samples are kept this long, then 5-minute averages, then hourly.
-    #[serde(with = "humantime_serde")]
-    pub keep_raw: Duration,
-    #[serde(with = "humantime_serde")]
-    pub keep_five_minute: Duration,
-    #[serde(with = "humantime_serde")]
-    pub keep_hourly: Duration,
-    /// Alert thresholds per radio (0 turns one off): channel utilization in
-    /// percent, clients, noise floor in dBm (alert at or above).
-    pub alert_utilization: i64,
-    pub alert_clients_per_radio: i64,
-    pub alert_noise_floor: i64,
-    /// `http://host:port/path` that receives raised and cleared alerts as JSON.
-    pub alert_webhook: String,
-    /// SNMPv3 users for traps.
-    pub trap_users: Vec<SnmpTrapUser>,
-}
-
-impl Default for SnmpConfig {
-    fn default() -> Self {
-        SnmpConfig {
-            enabled: true,
-            poll_interval: Duration::from_secs(60),
-            trap_listen: SocketAddr::from(([0, 0, 0, 0], 1162)),
-            timeout: Duration::from_secs(2),
-            retries: 2,
-            max_repetitions: 25,
-            concurrency: 256,
-            down_after: 3,
-            reachability: ReachabilityMode::Auto,
-            refresh_interval: Duration::from_secs(10),
-            keep_raw: Duration::from_secs(48 * 3600),
-            keep_five_minute: Duration::from_secs(30 * 86_400),
-            keep_hourly: Duration::from_secs(365 * 86_400),
-            alert_utilization: 80,
-            alert_clients_per_radio: 50,
-            alert_noise_floor: -75,
-            alert_webhook: String::new(),
-            trap_users: Vec::new(),
-        }
-    }
-}
-
-impl SnmpConfig {
-    fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |m: &str| Err(ConfigError::Invalid(format!("snmp.{m}")));
-        if self.poll_interval < Duration::from_millis(100) {
-            return bad("poll_interval must be at least 100ms");
-        }
-        if self.timeout.is_zero() {
-            return bad("timeout must be above zero");
-        }
-        if self.concurrency == 0 || self.down_after == 0 {
-            return bad("concurrency and down_after must be at least 1");
-        }
-        if !(1..=1000).contains(&self.max_repetitions) {
-            return bad("max_repetitions must be 1 to 1000");
-        }
-        if !(self.alert_webhook.is_empty() || self.alert_webhook.starts_with("http://")) {
-            return bad("alert_webhook must be empty or an http:// URL");
-        }
-        for u in &self.trap_users {
-            if u.user.is_empty() {
-                return bad("trap_users: user is empty");
-            }
-            let auth_ok = u.auth_protocol.is_empty()
-                || crate::snmp::client::AuthProtocol::parse(&u.auth_protocol).is_some();
-            let priv_ok = u.priv_protocol.is_empty()
-                || crate::snmp::client::PrivProtocol::parse(&u.priv_protocol).is_some();
-            if !auth_ok || !priv_ok {
-                return bad(&format!("trap_users: user {}: unknown protocol", u.user));
-            }
-            if !u.priv_protocol.is_empty() && u.auth_protocol.is_empty() {
-                return bad(&format!(
-                    "trap_users: user {}: privacy needs authentication",
-                    u.user
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
 /// The legal minimum for network logs (days).
 pub const LEGAL_MINIMUM_RETENTION_DAYS: u32 = 180;
 
@@ -647,7 +354,7 @@ impl Config {
 
     /// The sample file with every default written down, as shipped in the repo.
     pub fn sample() -> &'static str {
-        include_str!("../portico.example.toml")
+        include_str!("../../portico.example.toml")
     }
 }
 
