@@ -142,4 +142,3 @@ impl SnmpConfig {
         Ok(())
     }
 }
-

@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::profile::{template_params, Handoff, PortalProfile};
 use crate::domain::MacAddr;
+use crate::profiles::portal::{template_params, Handoff, PortalProfile};
 
 /// Longest URL taken from a redirect (the AP's login URL or the page the
 /// person wanted).
@@ -332,7 +332,7 @@ pub fn unescape_octal(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::portal::profile::FormMethod;
+    use crate::profiles::portal::FormMethod;
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -5,7 +5,7 @@
 use md5::{Digest, Md5};
 
 use super::context::ClientContext;
-use super::profile::{FormMethod, Handoff, PortalProfile};
+use crate::profiles::portal::{FormMethod, Handoff, PortalProfile};
 
 /// A form the browser submits by itself (with a button when scripts are off).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! The app launcher's tiles: those the signed-in person's groups may see.
 
-use crate::config::portal::LauncherTile;
 use super::i18n::Lang;
 use super::pages::TileView;
+use crate::config::portal::LauncherTile;
 
 /// Tiles with no groups are for everyone; others need one shared group.
 pub fn visible_tiles(tiles: &[LauncherTile], groups: &[String], lang: Lang) -> Vec<TileView> {

@@ -19,7 +19,6 @@ pub mod launcher;
 pub mod legal_log;
 pub mod limits;
 pub mod pages;
-pub mod profile;
 pub mod signin;
 pub mod sms;
 pub mod tls;

@@ -8,11 +8,11 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha1::Sha1;
 
-use crate::config::portal::SmsConfig;
 use super::http_client;
 use super::signin::{Identity, SignInError};
 use super::tokens::random_token;
 use super::PortalState;
+use crate::config::portal::SmsConfig;
 use crate::domain::MacAddr;
 
 const GATEWAY_TIMEOUT: Duration = Duration::from_secs(10);

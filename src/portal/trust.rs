@@ -21,11 +21,11 @@ use std::time::Duration;
 use ipnet::IpNet;
 use tokio::sync::Semaphore;
 
-use crate::config::portal::ClientCheck;
 use super::context::{url_host, ClientContext};
-use super::profile::Handoff;
 use super::PortalState;
+use crate::config::portal::ClientCheck;
 use crate::domain::MacAddr;
+use crate::profiles::portal::Handoff;
 use crate::radius::directory::canonical_ip;
 use crate::store::nas::Nas;
 use crate::store::AcctSession;

@@ -930,7 +930,7 @@ pub async fn simulate_cmd(config: &Config, args: SimulateArgs) -> Result<()> {
             let _ = store.aps().remove(&name).await;
             specs.push(NewAp {
                 name,
-                kind: if profile.snmp.role == super::profile::Role::Controller {
+                kind: if profile.snmp.role == crate::profiles::snmp::Role::Controller {
                     ApKind::Controller
                 } else {
                     ApKind::Ap

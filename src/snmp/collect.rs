@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::client::{Client, SnmpError};
 use super::oid::{index_key, Oid};
-use super::profile::{Column, Role, SnmpProfile};
 use super::value::{mac_from_arcs, Value};
+use crate::profiles::snmp::{Column, Role, SnmpProfile};
 use crate::profiles::{Profile, Profiles};
 
 /// MIB-II system group scalars.
@@ -476,7 +476,7 @@ pub fn match_profile<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snmp::profile::{ApTable, RadioTable};
+    use crate::profiles::snmp::{ApTable, RadioTable};
 
     fn o(s: &str) -> Oid {
         Oid::parse(s).unwrap()

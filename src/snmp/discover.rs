@@ -12,8 +12,8 @@ use tokio::sync::Semaphore;
 use super::client::{Client, Credentials, RequestOptions, SnmpStats};
 use super::collect::{self, SYS_DESCR, SYS_NAME, SYS_OBJECT_ID};
 use super::oid::Oid;
-use super::profile::Role;
 use super::value::Value;
+use crate::profiles::snmp::Role;
 use crate::profiles::Profiles;
 use crate::store::aps::Discovered;
 

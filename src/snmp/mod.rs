@@ -18,7 +18,6 @@ pub mod discover;
 pub mod events;
 pub mod icmp;
 pub mod oid;
-pub mod profile;
 pub mod reach;
 pub mod scheduler;
 pub mod simulator;

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 use super::agent::{respond, MibView};
 use super::collect::{IF_COLUMNS, SYS_DESCR, SYS_NAME, SYS_OBJECT_ID, SYS_UPTIME};
 use super::oid::Oid;
-use super::profile::{Column, Role, SnmpProfile};
 use super::value::Value;
+use crate::profiles::snmp::{Column, Role, SnmpProfile};
 use crate::profiles::Profile;
 
 #[derive(Clone, Debug)]

@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::{field, pages, parse_pairs, Page, St, CSRF_COOKIE, START_PATH};
 use crate::domain::MacAddr;
 use crate::portal::context::{self, ClientContext, ContextError};
-use crate::portal::profile::Handoff;
 use crate::portal::signin::SignInError;
 use crate::portal::{tokens, trust, PortalState};
+use crate::profiles::portal::Handoff;
 
 pub(super) async fn gateway_redirect(
     State(state): State<St>,

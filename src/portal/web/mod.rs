@@ -372,7 +372,6 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-
 /// The landing again with a sealed context (the retry button of a form's
 /// error page); the from-address landing when there is none.
 fn again_url(profile: &str, sealed_ctx: Option<&str>) -> String {

@@ -29,7 +29,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::oid::Oid;
+use crate::snmp::oid::Oid;
 
 /// What `[snmp]` says, as written.
 #[derive(Deserialize, Debug)]
