@@ -17,7 +17,7 @@ mod snmp;
 
 pub use listeners::{AdminConfig, HttpConfig};
 pub use portal::PortalConfig;
-pub use radius::{EapConfig, RadiusConfig};
+pub use radius::{EapConfig, IdentityField, RadiusConfig};
 pub use snmp::{ReachabilityMode, SnmpConfig, SnmpTrapUser};
 
 /// Prefix of every environment override.

@@ -94,7 +94,7 @@ pub struct EapConfig {
     pub tls13: bool,
     /// EAP-TLS: the certificate fields that name the account, tried in
     /// this order: `upn`, `email`, `cn`, `dns`.
-    pub tls_identity: Vec<crate::pki::names::IdentityField>,
+    pub tls_identity: Vec<IdentityField>,
     /// EAP-TLS: domains whose UPN or e-mail local part may stand for a
     /// username (`alice@corp.example` as `alice`). Empty: only a whole
     /// value that is a username names the account.
@@ -117,11 +117,22 @@ impl Default for EapConfig {
             max_conversations_per_nas: 5_000,
             expiry_warning_days: 30,
             tls13: true,
-            tls_identity: vec![
-                crate::pki::names::IdentityField::Upn,
-                crate::pki::names::IdentityField::Email,
-            ],
+            tls_identity: vec![IdentityField::Upn, IdentityField::Email],
             tls_domains: Vec::new(),
         }
     }
+}
+
+/// A certificate field that may name the account (`eap.tls_identity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityField {
+    /// Microsoft User Principal Name (subjectAltName otherName).
+    Upn,
+    /// subjectAltName e-mail address (rfc822Name).
+    Email,
+    /// The subject's common name.
+    Cn,
+    /// subjectAltName DNS names (machine certificates).
+    Dns,
 }

@@ -370,7 +370,7 @@ mod tests {
         ensure_admin_certificate(dir.path(), &["10.0.0.5".into()]).unwrap();
         assert_ne!(std::fs::read(&chain).unwrap(), first);
         // It serves: rustls accepts the pair.
-        crate::portal::tls::server_config(&chain, &key).unwrap();
+        crate::tls::server_config(&chain, &key).unwrap();
     }
 
     #[test]

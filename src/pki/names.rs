@@ -4,9 +4,10 @@
 //! Signature and chain checks are rustls' job: nothing here trusts what it
 //! reads for anything but naming.
 
-use serde::{Deserialize, Serialize};
 use x509_parser::der_parser::asn1_rs::{Any, FromDer};
 use x509_parser::prelude::{GeneralName, X509Certificate};
+
+pub use crate::config::IdentityField;
 
 /// 1.3.6.1.4.1.311.20.2.3 Microsoft User Principal Name.
 const OID_UPN: &str = "1.3.6.1.4.1.311.20.2.3";
@@ -63,20 +64,6 @@ fn upn_value(explicit: &[u8]) -> Option<String> {
     (inner.tag().0 == TAG_UTF8)
         .then(|| std::str::from_utf8(inner.data).ok().map(str::to_string))
         .flatten()
-}
-
-/// A certificate field that may name the account (`eap.tls_identity`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IdentityField {
-    /// Microsoft User Principal Name (subjectAltName otherName).
-    Upn,
-    /// subjectAltName e-mail address (rfc822Name).
-    Email,
-    /// The subject's common name.
-    Cn,
-    /// subjectAltName DNS names (machine certificates).
-    Dns,
 }
 
 /// Which certificate field names the account, and which domains' UPN or

@@ -21,7 +21,6 @@ pub mod limits;
 pub mod pages;
 pub mod signin;
 pub mod sms;
-pub mod tls;
 pub mod tokens;
 pub mod trust;
 pub mod vouchers;

@@ -121,7 +121,7 @@ impl FromRequestParts<St> for Page {
             .or_else(|| {
                 parts
                     .extensions
-                    .get::<ConnectInfo<super::tls::TlsPeer>>()
+                    .get::<ConnectInfo<crate::tls::TlsPeer>>()
                     .map(|c| c.0 .0)
             })
             .map(|a| a.ip());

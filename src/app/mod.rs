@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::credentials;
-use crate::http::{self, HttpState};
+pub mod http;
+
 use crate::metrics::{CertLabels, Metrics};
 use crate::pki::certs as tls_certs;
 use crate::profiles::{ProfileError, Profiles};
@@ -22,6 +23,7 @@ use crate::radius::dupcache::DuplicateCache;
 use crate::radius::eap::EapService;
 use crate::radius::server::{self, ListenerKind, RadiusContext, RateLimitedLog};
 use crate::store::{PoolSettings, Store, StoreError};
+use http::HttpState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -531,7 +533,7 @@ async fn bind_portal_https(
     if !config.portal.enabled {
         return Ok(None);
     }
-    let tls = crate::portal::tls::server_config(&config.portal.tls_cert, &config.portal.tls_key)
+    let tls = crate::tls::server_config(&config.portal.tls_cert, &config.portal.tls_key)
         .map_err(|e| AppError::Other(format!("portal HTTPS: {e}")))?;
     let listener = TcpListener::bind(addr)
         .await
@@ -552,17 +554,16 @@ fn spawn_https(
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let tls_listener =
-            match crate::portal::tls::TlsListener::spawn(listener, tls, shutdown.clone()) {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::error!(listener = name, error = %e, "HTTPS listener failed");
-                    return;
-                }
-            };
+        let tls_listener = match crate::tls::TlsListener::spawn(listener, tls, shutdown.clone()) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(listener = name, error = %e, "HTTPS listener failed");
+                return;
+            }
+        };
         let served = axum::serve(
             tls_listener,
-            router.into_make_service_with_connect_info::<crate::portal::tls::TlsPeer>(),
+            router.into_make_service_with_connect_info::<crate::tls::TlsPeer>(),
         )
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
@@ -605,7 +606,7 @@ async fn bind_admin(
             (a.tls_cert.clone(), a.tls_key.clone())
         };
         Some(
-            crate::portal::tls::server_config(&cert, &key)
+            crate::tls::server_config(&cert, &key)
                 .map_err(|e| AppError::Other(format!("admin HTTPS: {e}")))?,
         )
     } else {

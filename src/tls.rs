@@ -1,7 +1,8 @@
-//! HTTPS for the portal and the CAPPORT API (clients require HTTPS for
-//! RFC 8908): rustls with the ring provider and a configured certificate.
-//! Handshakes run in their own tasks, so a slow client never holds up
-//! the others; finished connections are handed to axum as a `Listener`.
+//! HTTPS listeners (the portal, whose RFC 8908 API clients come only over
+//! HTTPS, and the management listener): rustls with the ring provider and
+//! a PEM certificate. Handshakes run in their own tasks, so a slow client
+//! never holds up the others; finished connections are handed to axum as
+//! a `Listener`.
 
 use std::io;
 use std::net::SocketAddr;
