@@ -1029,12 +1029,8 @@ async fn session_cmd(store: &Store, config: &Config, cmd: SessionCmd) -> Result<
             let (nas_row, outcome) =
                 disconnect(store, config, &session_id, nas.as_deref(), kind).await?;
             match outcome {
-                coa::CoaOutcome::Ack => println!("{} acknowledged by {nas_row}", kind_name(kind)),
-                other => bail!(
-                    "{} refused by {nas_row}: {}",
-                    kind_name(kind),
-                    other.describe()
-                ),
+                coa::CoaOutcome::Ack => println!("{} acknowledged by {nas_row}", kind.name()),
+                other => bail!("{} refused by {nas_row}: {}", kind.name(), other.describe()),
             }
         }
         SessionCmd::Export { since, output } => {
@@ -1078,13 +1074,6 @@ async fn session_cmd(store: &Store, config: &Config, cmd: SessionCmd) -> Result<
     Ok(())
 }
 
-fn kind_name(kind: coa::CoaKind) -> &'static str {
-    match kind {
-        coa::CoaKind::Disconnect => "Disconnect-Request",
-        coa::CoaKind::Coa => "CoA-Request",
-    }
-}
-
 /// Sends Disconnect/CoA for a stored session to its NAS and records the
 /// outcome as an event. Returns the NAS name and the outcome.
 pub async fn disconnect(
@@ -1094,80 +1083,23 @@ pub async fn disconnect(
     nas: Option<&str>,
     kind: coa::CoaKind,
 ) -> Result<(String, coa::CoaOutcome)> {
-    let candidates: Vec<_> = store
+    let candidates = store
         .accounting()
-        .list(true, i64::MAX)
-        .await?
-        .into_iter()
-        .filter(|s| s.session_id == session_id && nas.is_none_or(|n| s.nas_name == n))
-        .collect();
+        .open_by_session_id(session_id, nas)
+        .await?;
     let session = match candidates.as_slice() {
         [] => bail!(
             "no open session {session_id:?}{}",
             nas.map(|n| format!(" on {n}")).unwrap_or_default()
         ),
-        [one] => one.clone(),
+        [one] => one,
         _ => bail!("session id {session_id:?} is open on several NASes; name one with --nas"),
     };
-    let nas_row = store
-        .nas()
-        .get(&session.nas_name)
-        .await?
-        .with_context(|| format!("NAS {} is no longer configured", session.nas_name))?;
-    let nas_ip: std::net::IpAddr = session
-        .nas_ip
-        .parse()
-        .with_context(|| format!("session has no usable NAS address ({:?})", session.nas_ip))?;
-    let identity = coa::SessionIdentity {
-        user_name: session.username.clone(),
-        acct_session_id: Some(session.session_id.clone()),
-        calling_station_id: session.calling_station.clone(),
-        framed_ip: session.framed_ip.as_deref().and_then(|s| s.parse().ok()),
-        nas_ip: match nas_ip {
-            std::net::IpAddr::V4(v4) => Some(v4),
-            _ => None,
-        },
+    let settings = coa::CoaSettings {
+        timeout: config.radius.coa_timeout,
+        attempts: config.radius.coa_attempts,
     };
-    let attrs = coa::identity_attributes(&identity)?;
-    let target = std::net::SocketAddr::new(nas_ip, nas_row.coa_port);
-    let result = coa::send(
-        kind,
-        target,
-        nas_row.secret.as_bytes(),
-        &attrs,
-        config.radius.coa_timeout,
-        config.radius.coa_attempts,
-    )
-    .await;
-    let (severity, message) = match &result {
-        Ok(o) => (
-            if *o == coa::CoaOutcome::Ack {
-                "info"
-            } else {
-                "warning"
-            },
-            format!(
-                "{} for session {} ({}): {}",
-                kind_name(kind),
-                session.session_id,
-                session.username.clone().unwrap_or_default(),
-                o.describe()
-            ),
-        ),
-        Err(e) => (
-            "warning",
-            format!(
-                "{} for session {}: {e}",
-                kind_name(kind),
-                session.session_id
-            ),
-        ),
-    };
-    store
-        .events()
-        .record("coa", &nas_row.name, severity, &message, now_ms())
-        .await?;
-    Ok((nas_row.name, result?))
+    Ok(coa::for_session(store, settings, session, kind, &[]).await?)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Domain newtypes that validate on construction.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 
 /// A 48-bit MAC address. Parses the common spellings (`aa:bb:cc:dd:ee:ff`,
@@ -156,6 +157,17 @@ impl PrivProtocol {
             PrivProtocol::Aes192 => "aes192",
             PrivProtocol::Aes256 => "aes256",
         }
+    }
+}
+
+/// A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`.
+pub fn canonical_ip(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(v6),
+        },
+        v4 => v4,
     }
 }
 

@@ -543,36 +543,19 @@ async fn dynamic_auth(
             return;
         }
     };
-    for s in sessions {
-        let Ok(Some(nas)) = state.store.nas().get(&s.nas_name).await else {
-            continue;
-        };
-        let Ok(nas_ip) = s.nas_ip.parse::<IpAddr>() else {
-            continue;
-        };
-        let id = coa::SessionIdentity {
-            user_name: s.username.clone(),
-            acct_session_id: Some(s.session_id.clone()),
-            calling_station_id: s.calling_station.clone(),
-            framed_ip: s.framed_ip.as_deref().and_then(|f| f.parse().ok()),
-            nas_ip: match nas_ip {
-                IpAddr::V4(v4) => Some(v4),
-                IpAddr::V6(_) => None,
-            },
-        };
-        let Ok(mut attrs) = coa::identity_attributes(&id) else {
-            continue;
-        };
-        attrs.extend_from_slice(&extra);
-        let target = std::net::SocketAddr::new(nas_ip, nas.coa_port);
-        let (timeout, attempts) = (state.coa_timeout, state.coa_attempts);
-        let secret = nas.secret.clone();
+    let settings = coa::CoaSettings {
+        timeout: state.coa_timeout,
+        attempts: state.coa_attempts,
+    };
+    for session in sessions {
+        let store = state.store.clone();
+        let extra = extra.clone();
         tokio::spawn(async move {
-            match coa::send(kind, target, secret.as_bytes(), &attrs, timeout, attempts).await {
-                Ok(o) => {
-                    tracing::info!(%target, %mac, ?kind, outcome = %o.describe(), "portal CoA/Disconnect")
+            match coa::for_session(&store, settings, &session, kind, &extra).await {
+                Ok((nas, o)) => {
+                    tracing::info!(%nas, %mac, ?kind, outcome = %o.describe(), "portal CoA/Disconnect")
                 }
-                Err(e) => tracing::warn!(%target, %mac, ?kind, error = %e, "portal CoA/Disconnect"),
+                Err(e) => tracing::warn!(%mac, ?kind, error = %e, "portal CoA/Disconnect"),
             }
         });
     }

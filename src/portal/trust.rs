@@ -24,9 +24,9 @@ use tokio::sync::Semaphore;
 use super::context::{url_host, ClientContext};
 use super::PortalState;
 use crate::config::portal::ClientCheck;
+use crate::domain::canonical_ip;
 use crate::domain::MacAddr;
 use crate::profiles::portal::Handoff;
-use crate::radius::directory::canonical_ip;
 use crate::store::nas::Nas;
 use crate::store::AcctSession;
 

@@ -15,6 +15,7 @@ use rand::Rng;
 use tokio::net::UdpSocket;
 
 use crate::radius::wire;
+use crate::store::{AcctSession, Store, StoreError};
 
 pub const ATTR_ERROR_CAUSE: u8 = 101;
 
@@ -65,10 +66,101 @@ impl CoaOutcome {
 pub enum CoaError {
     #[error("no answer from {0} after {1} attempts")]
     NoAnswer(SocketAddr, u32),
+    #[error("NAS {0} is no longer configured")]
+    NasGone(String),
+    #[error("the session has no usable NAS address ({0:?})")]
+    NoNasAddress(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
     #[error("socket error: {0}")]
     Io(#[from] std::io::Error),
     #[error("cannot encode request: {0}")]
     Encode(#[from] wire::WireError),
+}
+
+/// How long to wait for an answer and how often to ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CoaSettings {
+    pub timeout: Duration,
+    pub attempts: u32,
+}
+
+impl CoaKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            CoaKind::Disconnect => "Disconnect-Request",
+            CoaKind::Coa => "CoA-Request",
+        }
+    }
+}
+
+/// The interface other services use to act on a session: sends `kind`
+/// (with `extra` attributes, e.g. a vendor's re-authenticate command) to
+/// the NAS that holds the accounting session, identified as RFC 5176 asks,
+/// and records the answer as an event. Returns the NAS's name and answer.
+pub async fn for_session(
+    store: &Store,
+    settings: CoaSettings,
+    session: &AcctSession,
+    kind: CoaKind,
+    extra: &[u8],
+) -> Result<(String, CoaOutcome), CoaError> {
+    let nas = store
+        .nas()
+        .get(&session.nas_name)
+        .await?
+        .ok_or_else(|| CoaError::NasGone(session.nas_name.clone()))?;
+    let nas_ip: std::net::IpAddr = session
+        .nas_ip
+        .parse()
+        .map_err(|_| CoaError::NoNasAddress(session.nas_ip.clone()))?;
+    let identity = SessionIdentity {
+        user_name: session.username.clone(),
+        acct_session_id: Some(session.session_id.clone()),
+        calling_station_id: session.calling_station.clone(),
+        framed_ip: session.framed_ip.as_deref().and_then(|s| s.parse().ok()),
+        nas_ip: match nas_ip {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(_) => None,
+        },
+    };
+    let mut attrs = identity_attributes(&identity)?;
+    attrs.extend_from_slice(extra);
+    let target = SocketAddr::new(nas_ip, nas.coa_port);
+    let result = send(
+        kind,
+        target,
+        nas.secret.as_bytes(),
+        &attrs,
+        settings.timeout,
+        settings.attempts,
+    )
+    .await;
+    let who = session.username.clone().unwrap_or_default();
+    let (severity, message) = match &result {
+        Ok(o) => (
+            if *o == CoaOutcome::Ack {
+                "info"
+            } else {
+                "warning"
+            },
+            format!(
+                "{} for session {} ({who}): {}",
+                kind.name(),
+                session.session_id,
+                o.describe()
+            ),
+        ),
+        Err(e) => (
+            "warning",
+            format!("{} for session {}: {e}", kind.name(), session.session_id),
+        ),
+    };
+    store
+        .events()
+        .record("coa", &nas.name, severity, &message, crate::clock::now_ms())
+        .await?;
+    Ok((nas.name, result?))
 }
 
 /// RFC 5176 s3.5 Error-Cause values.

@@ -62,16 +62,7 @@ impl NasTable {
     }
 }
 
-/// A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`.
-pub fn canonical_ip(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(v6),
-        },
-        v4 => v4,
-    }
-}
+pub use crate::domain::canonical_ip;
 
 #[derive(Default)]
 pub struct Snapshot {

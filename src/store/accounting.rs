@@ -221,6 +221,28 @@ impl<'a> Accounting<'a> {
             .collect()
     }
 
+    /// Open sessions with this Acct-Session-Id (on any NAS, or on `nas`).
+    pub async fn open_by_session_id(
+        &self,
+        session_id: &str,
+        nas: Option<&str>,
+    ) -> Result<Vec<AcctSession>> {
+        let sql = format!(
+            "SELECT {SESSION_COLS} FROM acct_sessions WHERE session_id = $1 \
+             AND stopped_ms IS NULL AND ($2 = '' OR nas_name = $3) ORDER BY id LIMIT 16"
+        );
+        let nas = nas.unwrap_or("");
+        sqlx::query(&sql)
+            .bind(session_id)
+            .bind(nas)
+            .bind(nas)
+            .fetch_all(&self.store.pool)
+            .await?
+            .iter()
+            .map(from_row)
+            .collect()
+    }
+
     /// The newest open session started at or after `since_ms` whose
     /// client reported this address: who is asking, by its IP (the
     /// captive portal API and its landing page).
