@@ -10,7 +10,6 @@
 
 pub mod branding;
 pub mod capport;
-pub mod cli;
 pub mod context;
 pub mod handoff;
 pub mod http_client;

@@ -64,6 +64,5 @@ pub fn credentials_of(s: &SnmpSecret) -> Option<Credentials> {
         }
     })
 }
-pub mod cli;
 pub mod service;
 pub mod sim_acct;

@@ -7,10 +7,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 
-use super::branding::Branding;
-use super::i18n::Lang;
-use super::vouchers::{generate_code, print_sheet, SheetOptions};
 use crate::config::Config;
+use crate::portal::branding::Branding;
+use crate::portal::i18n::Lang;
+use crate::portal::vouchers::{generate_code, print_sheet, SheetOptions};
 use crate::store::vouchers::NewBatch;
 use crate::store::{Store, StoreError};
 

@@ -9,11 +9,12 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use tokio_util::sync::CancellationToken;
 
-use super::client::{AuthProtocol, PrivProtocol, SnmpStats};
-use super::discover::{self, SweepOptions};
-use super::simulator::{self, SimConfig};
 use crate::app;
 use crate::config::Config;
+use crate::domain::{AuthProtocol, PrivProtocol};
+use crate::snmp::client::SnmpStats;
+use crate::snmp::discover::{self, SweepOptions};
+use crate::snmp::simulator::{self, SimConfig};
 use crate::store::aps::{Ap, ApKind, NewAp, SnmpSecret};
 use crate::store::Store;
 
@@ -516,61 +517,10 @@ pub const CSV_HEADER: [&str; 23] = [
 
 /// Parses an import file; every bad row is named (line and reason).
 pub fn parse_csv(text: &str) -> std::result::Result<Vec<NewAp>, Vec<String>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = match rdr.headers() {
-        Ok(h) => h.iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
-        Err(e) => return Err(vec![format!("line 1: cannot read header: {e}")]),
-    };
-    let unknown: Vec<&String> = header
-        .iter()
-        .filter(|h| !CSV_HEADER.contains(&h.as_str()))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(vec![format!("line 1: unknown columns {unknown:?}")]);
-    }
-    for need in ["name", "address"] {
-        if !header.iter().any(|h| h == need) {
-            return Err(vec![format!("line 1: missing column {need}")]);
-        }
-    }
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    let mut names = std::collections::HashSet::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(format!("line {line}: {e}"));
-                continue;
-            }
-        };
-        let get = |col: &str| -> Option<String> {
-            header
-                .iter()
-                .position(|h| h == col)
-                .and_then(|p| rec.get(p))
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-        };
-        match row_to_ap(&get) {
-            Ok(ap) => {
-                if !names.insert(ap.name.clone()) {
-                    errors.push(format!("line {line}: name {:?} appears twice", ap.name));
-                } else {
-                    out.push(ap);
-                }
-            }
-            Err(why) => errors.push(format!("line {line}: {why}")),
-        }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    super::csv_import::read(text, &CSV_HEADER, &["name", "address"], "name", |row| {
+        let ap = row_to_ap(&|col| row.get(col))?;
+        Ok((ap.name.clone(), ap))
+    })
 }
 
 fn row_to_ap(get: &dyn Fn(&str) -> Option<String>) -> std::result::Result<NewAp, String> {
@@ -793,7 +743,7 @@ pub async fn discover_cmd(store: &Store, config: &Config, args: DiscoverArgs) ->
         rate: args.rate.max(1),
         ..SweepOptions::default()
     };
-    let creds = super::client::Credentials::V2c { community };
+    let creds = crate::snmp::client::Credentials::V2c { community };
     let found = discover::sweep(
         &net,
         &creds,
@@ -976,16 +926,16 @@ pub async fn simulate_cmd(config: &Config, args: SimulateArgs) -> Result<()> {
     let acct = match (args.radius_acct, acct_secret) {
         (Some(target), Some(secret)) => {
             let per_ap = args.radios * args.clients_per_radio;
-            let sessions: Vec<super::sim_acct::SimSession> = (0..addrs.len())
+            let sessions: Vec<crate::snmp::sim_acct::SimSession> = (0..addrs.len())
                 .flat_map(|ap| {
-                    (0..per_ap).map(move |client| super::sim_acct::SimSession { ap, client })
+                    (0..per_ap).map(move |client| crate::snmp::sim_acct::SimSession { ap, client })
                 })
                 .collect();
             println!(
                 "sending RADIUS accounting for {} simulated clients to {target}",
                 sessions.len()
             );
-            Some(tokio::spawn(super::sim_acct::run(
+            Some(tokio::spawn(crate::snmp::sim_acct::run(
                 target,
                 secret.into_bytes(),
                 sessions,

@@ -1,0 +1,484 @@
+//! `portico user` and `portico group`: staff accounts and their groups' reply policy.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+
+use super::*;
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// Add a user; the password is read from standard input.
+    Add {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// Group membership (repeat for several).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Do not keep the NT hash (MS-CHAPv2/PEAP will not work for this user).
+        #[arg(long)]
+        no_nt_hash: bool,
+        /// Account expiry, YYYY-MM-DD or RFC 3339.
+        #[arg(long)]
+        valid_until: Option<String>,
+    },
+    /// Set a new password, read from standard input.
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        no_nt_hash: bool,
+    },
+    Disable {
+        username: String,
+    },
+    Enable {
+        username: String,
+    },
+    /// Lift a lock after too many wrong passwords (portal and dashboard).
+    Unlock {
+        username: String,
+    },
+    Remove {
+        username: String,
+    },
+    /// Replace the user's groups.
+    SetGroups {
+        username: String,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import users from CSV: header row, columns username,password and
+    /// optionally groups (`;`-separated) and display_name. A file with any
+    /// bad row imports nothing.
+    Import {
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct GroupPolicy {
+    /// VLAN id or name (Tunnel-Private-Group-Id).
+    #[arg(long)]
+    vlan: Option<String>,
+    /// Session-Timeout in seconds.
+    #[arg(long)]
+    session_timeout: Option<u32>,
+    /// Idle-Timeout in seconds.
+    #[arg(long)]
+    idle_timeout: Option<u32>,
+    #[arg(long)]
+    filter_id: Option<String>,
+    #[arg(long)]
+    class: Option<String>,
+    /// Extra reply attribute by dictionary name, e.g. Aruba-User-Role=staff (repeatable).
+    #[arg(long = "reply")]
+    reply: Vec<String>,
+    /// Allowed methods (pap, mschapv2, chap, mac, eap); default all.
+    #[arg(long = "method")]
+    methods: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GroupCmd {
+    /// Create or replace a group's policy.
+    Set {
+        name: String,
+        #[command(flatten)]
+        policy: GroupPolicy,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+fn nt_hash_for(config: &Config, no_nt_hash: bool, password: &str) -> Option<[u8; 16]> {
+    (config.radius.store_nt_hash && !no_nt_hash).then(|| mschap::nt_password_hash(password))
+}
+
+pub(super) async fn user_cmd(store: &Store, config: &Config, cmd: UserCmd) -> Result<()> {
+    match cmd {
+        UserCmd::Add {
+            username,
+            password_stdin,
+            groups,
+            display_name,
+            no_nt_hash,
+            valid_until,
+        } => {
+            let username = validate_username(&username)
+                .map_err(anyhow::Error::msg)?
+                .to_string();
+            let (password_hash, nt_hash) = if password_stdin {
+                let pw = read_secret_line("password")?;
+                credentials::check_new_password(&pw)?;
+                let nt = nt_hash_for(config, no_nt_hash, &pw);
+                (Some(hash_blocking(pw).await?), nt)
+            } else {
+                (None, None)
+            };
+            let valid_until = valid_until.as_deref().map(parse_date).transpose()?;
+            store
+                .users()
+                .add(&NewUser {
+                    username: username.clone(),
+                    display_name,
+                    password_hash,
+                    nt_hash,
+                    groups,
+                    valid_until,
+                })
+                .await
+                .map_err(conflict_context)?;
+            println!("added user {username}");
+        }
+        UserCmd::Passwd {
+            username,
+            password_stdin,
+            no_nt_hash,
+        } => {
+            if !password_stdin {
+                bail!("give the new password on standard input with --password-stdin");
+            }
+            let pw = read_secret_line("password")?;
+            credentials::check_new_password(&pw)?;
+            let nt = nt_hash_for(config, no_nt_hash, &pw);
+            let hash = hash_blocking(pw).await?;
+            store.users().set_password(&username, &hash, nt).await?;
+            println!("password changed for {username}");
+        }
+        UserCmd::Disable { username } => {
+            store.users().set_enabled(&username, false).await?;
+            println!("disabled {username}");
+        }
+        UserCmd::Enable { username } => {
+            store.users().set_enabled(&username, true).await?;
+            println!("enabled {username}");
+        }
+        UserCmd::Unlock { username } => {
+            if store.lockouts().unlock(&username).await? {
+                println!("unlocked {username}");
+            } else {
+                println!("{username} had no wrong passwords on record");
+            }
+        }
+        UserCmd::Remove { username } => {
+            if !store.users().remove(&username).await? {
+                bail!("no user {username}");
+            }
+            println!("removed {username}");
+        }
+        UserCmd::SetGroups { username, groups } => {
+            store.users().set_groups(&username, &groups).await?;
+            println!("{username}: groups {}", groups.join(", "));
+        }
+        UserCmd::List { json } => {
+            let users = store.users().list().await?;
+            if json {
+                let rows: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "username": u.username,
+                            "display_name": u.display_name,
+                            "enabled": u.enabled,
+                            "groups": u.groups,
+                            "valid_until": u.valid_until.map(fmt_ms),
+                            "has_password": u.password_hash.is_some(),
+                            "has_nt_hash": u.nt_hash.is_some(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<24} {:<8} {:<8} {:<24} VALID-UNTIL",
+                    "USERNAME", "ENABLED", "NT-HASH", "GROUPS"
+                );
+                for u in users {
+                    println!(
+                        "{:<24} {:<8} {:<8} {:<24} {}",
+                        u.username,
+                        if u.enabled { "yes" } else { "no" },
+                        if u.nt_hash.is_some() { "yes" } else { "no" },
+                        u.groups.join(";"),
+                        fmt_opt_ms(u.valid_until)
+                    );
+                }
+            }
+        }
+        UserCmd::Import { file } => import_users(store, config, &file).await?,
+    }
+    Ok(())
+}
+
+/// One CSV row, checked but not yet hashed.
+#[derive(Debug, PartialEq)]
+pub struct ImportRow {
+    pub line: usize,
+    pub username: String,
+    pub password: String,
+    pub groups: Vec<String>,
+    pub display_name: Option<String>,
+}
+
+/// Parses and checks the whole file; every bad row is reported by line.
+pub fn parse_user_csv(text: &str) -> std::result::Result<Vec<ImportRow>, Vec<String>> {
+    const KNOWN: &[&str] = &["username", "password", "groups", "display_name"];
+    super::csv_import::read(text, KNOWN, &["username", "password"], "username", |row| {
+        let username = row.get("username").unwrap_or_default();
+        let password = row.raw("password");
+        let mut problems = Vec::new();
+        let key = match validate_username(&username) {
+            Ok(u) => u.to_string(),
+            Err(why) => {
+                problems.push(why);
+                username.clone()
+            }
+        };
+        if let Err(e) = credentials::check_new_password(&password) {
+            problems.push(e.to_string());
+        }
+        if !problems.is_empty() {
+            return Err(problems.join("; "));
+        }
+        let groups = row
+            .get("groups")
+            .map(|g| {
+                g.split(';')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((
+            key,
+            ImportRow {
+                line: row.line,
+                username,
+                password,
+                groups,
+                display_name: row.get("display_name"),
+            },
+        ))
+    })
+}
+
+async fn import_users(store: &Store, config: &Config, file: &Path) -> Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let rows = match parse_user_csv(&text) {
+        Ok(rows) => rows,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("{}: {e}", file.display());
+            }
+            bail!("{} error(s); nothing imported", errors.len());
+        }
+    };
+    let mut existing = Vec::new();
+    for r in &rows {
+        if store.users().get(&r.username).await?.is_some() {
+            existing.push(format!(
+                "{}: line {}: user {} already exists",
+                file.display(),
+                r.line,
+                r.username
+            ));
+        }
+    }
+    if !existing.is_empty() {
+        for e in &existing {
+            eprintln!("{e}");
+        }
+        bail!("{} error(s); nothing imported", existing.len());
+    }
+    // argon2id is slow by design: hash on every core.
+    let store_nt = config.radius.store_nt_hash;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let new_users =
+        tokio::task::spawn_blocking(move || hash_rows(rows, store_nt, threads)).await??;
+    let n = store.users().import(&new_users).await?;
+    println!("imported {n} users");
+    Ok(())
+}
+
+fn hash_rows(rows: Vec<ImportRow>, store_nt: bool, threads: usize) -> Result<Vec<NewUser>> {
+    let chunk = rows.len().div_ceil(threads.max(1)).max(1);
+    let results: Vec<Result<Vec<NewUser>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = rows
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|r| {
+                            Ok(NewUser {
+                                username: r.username.clone(),
+                                display_name: r.display_name.clone(),
+                                password_hash: Some(
+                                    credentials::hash_password(&r.password)
+                                        .map_err(|e| anyhow::anyhow!("line {}: {e}", r.line))?,
+                                ),
+                                nt_hash: store_nt.then(|| mschap::nt_password_hash(&r.password)),
+                                groups: r.groups.clone(),
+                                valid_until: None,
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("hashing thread failed")))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(rows.len());
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+fn parse_reply_pairs(pairs: &[String]) -> Result<Vec<(String, String)>> {
+    pairs
+        .iter()
+        .map(|p| {
+            let (k, v) = p
+                .split_once('=')
+                .with_context(|| format!("--reply {p:?}: expected ATTRIBUTE=VALUE"))?;
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
+pub(super) async fn group_cmd(store: &Store, cmd: GroupCmd) -> Result<()> {
+    match cmd {
+        GroupCmd::Set { name, policy } => {
+            let methods: Vec<String> = policy
+                .methods
+                .iter()
+                .map(|m| m.to_ascii_lowercase())
+                .collect();
+            for m in &methods {
+                if !["pap", "chap", "mschapv2", "mac", "eap"].contains(&m.as_str()) {
+                    bail!("unknown method {m:?} (pap, chap, mschapv2, mac, eap)");
+                }
+            }
+            let group = Group {
+                name: name.clone(),
+                vlan: policy.vlan,
+                session_timeout: policy.session_timeout,
+                idle_timeout: policy.idle_timeout,
+                filter_id: policy.filter_id,
+                class: policy.class,
+                reply_attributes: parse_reply_pairs(&policy.reply)?,
+                allowed_methods: methods,
+            };
+            store.groups().upsert(&group).await?;
+            println!("group {name} saved");
+        }
+        GroupCmd::List { json } => {
+            let groups = store.groups().list().await?;
+            if json {
+                let rows: Vec<_> = groups
+                    .iter()
+                    .map(|g| {
+                        serde_json::json!({
+                            "name": g.name, "vlan": g.vlan, "session_timeout": g.session_timeout,
+                            "idle_timeout": g.idle_timeout, "filter_id": g.filter_id, "class": g.class,
+                            "reply": g.reply_attributes, "methods": g.allowed_methods,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                println!(
+                    "{:<20} {:<8} {:<10} {:<10} {:<16} CLASS",
+                    "GROUP", "VLAN", "SESSION", "IDLE", "FILTER-ID"
+                );
+                for g in groups {
+                    println!(
+                        "{:<20} {:<8} {:<10} {:<10} {:<16} {}",
+                        g.name,
+                        g.vlan.unwrap_or_default(),
+                        g.session_timeout.map(|t| t.to_string()).unwrap_or_default(),
+                        g.idle_timeout.map(|t| t.to_string()).unwrap_or_default(),
+                        g.filter_id.unwrap_or_default(),
+                        g.class.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        GroupCmd::Remove { name } => {
+            if !store.groups().remove(&name).await? {
+                bail!("no group {name}");
+            }
+            println!("removed group {name}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse_date;
+
+    #[test]
+    fn csv_good_file() {
+        let rows = parse_user_csv(
+            "username,password,groups,display_name\nalice,pw1,staff;wifi,Alice Li\nbob,pw2,,\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].groups, vec!["staff", "wifi"]);
+        assert_eq!(rows[0].display_name.as_deref(), Some("Alice Li"));
+        assert_eq!(rows[1].groups, Vec::<String>::new());
+    }
+
+    #[test]
+    fn csv_bad_rows_named_by_line() {
+        let errs =
+            parse_user_csv("username,password\nalice,pw\n,nopw\nalice,again\nbob,\n").unwrap_err();
+        let all = errs.join("\n");
+        assert!(all.contains("line 3"), "{all}");
+        assert!(all.contains("line 4") && all.contains("twice"), "{all}");
+        assert!(all.contains("line 5"), "{all}");
+        assert!(!all.contains("line 2"), "{all}");
+    }
+
+    #[test]
+    fn csv_bad_header_and_ragged_rows() {
+        assert!(parse_user_csv("user,pass\na,b\n").is_err());
+        assert!(parse_user_csv("username,password,shoe\na,b,c\n").unwrap_err()[0].contains("shoe"));
+        assert!(parse_user_csv("username,password\na,b,c\n").is_err());
+        assert!(parse_user_csv("").is_err());
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(parse_date("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(parse_date("1970-01-01T00:00:01Z").unwrap(), 1000);
+        assert!(parse_date("yesterday").is_err());
+    }
+}
