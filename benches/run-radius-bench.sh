@@ -38,7 +38,7 @@ die() { echo "run-radius-bench.sh: $*" >&2; exit 1; }
 [[ $# -gt 0 ]] || die "give at least one target (NAME=AUTH,ACCT,PID or freeradius)"
 
 if [[ ! -x "$radload" ]]; then
-	(cd "$repo" && cargo build --release --bin portico-radload) >&2
+	(cd "$repo" && cargo build --release -p portico-tools --bin portico-radload) >&2
 fi
 
 fr_dir=""

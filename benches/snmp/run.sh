@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SNMP polling benchmark: N simulated APs (one agent each, `portico
-# simulate`, a separate process) polled by `portico serve` every INTERVAL
+# SNMP polling benchmark: N simulated APs (one agent each, `portico-sim`
+# from tools/, a separate process) polled by `portico serve` every INTERVAL
 # for CYCLES cycles. Reports missed cycles, polls, the server's CPU time and
 # peak RSS, and net-snmp's snmpbulkwalk doing the same walks for a sample
 # of agents as the reference cost per AP. Loopback only; bounded in time.
@@ -10,16 +10,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N="${1:-5000}"; INTERVAL="${2:-60}"; CYCLES="${3:-3}"
 BIN="${SNMP_BENCH_BIN:-target/release/portico}"
+SIM="${SNMP_BENCH_SIM:-target/release/portico-sim}"
 BASE_PORT="${BASE_PORT:-20000}"
 SAMPLE="${SAMPLE:-200}"
-[ -x "$BIN" ] || { echo "build first: cargo build --release --bin portico" >&2; exit 1; }
+[ -x "$BIN" ] && [ -x "$SIM" ] || { echo "build first: cargo build --release --bin portico --bin portico-sim" >&2; exit 1; }
 work="$(mktemp -d)"; trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export PORTICO_DATA_DIR="$work/data" PORTICO_HTTP__LISTEN=127.0.0.1:0 \
   PORTICO_RADIUS__AUTH_LISTEN=127.0.0.1:0 PORTICO_RADIUS__ACCT_LISTEN=127.0.0.1:0 \
   PORTICO_SNMP__TRAP_LISTEN=127.0.0.1:0 PORTICO_SNMP__POLL_INTERVAL="${INTERVAL}s" \
   PORTICO_SNMP__REACHABILITY=snmp PORTICO_PROFILES__DIR="$PWD/ap-profiles" PORTICO_LOG=warn
 run_for=$(( INTERVAL * (CYCLES + 1) + 60 ))
-"$BIN" simulate --count "$N" --profile generic --base-port "$BASE_PORT" --register \
+"$SIM" --count "$N" --profile generic --base-port "$BASE_PORT" --register \
   --duration "${run_for}s" > "$work/sim.out" 2>&1 &
 sim=$!
 for _ in $(seq 1 120); do grep -q '^simulating' "$work/sim.out" && break; sleep 0.5; done

@@ -15,7 +15,7 @@ mod portal;
 mod sessions;
 mod users;
 
-pub use aps::{AlertCmd, ApCmd, DiscoverArgs, EventCmd, SimulateArgs};
+pub use aps::{AlertCmd, ApCmd, DiscoverArgs, EventCmd};
 use network::{device_cmd, nas_cmd};
 pub use network::{DeviceCmd, NasCmd};
 pub use portal::{VoucherCmd, WechatCmd};
@@ -88,8 +88,6 @@ pub enum Command {
     /// Monitoring alerts.
     #[command(subcommand)]
     Alert(aps::AlertCmd),
-    /// Serve simulated SNMP agents on loopback (demo and benchmarks).
-    Simulate(aps::SimulateArgs),
     /// Visitor vouchers for the captive portal.
     #[command(subcommand)]
     Voucher(portal::VoucherCmd),
@@ -196,7 +194,6 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
         }
         Command::Event(cmd) => aps::event_cmd(&app::open_store(&config).await?, cmd).await,
         Command::Alert(cmd) => aps::alert_cmd(&app::open_store(&config).await?, cmd).await,
-        Command::Simulate(args) => aps::simulate_cmd(&config, args).await,
         Command::AuthLog(cmd) => {
             sessions::auth_log_cmd(&app::open_store(&config).await?, cmd).await
         }

@@ -1,15 +1,16 @@
 //! SNMP monitoring: profile-driven polling of APs and controllers, the trap
-//! receiver, reachability, alerts and a fleet simulator.
+//! receiver, reachability and alerts. (The fleet simulator and its agent
+//! are tools, in `tools/`.)
 //!
 //! The codec and v3 security are the `snmp2` crate's; this module adds what
 //! it leaves out: request timeouts and retries, table walks, the trap
-//! listener socket, and an agent for the simulator.
+//! listener socket, and the few BER messages it cannot build (Inform
+//! acknowledgements).
 //!
 //! Layers: [`oid`], [`value`], [`ber`] and [`trap`] decode; [`collect`]
 //! turns walks into normalised observations per the profile; [`poller`]
 //! and [`scheduler`] do the I/O; [`alerts`] decides on plain values.
 
-pub mod agent;
 pub mod alerts;
 pub mod ber;
 pub mod client;
@@ -20,7 +21,6 @@ pub mod icmp;
 pub mod oid;
 pub mod reach;
 pub mod scheduler;
-pub mod simulator;
 pub mod trap;
 pub mod value;
 pub mod webhook;
@@ -65,4 +65,3 @@ pub fn credentials_of(s: &SnmpSecret) -> Option<Credentials> {
     })
 }
 pub mod service;
-pub mod sim_acct;

@@ -408,62 +408,6 @@ async fn malformed_and_stale_replies_are_dropped_and_counted() {
     assert!(t.elapsed() < Duration::from_secs(2));
 }
 
-#[tokio::test]
-async fn simulator_serves_each_profile_and_changes_values() {
-    use portico::snmp::simulator::{bind, run, SimConfig};
-    let profiles = shipped();
-    for name in ["generic", "cisco-wlc", "aruba", "huawei"] {
-        let Some(p) = profiles.get(name).cloned() else {
-            continue;
-        };
-        let cfg = SimConfig {
-            count: 2,
-            period: Duration::from_millis(200),
-            ..SimConfig::default()
-        };
-        let socks = bind(&cfg).await.unwrap();
-        let addrs: Vec<SocketAddr> = socks.iter().map(|s| s.local_addr().unwrap()).collect();
-        let stop = tokio_util::sync::CancellationToken::new();
-        let task = tokio::spawn(run(Arc::new(p.clone()), cfg.clone(), socks, stop.clone()));
-        let creds = Credentials::V2c {
-            community: "public".into(),
-        };
-        let r = poll_device(addrs[1], &creds, &p, opts(), Arc::new(SnmpStats::default()))
-            .await
-            .unwrap();
-        assert_eq!(
-            r.system.name.as_deref(),
-            Some(format!("sim-{name}-1").as_str())
-        );
-        assert!(!r.radios.is_empty(), "{name}: no radios");
-        if p.snmp.ap_table.is_some() {
-            assert_eq!(r.aps.len(), 4, "{name}");
-            assert!(
-                r.aps.iter().all(|a| a.up == Some(true)),
-                "{name}: {:?}",
-                r.aps
-            );
-            assert!(
-                r.radios
-                    .iter()
-                    .all(|x| x.ap_index.is_some() || x.ap_name.is_some()),
-                "{name}"
-            );
-        }
-        assert!(r.interfaces.len() == 3);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        let later = poll_device(addrs[1], &creds, &p, opts(), Arc::new(SnmpStats::default()))
-            .await
-            .unwrap();
-        assert_ne!(
-            r.interfaces[0].in_octets, later.interfaces[0].in_octets,
-            "{name}: counters move"
-        );
-        stop.cancel();
-        task.await.unwrap();
-    }
-}
-
 fn json(env: &TestEnv, args: &[&str]) -> serde_json::Value {
     let out = env.cli_ok(args, None);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))

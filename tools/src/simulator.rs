@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use super::agent::{respond, MibView};
-use super::collect::{IF_COLUMNS, SYS_DESCR, SYS_NAME, SYS_OBJECT_ID, SYS_UPTIME};
-use super::oid::Oid;
-use super::value::Value;
-use crate::profiles::snmp::{Column, Role, SnmpProfile};
-use crate::profiles::Profile;
+use portico::profiles::snmp::{Column, Role, SnmpProfile};
+use portico::profiles::Profile;
+use portico::snmp::collect::{IF_COLUMNS, SYS_DESCR, SYS_NAME, SYS_OBJECT_ID, SYS_UPTIME};
+use portico::snmp::oid::Oid;
+use portico::snmp::value::Value;
+
+use crate::agent::{respond, MibView};
 
 #[derive(Clone, Debug)]
 pub struct SimConfig {

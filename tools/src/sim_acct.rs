@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use crate::radius::wire;
+use portico::radius::wire;
 
 const ACCOUNTING_REQUEST: u8 = 4;
 const USER_NAME: u8 = 1;
