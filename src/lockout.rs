@@ -25,6 +25,16 @@ pub struct LockoutPolicy {
     pub duration: Duration,
 }
 
+impl From<&crate::config::portal::LockoutConfig> for LockoutPolicy {
+    fn from(c: &crate::config::portal::LockoutConfig) -> Self {
+        LockoutPolicy {
+            failures: c.failures,
+            window: c.window,
+            duration: c.duration,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("account locked until {until} ms")]

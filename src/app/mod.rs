@@ -261,7 +261,7 @@ impl Application {
             auth: AuthService::new(store.clone(), rc.credential_cache, metrics.clone())
                 .with_lockout(crate::lockout::AccountLockout::new(
                     store.clone(),
-                    config.portal.account_lockout.policy(),
+                    (&config.portal.account_lockout).into(),
                 )),
             eap: eap.clone(),
             accounting,

@@ -139,16 +139,6 @@ pub struct LockoutConfig {
     pub duration: Duration,
 }
 
-impl LockoutConfig {
-    pub fn policy(&self) -> crate::lockout::LockoutPolicy {
-        crate::lockout::LockoutPolicy {
-            failures: self.failures,
-            window: self.window,
-            duration: self.duration,
-        }
-    }
-}
-
 impl Default for LockoutConfig {
     fn default() -> Self {
         LockoutConfig {

@@ -78,7 +78,7 @@ impl PortalState {
             .unwrap_or(2);
         let minute = Duration::from_secs(60);
         let lockout =
-            crate::lockout::AccountLockout::new(store.clone(), config.account_lockout.policy());
+            crate::lockout::AccountLockout::new(store.clone(), (&config.account_lockout).into());
         PortalState {
             lockout,
             dns_lookups: Arc::new(Semaphore::new(trust::DNS_LOOKUPS)),

@@ -6,6 +6,7 @@ mod accounting;
 mod cli;
 mod eap;
 mod fuzz_corpus;
+mod layering;
 mod portal;
 mod portal_bench;
 mod portal_e2e;
