@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 pub mod domain;
 pub mod gateway;
+pub mod http_client;
 pub mod lockout;
 pub mod metrics;
 pub mod periodic;

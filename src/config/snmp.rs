@@ -72,7 +72,7 @@ pub struct SnmpConfig {
     pub alert_utilization: i64,
     pub alert_clients_per_radio: i64,
     pub alert_noise_floor: i64,
-    /// `http://host:port/path` that receives raised and cleared alerts as JSON.
+    /// `http(s)://host[:port]/path` that receives raised and cleared alerts as JSON.
     pub alert_webhook: String,
     /// SNMPv3 users for traps.
     pub trap_users: Vec<SnmpTrapUser>,
@@ -118,8 +118,11 @@ impl SnmpConfig {
         if !(1..=1000).contains(&self.max_repetitions) {
             return bad("max_repetitions must be 1 to 1000");
         }
-        if !(self.alert_webhook.is_empty() || self.alert_webhook.starts_with("http://")) {
-            return bad("alert_webhook must be empty or an http:// URL");
+        if !(self.alert_webhook.is_empty()
+            || self.alert_webhook.starts_with("http://")
+            || self.alert_webhook.starts_with("https://"))
+        {
+            return bad("alert_webhook must be empty or an http(s):// URL");
         }
         for u in &self.trap_users {
             if u.user.is_empty() {

@@ -12,7 +12,6 @@ pub mod branding;
 pub mod capport;
 pub mod context;
 pub mod handoff;
-pub mod http_client;
 pub mod i18n;
 pub mod launcher;
 pub mod legal_log;

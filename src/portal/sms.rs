@@ -8,12 +8,12 @@ use hmac::{Hmac, Mac};
 use rand::Rng;
 use sha1::Sha1;
 
-use super::http_client;
 use super::signin::{Identity, SignInError};
 use super::tokens::random_token;
 use super::PortalState;
 use crate::config::portal::SmsConfig;
 use crate::domain::MacAddr;
+use crate::http_client;
 
 const GATEWAY_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::http_client::{self, pct};
 use super::signin::{self, Identity, SignInError};
 use super::PortalState;
 use crate::config::portal::{WechatConfig, WecomConfig};
+use crate::http_client::{self, pct};
 
 const API_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a QR code / OAuth round trip may take.

@@ -22,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "periodic",
             "tls",
             "credentials",
+            "http_client",
         ],
     ),
     ("data", &["store", "profiles"]),

@@ -28,7 +28,7 @@ pub(super) async fn gateway_redirect(
     let target = format!(
         "{}/portal/gateway?url={}",
         page.base_url(&state),
-        crate::portal::http_client::pct(&original)
+        crate::http_client::pct(&original)
     );
     // 302 with no-store: the OS's captive-portal probes must not cache it.
     (

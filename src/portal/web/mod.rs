@@ -378,8 +378,8 @@ fn again_url(profile: &str, sealed_ctx: Option<&str>) -> String {
     match sealed_ctx {
         Some(c) if !c.is_empty() && c.len() <= 8192 => format!(
             "/portal/{}/again?ctx={}",
-            super::http_client::pct(profile),
-            super::http_client::pct(c)
+            crate::http_client::pct(profile),
+            crate::http_client::pct(c)
         ),
         _ => START_PATH.to_string(),
     }
