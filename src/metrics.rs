@@ -89,12 +89,101 @@ pub struct CertLabels {
     pub certificate: String,
 }
 
-/// Every counter an operator would graph.
-type MetricsSource = Box<dyn Fn() -> String + Send + Sync>;
+/// The SNMP poller's and trap receiver's counters (shared by cloning:
+/// each `Counter` is one atomic).
+#[derive(Debug, Clone, Default)]
+pub struct SnmpCounters {
+    pub requests: Counter,
+    pub timeouts: Counter,
+    pub retries: Counter,
+    /// Replies that did not decode (bad BER, wrong lengths, ...).
+    pub malformed: Counter,
+    /// Replies to another request (wrong request id).
+    pub stale: Counter,
+    pub auth_failures: Counter,
+    pub polls_ok: Counter,
+    pub polls_failed: Counter,
+    /// Poll cycles that started while the previous one still ran.
+    pub missed_cycles: Counter,
+    pub traps_received: Counter,
+    pub traps_unknown_source: Counter,
+    pub traps_malformed: Counter,
+    pub traps_dropped: Counter,
+}
 
+impl SnmpCounters {
+    fn register(&self, registry: &mut Registry) {
+        let rows: [(&str, &Counter, &str); 13] = [
+            (
+                "snmp_requests",
+                &self.requests,
+                "SNMP requests sent (each attempt)",
+            ),
+            (
+                "snmp_timeouts",
+                &self.timeouts,
+                "SNMP requests that timed out",
+            ),
+            ("snmp_retries", &self.retries, "SNMP requests retried"),
+            (
+                "snmp_malformed_replies",
+                &self.malformed,
+                "SNMP replies dropped as malformed",
+            ),
+            (
+                "snmp_stale_replies",
+                &self.stale,
+                "SNMP replies dropped for a wrong request id",
+            ),
+            (
+                "snmp_auth_failures",
+                &self.auth_failures,
+                "SNMPv3 security failures",
+            ),
+            ("snmp_polls_ok", &self.polls_ok, "AP polls that completed"),
+            (
+                "snmp_polls_failed",
+                &self.polls_failed,
+                "AP polls that failed",
+            ),
+            (
+                "snmp_missed_cycles",
+                &self.missed_cycles,
+                "Poll cycles due while the previous still ran",
+            ),
+            (
+                "snmp_traps_received",
+                &self.traps_received,
+                "Traps accepted",
+            ),
+            (
+                "snmp_traps_unknown_source",
+                &self.traps_unknown_source,
+                "Traps dropped from unknown sources",
+            ),
+            (
+                "snmp_traps_malformed",
+                &self.traps_malformed,
+                "Traps dropped as malformed",
+            ),
+            (
+                "snmp_traps_dropped",
+                &self.traps_dropped,
+                "Traps dropped under overload",
+            ),
+        ];
+        for (name, counter, help) in rows {
+            registry.register(name, help, counter.clone());
+        }
+    }
+}
+
+/// Every counter an operator would graph.
 pub struct Metrics {
     registry: Registry,
-    extra: std::sync::Mutex<Vec<MetricsSource>>,
+    /// The SNMP counters alone, for `/metrics/snmp`.
+    snmp_registry: Registry,
+    pub snmp: SnmpCounters,
     pub radius_requests: Family<NasCodeLabels, Counter>,
     pub radius_replies: Family<NasCodeLabels, Counter>,
     pub radius_dropped: Family<DropLabels, Counter>,
@@ -124,6 +213,10 @@ fn latency_histogram() -> Histogram {
 impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("portico");
+        let snmp = SnmpCounters::default();
+        snmp.register(&mut registry);
+        let mut snmp_registry = Registry::with_prefix("portico");
+        snmp.register(&mut snmp_registry);
         let radius_requests = Family::<NasCodeLabels, Counter>::default();
         let radius_replies = Family::<NasCodeLabels, Counter>::default();
         let radius_dropped = Family::<DropLabels, Counter>::default();
@@ -224,7 +317,8 @@ impl Metrics {
         );
         Metrics {
             registry,
-            extra: std::sync::Mutex::new(Vec::new()),
+            snmp_registry,
+            snmp,
             radius_requests,
             radius_replies,
             radius_dropped,
@@ -289,32 +383,20 @@ impl Metrics {
 
     /// Adds a module's own counters (already in exposition format, e.g. the
     /// SNMP poller's) to what `/metrics` serves.
-    pub fn add_source(&self, source: impl Fn() -> String + Send + Sync + 'static) {
-        let mut sources = match self.extra.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        sources.push(Box::new(source));
-    }
-
     /// OpenMetrics text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
         }
-        let sources = match self.extra.lock() {
-            Ok(s) => s,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if !sources.is_empty() {
-            // The extra families go before the closing "# EOF".
-            let body_end = out.rfind("# EOF").unwrap_or(out.len());
-            out.truncate(body_end);
-            for source in sources.iter() {
-                out.push_str(&source());
-            }
-            out.push_str("# EOF\n");
+        out
+    }
+
+    /// The SNMP counters alone.
+    pub fn render_snmp(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.snmp_registry).is_err() {
+            out.clear();
         }
         out
     }
@@ -331,12 +413,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn extra_sources_render_before_eof() {
+    fn snmp_counters_are_series_of_the_one_registry() {
         let m = Metrics::new();
-        m.add_source(|| "# TYPE portico_x counter\nportico_x_total 3\n".to_string());
+        let shared = m.snmp.clone();
+        shared.polls_ok.inc();
+        shared.traps_received.inc();
         let text = m.render();
-        assert!(text.contains("portico_x_total 3"), "{text}");
-        assert!(text.trim_end().ends_with("# EOF"), "{text}");
+        assert!(text.contains("portico_snmp_polls_ok_total 1"), "{text}");
+        assert!(
+            text.contains("# HELP portico_snmp_traps_received Traps accepted."),
+            "{text}"
+        );
         assert_eq!(text.matches("# EOF").count(), 1);
+        let snmp = m.render_snmp();
+        assert!(snmp.contains("portico_snmp_polls_ok_total 1"), "{snmp}");
+        assert!(!snmp.contains("radius"), "{snmp}");
     }
 }

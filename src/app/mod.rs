@@ -243,13 +243,10 @@ impl Application {
                 store.clone(),
                 profiles.clone(),
                 snmp_trap,
+                metrics.clone(),
                 shutdown.clone(),
             )
         });
-        if let Some(s) = &snmp {
-            let stats = s.stats.clone();
-            metrics.add_source(move || stats.render());
-        }
         let rc = &config.radius;
         let (accounting, acct_writer) =
             AccountingWriter::spawn(store.clone(), rc.accounting_batch, metrics.clone());

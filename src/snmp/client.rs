@@ -4,7 +4,6 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,107 +125,8 @@ impl Credentials {
     }
 }
 
-/// Counters for everything that goes wrong on the wire.
-#[derive(Debug, Default)]
-pub struct SnmpStats {
-    pub requests: AtomicU64,
-    pub timeouts: AtomicU64,
-    pub retries: AtomicU64,
-    /// Replies that did not decode (bad BER, wrong lengths, ...).
-    pub malformed: AtomicU64,
-    /// Replies to another request (wrong request id).
-    pub stale: AtomicU64,
-    pub auth_failures: AtomicU64,
-    pub polls_ok: AtomicU64,
-    pub polls_failed: AtomicU64,
-    /// Poll cycles that started while the previous one still ran.
-    pub missed_cycles: AtomicU64,
-    pub traps_received: AtomicU64,
-    pub traps_unknown_source: AtomicU64,
-    pub traps_malformed: AtomicU64,
-    pub traps_dropped: AtomicU64,
-}
-
-impl SnmpStats {
-    pub fn get(c: &AtomicU64) -> u64 {
-        c.load(Ordering::Relaxed)
-    }
-
-    fn bump(c: &AtomicU64) {
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Prometheus text exposition of the counters.
-    pub fn render(&self) -> String {
-        let rows: [(&str, &AtomicU64, &str); 13] = [
-            (
-                "snmp_requests",
-                &self.requests,
-                "SNMP requests sent (each attempt)",
-            ),
-            (
-                "snmp_timeouts",
-                &self.timeouts,
-                "SNMP requests that timed out",
-            ),
-            ("snmp_retries", &self.retries, "SNMP requests retried"),
-            (
-                "snmp_malformed_replies",
-                &self.malformed,
-                "SNMP replies dropped as malformed",
-            ),
-            (
-                "snmp_stale_replies",
-                &self.stale,
-                "SNMP replies dropped for a wrong request id",
-            ),
-            (
-                "snmp_auth_failures",
-                &self.auth_failures,
-                "SNMPv3 security failures",
-            ),
-            ("snmp_polls_ok", &self.polls_ok, "AP polls that completed"),
-            (
-                "snmp_polls_failed",
-                &self.polls_failed,
-                "AP polls that failed",
-            ),
-            (
-                "snmp_missed_cycles",
-                &self.missed_cycles,
-                "Poll cycles due while the previous still ran",
-            ),
-            (
-                "snmp_traps_received",
-                &self.traps_received,
-                "Traps accepted",
-            ),
-            (
-                "snmp_traps_unknown_source",
-                &self.traps_unknown_source,
-                "Traps dropped from unknown sources",
-            ),
-            (
-                "snmp_traps_malformed",
-                &self.traps_malformed,
-                "Traps dropped as malformed",
-            ),
-            (
-                "snmp_traps_dropped",
-                &self.traps_dropped,
-                "Traps dropped under overload",
-            ),
-        ];
-        let mut out = String::new();
-        for (name, c, help) in rows {
-            out.push_str(&format!(
-                "# HELP portico_{name} {help}.\n# TYPE portico_{name} counter\nportico_{name}_total {}\n",
-                Self::get(c)
-            ));
-        }
-        out
-    }
-}
+/// The SNMP counters (in the shared metrics registry).
+pub type SnmpStats = crate::metrics::SnmpCounters;
 
 /// Per-request behaviour.
 #[derive(Clone, Copy, Debug)]
@@ -317,7 +217,7 @@ impl Client {
     async fn init_v3(&mut self) -> Result<(), SnmpError> {
         let mut attempt = 0;
         loop {
-            SnmpStats::bump(&self.stats.requests);
+            self.stats.requests.inc();
             let t = self.attempt_timeout(attempt);
             match tokio::time::timeout(t, self.session.init()).await {
                 Ok(Ok(())) => return Ok(()),
@@ -328,7 +228,7 @@ impl Client {
                     }
                 }
                 Err(_) => {
-                    SnmpStats::bump(&self.stats.timeouts);
+                    self.stats.timeouts.inc();
                     if attempt >= self.opts.retries {
                         return Err(SnmpError::Timeout {
                             attempts: attempt + 1,
@@ -336,7 +236,7 @@ impl Client {
                     }
                 }
             }
-            SnmpStats::bump(&self.stats.retries);
+            self.stats.retries.inc();
             attempt += 1;
         }
     }
@@ -350,16 +250,16 @@ impl Client {
         use snmp2::Error as E;
         match e {
             E::AuthFailure(kind) => {
-                SnmpStats::bump(&self.stats.auth_failures);
+                self.stats.auth_failures.inc();
                 SnmpError::Auth(format!("{kind:?}"))
             }
             E::Crypto(m) => {
-                SnmpStats::bump(&self.stats.auth_failures);
+                self.stats.auth_failures.inc();
                 SnmpError::Auth(m)
             }
             E::Send | E::Receive => SnmpError::Io(std::io::Error::other(e.to_string())),
             other => {
-                SnmpStats::bump(&self.stats.malformed);
+                self.stats.malformed.inc();
                 SnmpError::Protocol(other.to_string())
             }
         }
@@ -400,7 +300,7 @@ impl Client {
         let mut attempt: u32 = 0;
         let mut stale: u32 = 0;
         loop {
-            SnmpStats::bump(&self.stats.requests);
+            self.stats.requests.inc();
             let t = self.attempt_timeout(attempt);
             let outcome = tokio::time::timeout(t, self.once(&op)).await;
             match outcome {
@@ -410,7 +310,7 @@ impl Client {
                 {
                     // A late answer to an abandoned request, or a v3 clock
                     // re-sync: ask again at once.
-                    SnmpStats::bump(&self.stats.stale);
+                    self.stats.stale.inc();
                     stale += 1;
                     continue;
                 }
@@ -421,7 +321,7 @@ impl Client {
                     }
                 }
                 Err(_) => {
-                    SnmpStats::bump(&self.stats.timeouts);
+                    self.stats.timeouts.inc();
                     if attempt >= self.opts.retries {
                         return Err(SnmpError::Timeout {
                             attempts: attempt + 1,
@@ -429,7 +329,7 @@ impl Client {
                     }
                 }
             }
-            SnmpStats::bump(&self.stats.retries);
+            self.stats.retries.inc();
             attempt += 1;
         }
     }

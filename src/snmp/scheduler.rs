@@ -192,10 +192,10 @@ impl Monitor {
                         if t.next_due <= now {
                             // The loop itself fell behind by a whole interval.
                             t.next_due = now + cfg.interval;
-                            stats.missed_cycles.fetch_add(1, Ordering::Relaxed);
+                            stats.missed_cycles.inc();
                         }
                         if t.running.swap(true, Ordering::AcqRel) {
-                            stats.missed_cycles.fetch_add(1, Ordering::Relaxed);
+                            stats.missed_cycles.inc();
                             continue;
                         }
                         let (ap, addr, running, state) = (t.ap.clone(), t.addr, t.running.clone(), t.state.clone());
@@ -343,7 +343,7 @@ async fn poll_target(ctx: &PollCtx, ap: &Ap, addr: Option<SocketAddr>, state: &M
     } else {
         &ctx.stats.polls_failed
     };
-    counter.fetch_add(1, Ordering::Relaxed);
+    counter.inc();
     let mut reachable = result.is_ok();
     if !reachable {
         if let (Some(p), Some(a)) = (&ctx.pinger, addr) {

@@ -22,6 +22,7 @@ use crate::store::Store;
 
 pub struct SnmpService {
     pub stats: Arc<SnmpStats>,
+    metrics: Arc<crate::metrics::Metrics>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -98,9 +99,10 @@ impl SnmpService {
         store: Store,
         profiles: Arc<Profiles>,
         trap_socket: Option<Arc<UdpSocket>>,
+        metrics: Arc<crate::metrics::Metrics>,
         shutdown: CancellationToken,
     ) -> SnmpService {
-        let stats = Arc::new(SnmpStats::default());
+        let stats = Arc::new(metrics.snmp.clone());
         let sources = Arc::new(Sources::default());
         let (sink, writer) = events::spawn_writer(store.clone(), 65_536);
         let mut tasks = vec![writer];
@@ -125,17 +127,22 @@ impl SnmpService {
             };
             tasks.push(tokio::spawn(receiver.run(shutdown)));
         }
-        SnmpService { stats, tasks }
+        SnmpService {
+            stats,
+            tasks,
+            metrics,
+        }
     }
 
-    /// `GET /metrics/snmp`: the SNMP counters in Prometheus text format.
+    /// `GET /metrics/snmp`: the SNMP counters alone (they are also in
+    /// `/metrics`).
     pub fn routes(&self) -> Router {
-        let stats = self.stats.clone();
+        let metrics = self.metrics.clone();
         Router::new().route(
             "/metrics/snmp",
             get(move || {
-                let stats = stats.clone();
-                async move { stats.render() }
+                let metrics = metrics.clone();
+                async move { metrics.render_snmp() }
             }),
         )
     }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 use snmp2::{v3, MessageType, Pdu};
@@ -397,9 +396,9 @@ impl TrapReceiver {
                 now,
             ) {
                 Outcome::Accept(ev, ack) => {
-                    self.stats.traps_received.fetch_add(1, Ordering::Relaxed);
+                    self.stats.traps_received.inc();
                     if !self.events.emit(*ev) {
-                        self.stats.traps_dropped.fetch_add(1, Ordering::Relaxed);
+                        self.stats.traps_dropped.inc();
                     }
                     if let Some(ack) = ack {
                         let _ = self.socket.send_to(&ack, from).await;
@@ -410,7 +409,7 @@ impl TrapReceiver {
                         "unknown_source" => &self.stats.traps_unknown_source,
                         _ => &self.stats.traps_malformed,
                     };
-                    counter.fetch_add(1, Ordering::Relaxed);
+                    counter.inc();
                     if last_unknown_log.elapsed().as_secs() >= 10 {
                         last_unknown_log = std::time::Instant::now();
                         tracing::warn!(from = %from, reason, "dropped SNMP trap (rate-limited log)");
