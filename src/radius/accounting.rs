@@ -3,23 +3,20 @@
 //! after the transaction holding its row has committed, so an acknowledged
 //! record survives even a kill right after the reply.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use radius::core::packet::Packet;
-use radius::core::{rfc2865, rfc2866, rfc2869};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::MacAddr;
 use crate::metrics::Metrics;
+use crate::radius::wire;
 use crate::store::accounting::{AcctRecord, AcctStatus};
 use crate::store::auth_log::AuthRecord;
 use crate::store::Store;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AcctParseError {
-    #[error("undecodable accounting request: {0}")]
-    Decode(String),
     #[error("Acct-Status-Type missing")]
     NoStatus,
     #[error("Acct-Session-Id missing")]
@@ -59,14 +56,104 @@ fn terminate_cause_name(cause: u32) -> String {
     name.to_string()
 }
 
-fn text(v: Option<Result<String, radius::core::avp::AVPError>>) -> Option<String> {
-    v.and_then(Result::ok)
-        .filter(|s| !s.is_empty())
-        .map(|s| crate::radius::request::storable_text(s.as_bytes()))
+/// The attributes an accounting record is made of, first of each type,
+/// read in one pass over the packet (the same decoder as every other
+/// request, `radius::wire`).
+#[derive(Default)]
+struct AcctAttributes<'a> {
+    status: Option<u32>,
+    session_id: Option<&'a [u8]>,
+    user_name: Option<&'a [u8]>,
+    calling: Option<&'a [u8]>,
+    called: Option<&'a [u8]>,
+    nas_ip: Option<[u8; 4]>,
+    framed_ip: Option<[u8; 4]>,
+    delay_s: Option<u32>,
+    event_timestamp: Option<u32>,
+    input_octets: Option<u32>,
+    output_octets: Option<u32>,
+    input_gigawords: Option<u32>,
+    output_gigawords: Option<u32>,
+    input_packets: Option<u32>,
+    output_packets: Option<u32>,
+    session_time: Option<u32>,
+    terminate_cause: Option<u32>,
 }
 
-fn num(v: Option<Result<u32, radius::core::avp::AVPError>>) -> i64 {
-    v.and_then(Result::ok).map(i64::from).unwrap_or(0)
+// RFC 2865, 2866, 2869 attribute types.
+const USER_NAME: u8 = 1;
+const NAS_IP_ADDRESS: u8 = 4;
+const FRAMED_IP_ADDRESS: u8 = 8;
+const CALLED_STATION_ID: u8 = 30;
+const CALLING_STATION_ID: u8 = 31;
+const ACCT_STATUS_TYPE: u8 = 40;
+const ACCT_DELAY_TIME: u8 = 41;
+const ACCT_INPUT_OCTETS: u8 = 42;
+const ACCT_OUTPUT_OCTETS: u8 = 43;
+const ACCT_SESSION_ID: u8 = 44;
+const ACCT_SESSION_TIME: u8 = 46;
+const ACCT_INPUT_PACKETS: u8 = 47;
+const ACCT_OUTPUT_PACKETS: u8 = 48;
+const ACCT_TERMINATE_CAUSE: u8 = 49;
+const ACCT_INPUT_GIGAWORDS: u8 = 52;
+const ACCT_OUTPUT_GIGAWORDS: u8 = 53;
+const EVENT_TIMESTAMP: u8 = 55;
+
+impl<'a> AcctAttributes<'a> {
+    fn read(packet: &'a [u8]) -> Self {
+        let mut a = AcctAttributes::default();
+        // A value of the wrong size counts as absent, like a missing one.
+        let int = |v: &[u8]| <[u8; 4]>::try_from(v).ok().map(u32::from_be_bytes);
+        let ip = |v: &[u8]| <[u8; 4]>::try_from(v).ok();
+        for (typ, v) in wire::attributes(packet) {
+            let slot_u32 = match typ {
+                ACCT_STATUS_TYPE => &mut a.status,
+                ACCT_DELAY_TIME => &mut a.delay_s,
+                EVENT_TIMESTAMP => &mut a.event_timestamp,
+                ACCT_INPUT_OCTETS => &mut a.input_octets,
+                ACCT_OUTPUT_OCTETS => &mut a.output_octets,
+                ACCT_INPUT_GIGAWORDS => &mut a.input_gigawords,
+                ACCT_OUTPUT_GIGAWORDS => &mut a.output_gigawords,
+                ACCT_INPUT_PACKETS => &mut a.input_packets,
+                ACCT_OUTPUT_PACKETS => &mut a.output_packets,
+                ACCT_SESSION_TIME => &mut a.session_time,
+                ACCT_TERMINATE_CAUSE => &mut a.terminate_cause,
+                _ => {
+                    let slot_bytes = match typ {
+                        ACCT_SESSION_ID => &mut a.session_id,
+                        USER_NAME => &mut a.user_name,
+                        CALLING_STATION_ID => &mut a.calling,
+                        CALLED_STATION_ID => &mut a.called,
+                        NAS_IP_ADDRESS => {
+                            a.nas_ip = a.nas_ip.or_else(|| ip(v));
+                            continue;
+                        }
+                        FRAMED_IP_ADDRESS => {
+                            a.framed_ip = a.framed_ip.or_else(|| ip(v));
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    slot_bytes.get_or_insert(v);
+                    continue;
+                }
+            };
+            if slot_u32.is_none() {
+                *slot_u32 = int(v);
+            }
+        }
+        a
+    }
+}
+
+/// Text worth storing: valid UTF-8 and not empty.
+fn text(v: Option<&[u8]>) -> Option<String> {
+    let s = std::str::from_utf8(v?).ok()?;
+    (!s.is_empty()).then(|| crate::radius::request::storable_text(s.as_bytes()))
+}
+
+fn num(v: Option<u32>) -> i64 {
+    v.map(i64::from).unwrap_or(0)
 }
 
 /// `packet` has passed the structure and authenticator checks.
@@ -76,12 +163,8 @@ pub fn parse_accounting_request(
     peer: IpAddr,
     received_ms: i64,
 ) -> Result<AcctAction, AcctParseError> {
-    // The radius crate's codec serves here: typed look-ups per attribute.
-    let p = Packet::decode(packet, b"").map_err(|e| AcctParseError::Decode(e.to_string()))?;
-    let status = rfc2866::lookup_acct_status_type(&p)
-        .and_then(Result::ok)
-        .ok_or(AcctParseError::NoStatus)?;
-    let status = match status {
+    let a = AcctAttributes::read(packet);
+    let status = match a.status.ok_or(AcctParseError::NoStatus)? {
         1 => AcctStatus::Start,
         2 => AcctStatus::Stop,
         3 => AcctStatus::Interim,
@@ -89,24 +172,21 @@ pub fn parse_accounting_request(
         8 => AcctStatus::Off,
         other => return Ok(AcctAction::AnswerOnly(other)),
     };
-    let session_id = text(rfc2866::lookup_acct_session_id(&p));
-    let session_id = match (status, session_id) {
+    let session_id = match (status, text(a.session_id)) {
         (_, Some(id)) => id,
         (AcctStatus::On | AcctStatus::Off, None) => String::new(),
         _ => return Err(AcctParseError::NoSessionId),
     };
-    let octets =
-        |low: Option<Result<u32, _>>, high: Option<Result<u32, _>>| (num(high) << 32) + num(low);
-    let nas_ip = rfc2865::lookup_nas_ip_address(&p)
-        .and_then(Result::ok)
-        .map(IpAddr::V4)
+    let octets = |low: Option<u32>, high: Option<u32>| (num(high) << 32) + num(low);
+    let nas_ip = a
+        .nas_ip
+        .map(|b| IpAddr::V4(Ipv4Addr::from(b)))
         .unwrap_or(peer);
-    let delay_s = num(rfc2866::lookup_acct_delay_time(&p));
-    let event_ms = rfc2869::lookup_event_timestamp(&p)
-        .and_then(Result::ok)
-        .map(|t| t.timestamp_millis())
-        .unwrap_or(received_ms - delay_s * 1000);
-    let calling = text(rfc2865::lookup_calling_station_id(&p)).map(|s| match MacAddr::parse(&s) {
+    let event_ms = match a.event_timestamp {
+        Some(t) => i64::from(t) * 1000,
+        None => received_ms - num(a.delay_s) * 1000,
+    };
+    let calling = text(a.calling).map(|s| match MacAddr::parse(&s) {
         Ok(mac) => mac.to_string(),
         Err(_) => s,
     });
@@ -115,26 +195,16 @@ pub fn parse_accounting_request(
         nas_ip: nas_ip.to_string(),
         session_id,
         status,
-        username: text(rfc2865::lookup_user_name(&p)),
+        username: text(a.user_name),
         calling_station: calling,
-        called_station: text(rfc2865::lookup_called_station_id(&p)),
-        framed_ip: rfc2865::lookup_framed_ip_address(&p)
-            .and_then(Result::ok)
-            .map(|ip| ip.to_string()),
-        input_octets: octets(
-            rfc2866::lookup_acct_input_octets(&p),
-            rfc2869::lookup_acct_input_gigawords(&p),
-        ),
-        output_octets: octets(
-            rfc2866::lookup_acct_output_octets(&p),
-            rfc2869::lookup_acct_output_gigawords(&p),
-        ),
-        input_packets: num(rfc2866::lookup_acct_input_packets(&p)),
-        output_packets: num(rfc2866::lookup_acct_output_packets(&p)),
-        session_time: num(rfc2866::lookup_acct_session_time(&p)),
-        terminate_cause: rfc2866::lookup_acct_terminate_cause(&p)
-            .and_then(Result::ok)
-            .map(terminate_cause_name),
+        called_station: text(a.called),
+        framed_ip: a.framed_ip.map(|b| Ipv4Addr::from(b).to_string()),
+        input_octets: octets(a.input_octets, a.input_gigawords),
+        output_octets: octets(a.output_octets, a.output_gigawords),
+        input_packets: num(a.input_packets),
+        output_packets: num(a.output_packets),
+        session_time: num(a.session_time),
+        terminate_cause: a.terminate_cause.map(terminate_cause_name),
         event_ms,
         received_ms,
     })))
@@ -294,6 +364,8 @@ impl AuthLogWriter {
 mod tests {
     use super::*;
     use radius::core::code::Code;
+    use radius::core::packet::Packet;
+    use radius::core::{rfc2865, rfc2866, rfc2869};
 
     fn request(build: impl FnOnce(&mut Packet)) -> Vec<u8> {
         let mut p = Packet::new(Code::AccountingRequest, b"secret");
@@ -325,6 +397,57 @@ mod tests {
         assert_eq!(r.calling_station.as_deref(), Some("aa:bb:cc:dd:ee:ff"));
         assert_eq!(r.nas_ip, "127.0.0.1");
         assert_eq!(r.event_ms, 1_000_000);
+    }
+
+    #[test]
+    fn event_timestamp_nas_and_framed_ip_and_odd_sizes() {
+        let bytes = request(|p| {
+            rfc2866::add_acct_status_type(p, 1);
+            rfc2866::add_acct_session_id(p, "S2");
+            rfc2865::add_nas_ip_address(p, &"10.0.0.2".parse().unwrap());
+            rfc2865::add_framed_ip_address(p, &"10.0.0.9".parse().unwrap());
+            rfc2866::add_acct_delay_time(p, 5);
+        });
+        let AcctAction::Store(r) =
+            parse_accounting_request(&bytes, "ap1", "127.0.0.1".parse().unwrap(), 1_000_000)
+                .unwrap()
+        else {
+            panic!("expected a record")
+        };
+        assert_eq!(
+            (r.nas_ip.as_str(), r.framed_ip.as_deref()),
+            ("10.0.0.2", Some("10.0.0.9"))
+        );
+        assert_eq!(
+            r.event_ms,
+            1_000_000 - 5_000,
+            "received minus Acct-Delay-Time"
+        );
+        // Event-Timestamp wins; a status of the wrong size is no status.
+        let mut raw = request(|p| {
+            rfc2866::add_acct_status_type(p, 3);
+            rfc2866::add_acct_session_id(p, "S3");
+        });
+        let mut ts = vec![55u8, 6];
+        ts.extend_from_slice(&1_700_000_000u32.to_be_bytes());
+        raw.extend_from_slice(&ts);
+        let len = u16::try_from(raw.len()).unwrap();
+        raw[2..4].copy_from_slice(&len.to_be_bytes());
+        let AcctAction::Store(r) =
+            parse_accounting_request(&raw, "ap1", "127.0.0.1".parse().unwrap(), 0).unwrap()
+        else {
+            panic!("expected a record")
+        };
+        assert_eq!(r.event_ms, 1_700_000_000_000);
+        let mut bad = vec![4u8, 1, 0, 0];
+        bad.extend_from_slice(&[0u8; 16]);
+        bad.extend_from_slice(&[40, 5, 0, 0, 3]);
+        let len = u16::try_from(bad.len()).unwrap();
+        bad[2..4].copy_from_slice(&len.to_be_bytes());
+        assert_eq!(
+            parse_accounting_request(&bad, "n", "::1".parse().unwrap(), 0).unwrap_err(),
+            AcctParseError::NoStatus
+        );
     }
 
     #[test]
