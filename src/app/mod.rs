@@ -85,15 +85,12 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
     .await
 }
 
-/// Profiles from the configured directory, or the built-in generic one when
-/// the directory does not exist. Dictionaries named in
+/// The compiled-in vendor profiles, with the files of `profiles.dir` added
+/// or replacing built-in ones of the same file name. Dictionaries named in
 /// `radius.dictionaries` extend the built-in standard attributes.
 pub fn load_profiles(config: &Config) -> Result<Profiles, AppError> {
     let dir = &config.profiles.dir;
-    if dir.as_os_str().is_empty() || !dir.is_dir() {
-        tracing::warn!(dir = %dir.display(), "profiles directory not found; using the built-in generic profile");
-        return Ok(Profiles::builtin_generic());
-    }
+    let dir = (!dir.as_os_str().is_empty()).then_some(dir.as_path());
     let system = if config.radius.dictionaries.is_empty() {
         None
     } else {
@@ -103,7 +100,7 @@ pub fn load_profiles(config: &Config) -> Result<Profiles, AppError> {
         }
         Some(Arc::new(dict))
     };
-    Ok(Profiles::load_dir_with_dictionary(dir, system)?)
+    Ok(Profiles::load(dir, system)?)
 }
 
 async fn ensure_admin(store: &Store) -> Result<Option<String>, AppError> {

@@ -197,34 +197,83 @@ impl Src<'_> {
     }
 }
 
+/// The files of `ap-profiles/` as they were at build time: (file name, text).
+const BUILTIN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
+
+/// Where a built-in profile is said to come from in errors and logs.
+pub const BUILTIN_DIR: &str = "<built-in>/ap-profiles";
+
+/// `*.toml` files of `dir`, sorted.
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ProfileError> {
+    let io = |source| ProfileError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read(path: &Path) -> Result<String, ProfileError> {
+    std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 impl Profiles {
-    /// Loads every `*.toml` in `dir`, sorted by file name, with the built-in
-    /// standard dictionary as fallback for attribute names. Duplicate
-    /// profile names and an empty directory are errors.
+    /// The compiled-in profiles, with the files of `dir` (when given and
+    /// present) added, a file of the same name replacing the built-in one.
+    /// `system` resolves attribute names a profile does not define, in
+    /// place of the built-in standard dictionary.
+    pub fn load(
+        dir: Option<&Path>,
+        system: Option<Arc<Dictionary>>,
+    ) -> Result<Profiles, ProfileError> {
+        let mut sources: std::collections::BTreeMap<String, (PathBuf, String)> = BUILTIN
+            .iter()
+            .map(|(name, text)| {
+                (
+                    (*name).to_string(),
+                    (Path::new(BUILTIN_DIR).join(name), (*text).to_string()),
+                )
+            })
+            .collect();
+        if let Some(dir) = dir.filter(|d| d.is_dir()) {
+            for path in toml_files(dir)? {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let text = read(&path)?;
+                if sources.contains_key(&name) {
+                    tracing::debug!(file = %path.display(), "profile file replaces the built-in one");
+                }
+                sources.insert(name, (path, text));
+            }
+        }
+        Self::from_sources(sources.into_values().collect(), system)
+    }
+
+    /// Loads every `*.toml` in `dir` alone, sorted by file name, with the
+    /// built-in standard dictionary as fallback for attribute names.
+    /// Duplicate profile names and an empty directory are errors.
     pub fn load_dir(dir: &Path) -> Result<Profiles, ProfileError> {
         Self::load_dir_with_dictionary(dir, None)
     }
 
-    /// As [`Profiles::load_dir`], with a system-wide dictionary (such as
-    /// `/usr/share/freeradius/dictionary`) that resolves attribute names a
-    /// profile does not define itself, in place of the built-in standard set.
+    /// As [`Profiles::load_dir`], with a system-wide dictionary.
     pub fn load_dir_with_dictionary(
         dir: &Path,
         system: Option<Arc<Dictionary>>,
     ) -> Result<Profiles, ProfileError> {
-        let standard = system.unwrap_or_else(|| Arc::new(dictionary::standard().clone()));
-        let io = |source| ProfileError::Io {
-            path: dir.to_path_buf(),
-            source,
-        };
-        let mut files: Vec<PathBuf> = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(io)? {
-            let path = entry.map_err(io)?.path();
-            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
-                files.push(path);
-            }
-        }
-        files.sort();
+        let files = toml_files(dir)?;
         if files.is_empty() {
             return Err(ProfileError::Invalid {
                 path: dir.to_path_buf(),
@@ -232,13 +281,21 @@ impl Profiles {
                 reason: "no *.toml profile files in this directory".into(),
             });
         }
-        let mut list: Vec<Profile> = Vec::with_capacity(files.len());
-        for path in &files {
-            let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let (profile, name_line) = parse_profile(&text, path, Arc::clone(&standard))?;
+        let sources = files
+            .into_iter()
+            .map(|p| read(&p).map(|text| (p, text)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::from_sources(sources, system)
+    }
+
+    fn from_sources(
+        sources: Vec<(PathBuf, String)>,
+        system: Option<Arc<Dictionary>>,
+    ) -> Result<Profiles, ProfileError> {
+        let standard = system.unwrap_or_else(|| Arc::new(dictionary::standard().clone()));
+        let mut list: Vec<Profile> = Vec::with_capacity(sources.len());
+        for (path, text) in &sources {
+            let (profile, name_line) = parse_profile(text, path, Arc::clone(&standard))?;
             if let Some(first) = list.iter().find(|p| p.name == profile.name) {
                 let first_path = first.source.as_deref().unwrap_or(Path::new("?"));
                 return Err(ProfileError::Invalid {
@@ -460,6 +517,51 @@ mod tests {
         assert!(generic.radius.dictionary.is_empty());
         assert!(generic.radius.disconnect_supported && !generic.radius.coa_supported);
         assert!(p.get("nope").is_none());
+    }
+
+    #[test]
+    fn compiled_in_profiles_with_a_directory_that_adds_and_overrides() {
+        let builtin = Profiles::load(None, None).unwrap();
+        assert_eq!(
+            builtin.len(),
+            shipped().len(),
+            "every shipped file is compiled in"
+        );
+        assert!(builtin
+            .get("aruba")
+            .unwrap()
+            .source
+            .as_ref()
+            .unwrap()
+            .starts_with(BUILTIN_DIR));
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("aruba.toml"),
+            "[profile]\nname = \"aruba\"\ndisplay_name = \"Aruba (site)\"\n",
+        )
+        .unwrap();
+        fs::write(dir.path().join("acme.toml"), "[profile]\nname = \"acme\"\n").unwrap();
+        let p = Profiles::load(Some(dir.path()), None).unwrap();
+        assert_eq!(p.len(), builtin.len() + 1);
+        assert_eq!(p.get("aruba").unwrap().display_name, "Aruba (site)");
+        assert!(p.get("acme").is_some());
+        // A directory that does not exist: the built-ins alone.
+        assert_eq!(
+            Profiles::load(Some(Path::new("/nonexistent/portico")), None)
+                .unwrap()
+                .len(),
+            builtin.len()
+        );
+        // A new file reusing a built-in profile's name is an error.
+        fs::write(
+            dir.path().join("other.toml"),
+            "[profile]\nname = \"huawei\"\n",
+        )
+        .unwrap();
+        let e = Profiles::load(Some(dir.path()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("already used"), "{e}");
     }
 
     #[test]

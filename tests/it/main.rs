@@ -7,6 +7,7 @@ mod cli;
 mod eap;
 mod fuzz_corpus;
 mod layering;
+mod packaging;
 mod portal;
 mod portal_bench;
 mod portal_e2e;
