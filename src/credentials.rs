@@ -111,9 +111,14 @@ pub fn verify_password_with_memory(
 
 type VerifyJob = (Vec<u8>, String, tokio::sync::oneshot::Sender<bool>);
 
+/// A thread lets go of its 19 MiB argon2 buffer after this long without a
+/// job: a burst of cold logins reuses it, a quiet server does not hold it.
+const IDLE_BUFFER_RELEASE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A fixed set of threads that verify argon2id hashes. Bounded in CPU (one
-/// thread per core) and in memory (one reusable buffer per thread), and the
-/// queue is bounded too: a flood of cold logins waits, it does not grow.
+/// thread per core) and in memory (one reusable buffer per thread, released
+/// when idle), and the queue is bounded too: a flood of cold logins waits,
+/// it does not grow.
 pub struct HashPool {
     tx: std::sync::mpsc::SyncSender<VerifyJob>,
 }
@@ -130,11 +135,16 @@ impl HashPool {
                     let mut blocks = Vec::new();
                     loop {
                         let job = match rx.lock() {
-                            Ok(r) => r.recv(),
+                            Ok(r) => r.recv_timeout(IDLE_BUFFER_RELEASE),
                             Err(_) => return,
                         };
-                        let Ok((password, phc, done)) = job else {
-                            return;
+                        let (password, phc, done) = match job {
+                            Ok(j) => j,
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                                blocks = Vec::new();
+                                continue;
+                            }
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                         };
                         let _ =
                             done.send(verify_password_with_memory(&password, &phc, &mut blocks));

@@ -286,8 +286,9 @@ impl Application {
                 background.clone(),
             ))
         });
-        let auth_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, 1 << 18));
-        let acct_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, 1 << 18));
+        let dup_entries = DuplicateCache::entries_for(rc.max_in_flight, rc.duplicate_window);
+        let auth_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, dup_entries));
+        let acct_dups = Arc::new(DuplicateCache::new(rc.duplicate_window, dup_entries));
         let auth_listener = tokio::spawn(server::serve(
             ListenerKind::Auth,
             radius_auth,

@@ -63,6 +63,19 @@ pub struct DuplicateCache {
 }
 
 impl DuplicateCache {
+    /// How many requests each listener remembers: every request in flight
+    /// (at most `max_in_flight`) for as many seconds of the window as a NAS
+    /// keeps retransmitting (RADIUS clients give up after a few tries a
+    /// few seconds apart, so at most 8). The default 4,096 in flight and
+    /// 30 s window give 32,768 entries, about 8 MiB. Past that the oldest
+    /// answered requests are forgotten first; a late retransmission of one
+    /// is then handled again, which authentication and the accounting
+    /// upsert both tolerate.
+    pub fn entries_for(max_in_flight: usize, window: Duration) -> usize {
+        let secs = usize::try_from(window.as_secs().clamp(1, 8)).unwrap_or(8);
+        max_in_flight.saturating_mul(secs).clamp(1024, 1 << 18)
+    }
+
     pub fn new(window: Duration, max_entries: usize) -> Self {
         DuplicateCache {
             window,
@@ -136,6 +149,20 @@ impl DuplicateCache {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn capacity_follows_the_in_flight_bound_and_the_window() {
+        let w = |s| Duration::from_secs(s);
+        assert_eq!(DuplicateCache::entries_for(4096, w(30)), 32_768);
+        assert_eq!(DuplicateCache::entries_for(4096, w(2)), 8_192);
+        assert_eq!(DuplicateCache::entries_for(10, w(30)), 1024, "a floor");
+        assert_eq!(
+            DuplicateCache::entries_for(1 << 20, w(30)),
+            1 << 18,
+            "a ceiling"
+        );
+    }
+
     use super::*;
 
     fn key(id: u8) -> RequestKey {
