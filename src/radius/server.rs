@@ -367,26 +367,19 @@ async fn decide(
         identifier: packet[1],
         authenticator,
     };
-    match dups.check(&key, started) {
-        Seen::New => {}
-        Seen::InProgress => {
-            ctx.metrics
-                .radius_duplicates
-                .get_or_create(&ListenerLabels {
-                    listener: Cow::Borrowed(listener),
-                })
-                .inc();
-            return Outcome::Drop(DropReason::InProgress);
-        }
-        Seen::Replay(reply) => {
-            ctx.metrics
-                .radius_duplicates
-                .get_or_create(&ListenerLabels {
-                    listener: Cow::Borrowed(listener),
-                })
-                .inc();
-            return Outcome::Reply(reply);
-        }
+    let duplicate = match dups.check(&key, started) {
+        Seen::New => None,
+        Seen::InProgress => Some(Outcome::Drop(DropReason::InProgress)),
+        Seen::Replay(reply) => Some(Outcome::Reply(reply)),
+    };
+    if let Some(outcome) = duplicate {
+        ctx.metrics
+            .radius_duplicates
+            .get_or_create(&ListenerLabels {
+                listener: Cow::Borrowed(listener),
+            })
+            .inc();
+        return outcome;
     }
 
     let span = tracing::debug_span!("radius", nas = %nas.name, listener, code = packet_code);
