@@ -9,7 +9,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::credentials;
 pub mod http;
 
@@ -75,7 +75,12 @@ pub struct Application {
 /// Opens the store named by the config (creating and migrating it).
 pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
     Store::open_with(
-        config.database.url.expose(),
+        config
+            .database
+            .url
+            .as_ref()
+            .map(Secret::expose)
+            .unwrap_or(""),
         &config.data_dir,
         PoolSettings {
             max_connections: config.database.max_connections,
@@ -330,7 +335,11 @@ impl Application {
         let http_task = spawn_http("http", http, router, shutdown.clone());
         let admin_router = http::admin_router(
             http_state,
-            Some(config.admin.metrics_token.expose().to_string()),
+            config
+                .admin
+                .metrics_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
             snmp.as_ref().map(|s| s.routes()).unwrap_or_default(),
         );
         let (admin_listener, admin_tls) = admin;
@@ -518,17 +527,18 @@ async fn portal_state(
 async fn bind_portal_https(
     config: &Config,
 ) -> Result<Option<(TcpListener, Arc<rustls::ServerConfig>)>, AppError> {
-    let Some(addr) = config
-        .portal
-        .https_addr()
-        .map_err(|e| AppError::Other(e.to_string()))?
-    else {
+    let Some(addr) = config.portal.https_listen else {
         return Ok(None);
     };
     if !config.portal.enabled {
         return Ok(None);
     }
-    let tls = crate::tls::server_config(&config.portal.tls_cert, &config.portal.tls_key)
+    let (Some(cert), Some(key)) = (&config.portal.tls_cert, &config.portal.tls_key) else {
+        return Err(AppError::Other(
+            "portal.https_listen needs portal.tls_cert and portal.tls_key".into(),
+        ));
+    };
+    let tls = crate::tls::server_config(cert, key)
         .map_err(|e| AppError::Other(format!("portal HTTPS: {e}")))?;
     let listener = TcpListener::bind(addr)
         .await
@@ -595,10 +605,9 @@ async fn bind_admin(
 ) -> Result<(TcpListener, Option<Arc<rustls::ServerConfig>>), AppError> {
     let a = &config.admin;
     let tls = if a.tls {
-        let (cert, key) = if a.tls_cert.as_os_str().is_empty() {
-            tls_certs::ensure_admin_certificate(&config.data_dir, &a.server_names)?
-        } else {
-            (a.tls_cert.clone(), a.tls_key.clone())
+        let (cert, key) = match (&a.tls_cert, &a.tls_key) {
+            (Some(cert), Some(key)) => (cert.clone(), key.clone()),
+            _ => tls_certs::ensure_admin_certificate(&config.data_dir, &a.server_names)?,
         };
         Some(
             crate::tls::server_config(&cert, &key)

@@ -183,7 +183,9 @@ pub async fn voucher_cmd(store: &Store, config: &Config, cmd: VoucherCmd) -> Res
                 config.portal.time_zone.parse().map_err(|_| {
                     anyhow::anyhow!("portal.time_zone {:?}", config.portal.time_zone)
                 })?;
-            let ssid = ssid.unwrap_or_else(|| config.portal.voucher_ssid.clone());
+            let ssid = ssid
+                .or_else(|| config.portal.voucher_ssid.clone())
+                .unwrap_or_default();
             let opts = SheetOptions {
                 lang,
                 time_zone,

@@ -31,13 +31,28 @@ pub struct AdminConfig {
     pub tls: bool,
     /// PEM certificate chain and key; empty: a certificate issued by the
     /// private CA in `data_dir` (`data_dir/admin/server.pem`).
-    pub tls_cert: PathBuf,
-    pub tls_key: PathBuf,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// Names (DNS or IP) the generated certificate is also valid for,
     /// besides this host's name, localhost and the loopback addresses.
     pub server_names: Vec<String>,
     /// Bearer token `/metrics` asks for ("" = none).
-    pub metrics_token: Secret,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for AdminConfig {
@@ -45,10 +60,10 @@ impl Default for AdminConfig {
         AdminConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             tls: true,
-            tls_cert: PathBuf::new(),
-            tls_key: PathBuf::new(),
+            tls_cert: None,
+            tls_key: None,
             server_names: Vec::new(),
-            metrics_token: Secret(String::new()),
+            metrics_token: None,
         }
     }
 }

@@ -38,6 +38,76 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// A value written in the config file as text. Optional ones are `None`
+/// when absent or `""` (so an older file's `key = ""` still means off).
+pub trait TextValue: Sized {
+    fn from_text(s: &str) -> Result<Self, String>;
+    fn to_text(&self) -> String;
+}
+
+impl TextValue for String {
+    fn from_text(s: &str) -> Result<Self, String> {
+        Ok(s.to_string())
+    }
+    fn to_text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl TextValue for PathBuf {
+    fn from_text(s: &str) -> Result<Self, String> {
+        Ok(PathBuf::from(s))
+    }
+    fn to_text(&self) -> String {
+        self.display().to_string()
+    }
+}
+
+impl TextValue for std::net::SocketAddr {
+    fn from_text(s: &str) -> Result<Self, String> {
+        s.parse()
+            .map_err(|_| format!("{s:?} is not an address:port"))
+    }
+    fn to_text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl TextValue for Secret {
+    fn from_text(s: &str) -> Result<Self, String> {
+        Ok(Secret(s.to_string()))
+    }
+    fn to_text(&self) -> String {
+        self.0.clone()
+    }
+}
+
+/// `#[serde(with = "opt_text")]` for `Option<T: TextValue>`.
+pub(crate) mod opt_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::TextValue;
+
+    pub fn serialize<S: Serializer, T: TextValue>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_str(&v.to_text()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: TextValue>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        T::from_text(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
 /// A secret from the config file; `Debug` and `Display` never print it.
 #[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -146,7 +216,8 @@ impl Default for LogConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// Empty: SQLite in `data_dir/portico.db`. `postgres://...` for PostgreSQL.
-    pub url: Secret,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_text")]
+    pub url: Option<Secret>,
     pub max_connections: u32,
     /// Nice value (0-19) of SQLite's connection threads: above 0 lets
     /// request handling go first when every core is busy.
@@ -156,7 +227,7 @@ pub struct DatabaseConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
-            url: Secret(String::new()),
+            url: None,
             max_connections: 8,
             sqlite_thread_nice: 5,
         }
@@ -236,6 +307,12 @@ impl Config {
         let mut table = toml::Value::try_from(&file_cfg)
             .map_err(|e| ConfigError::Invalid(format!("cannot re-serialize: {e}")))?;
         let mut any_override = false;
+        // Keys that are optional and unset are absent from `table`: the
+        // sample file, which writes every key down, says they exist and
+        // what type they take.
+        let schema: toml::Value = toml::from_str(Self::sample()).map_err(|e| {
+            ConfigError::Invalid(format!("the built-in sample does not parse: {e}"))
+        })?;
         for (var, value) in env {
             let Some(key) = var.strip_prefix(ENV_PREFIX) else {
                 continue;
@@ -243,7 +320,7 @@ impl Config {
             if is_reserved_env(key) {
                 continue;
             }
-            apply_env_override(&mut table, &var, key, &value)?;
+            apply_env_override(&mut table, &schema, &var, key, &value)?;
             any_override = true;
         }
         let cfg: Config = if any_override {
@@ -320,12 +397,12 @@ impl Config {
                 "eap.tls_identity must name at least one field (upn, email, cn, dns)".into(),
             ));
         }
-        if eap.certificate.as_os_str().is_empty() != eap.private_key.as_os_str().is_empty() {
+        if eap.certificate.is_some() != eap.private_key.is_some() {
             return Err(ConfigError::Invalid(
                 "eap.certificate and eap.private_key must be set together".into(),
             ));
         }
-        if self.admin.tls_cert.as_os_str().is_empty() != self.admin.tls_key.as_os_str().is_empty() {
+        if self.admin.tls_cert.is_some() != self.admin.tls_key.is_some() {
             return Err(ConfigError::Invalid(
                 "admin.tls_cert and admin.tls_key must be set together".into(),
             ));
@@ -338,7 +415,7 @@ impl Config {
         }
         self.portal.validate()?;
         self.snmp.validate()?;
-        let url = self.database.url.expose();
+        let url = self.database.url.as_ref().map(Secret::expose).unwrap_or("");
         if !(url.is_empty()
             || url.starts_with("sqlite:")
             || url.starts_with("postgres://")
@@ -365,6 +442,7 @@ fn is_reserved_env(key: &str) -> bool {
 
 fn apply_env_override(
     table: &mut toml::Value,
+    schema: &toml::Value,
     var: &str,
     key: &str,
     raw: &str,
@@ -381,14 +459,25 @@ fn apply_env_override(
         return Err(unknown());
     }
     let mut node = table;
+    let mut shape = Some(schema);
     for part in &path[..path.len() - 1] {
         node = node.get_mut(part.as_str()).ok_or_else(unknown)?;
+        shape = shape.and_then(|s| s.get(part.as_str()));
         if !node.is_table() {
             return Err(unknown());
         }
     }
     let last = path.last().ok_or_else(unknown)?;
-    let slot = node.get_mut(last.as_str()).ok_or_else(unknown)?;
+    let table = node.as_table_mut().ok_or_else(unknown)?;
+    // An unset optional key: its place in the sample gives its type.
+    if !table.contains_key(last.as_str()) {
+        let example = shape
+            .and_then(|s| s.get(last.as_str()))
+            .cloned()
+            .ok_or_else(unknown)?;
+        table.insert(last.clone(), example);
+    }
+    let slot = table.get_mut(last.as_str()).ok_or_else(unknown)?;
     // The default's type says how to read the text: strings stay strings
     // (so a secret "12345" is not turned into a number).
     let value = match slot {
@@ -476,7 +565,10 @@ mod tests {
         assert_eq!(cfg.radius.auth_listen.port(), 0);
         assert_eq!(cfg.radius.max_in_flight, 7);
         assert_eq!(cfg.radius.duplicate_window, Duration::from_secs(10));
-        assert_eq!(cfg.database.url.expose(), "postgres://u@h/db");
+        assert_eq!(
+            cfg.database.url.as_ref().map(Secret::expose),
+            Some("postgres://u@h/db")
+        );
         assert!(!cfg.radius.store_nt_hash);
     }
 
@@ -499,6 +591,61 @@ mod tests {
     }
 
     #[test]
+    fn optional_values_are_none_when_absent_or_empty_and_settable_from_the_environment() {
+        let d = Config::default();
+        assert!(d.database.url.is_none() && d.portal.public_url.is_none());
+        assert!(d.portal.sms.provider.is_none() && d.eap.client_ca.is_none());
+        // An older file's "" still means off.
+        let text =
+            "[database]\nurl = \"\"\n[portal]\npublic_url = \"\"\n[portal.sms]\nprovider = \"\"\n";
+        let cfg = Config::from_toml_str(text, "old.toml", env(&[])).unwrap();
+        assert!(cfg.database.url.is_none() && cfg.portal.public_url.is_none());
+        assert!(cfg.portal.sms.provider.is_none());
+        let cfg = Config::from_toml_str(
+            "",
+            "x",
+            env(&[
+                ("PORTICO_PORTAL__PUBLIC_URL", "https://wifi.example.cn"),
+                ("PORTICO_PORTAL__HTTPS_LISTEN", "127.0.0.1:8443"),
+                ("PORTICO_PORTAL__TLS_CERT", "/etc/portico/portal.pem"),
+                ("PORTICO_PORTAL__TLS_KEY", "/etc/portico/portal.key"),
+                ("PORTICO_PORTAL__SMS__PROVIDER", "aliyun"),
+                ("PORTICO_PORTAL__SMS__URL", "https://dysmsapi.aliyuncs.com/"),
+                ("PORTICO_EAP__CLIENT_CA", "/etc/portico/devices.pem"),
+                ("PORTICO_ADMIN__METRICS_TOKEN", "12345"),
+                ("PORTICO_SNMP__ALERT_WEBHOOK", "http://127.0.0.1:9/hook"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.portal.public_url.as_deref(),
+            Some("https://wifi.example.cn")
+        );
+        assert_eq!(
+            cfg.portal.https_listen,
+            Some("127.0.0.1:8443".parse().unwrap())
+        );
+        assert_eq!(cfg.portal.sms.provider, Some(portal::SmsProvider::Aliyun));
+        assert_eq!(
+            cfg.eap.client_ca.as_deref(),
+            Some(Path::new("/etc/portico/devices.pem"))
+        );
+        assert_eq!(
+            cfg.admin.metrics_token.as_ref().map(Secret::expose),
+            Some("12345"),
+            "a secret of digits stays text"
+        );
+        assert!(cfg.snmp.alert_webhook.is_some());
+        // Alternatives are checked; so is a half-set pair.
+        let e = Config::from_toml_str("", "x", env(&[("PORTICO_PORTAL__SMS__PROVIDER", "pigeon")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("generic-json"), "{e}");
+        let e = Config::from_toml_str("[portal]\nhttps_listen = \"127.0.0.1:1\"\n", "x", env(&[]))
+            .unwrap_err();
+        assert!(e.to_string().contains("tls_cert"), "{e}");
+    }
+
+    #[test]
     fn retention_below_legal_minimum_needs_explicit_consent() {
         let err = Config::from_toml_str("[retention]\ndays = 30\n", "x", env(&[])).unwrap_err();
         assert!(err.to_string().contains("180"), "{err}");
@@ -513,7 +660,7 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         let mut cfg = Config::default();
-        cfg.database.url = Secret("postgres://user:hunter2@db/x".into());
+        cfg.database.url = Some(Secret("postgres://user:hunter2@db/x".into()));
         assert!(!format!("{cfg:?}").contains("hunter2"));
     }
 }

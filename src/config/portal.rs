@@ -16,18 +16,43 @@ pub struct PortalConfig {
     /// Base URL devices reach the portal at, e.g. "https://wifi.example.cn"
     /// (used in the CAPPORT API and in links handed to APs). Empty: taken
     /// from the request's Host header.
-    pub public_url: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub public_url: Option<String>,
     /// Profile used by `/portal` without a profile name.
     pub default_profile: String,
     /// Logo, colours and texts; read at run time (edits show within seconds).
     pub branding_dir: PathBuf,
     /// HTTPS listener for the portal and the RFC 8908 API ("" = none).
-    pub https_listen: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub https_listen: Option<SocketAddr>,
     /// PEM certificate chain and private key for `https_listen`.
-    pub tls_cert: PathBuf,
-    pub tls_key: PathBuf,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub tls_key: Option<PathBuf>,
     /// RFC 8908 venue-info-url ("" = not sent).
-    pub venue_info_url: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub venue_info_url: Option<String>,
     /// Length of a staff session.
     #[serde(with = "humantime_serde")]
     pub staff_session: Duration,
@@ -61,7 +86,12 @@ pub struct PortalConfig {
     /// IANA time zone for times on pages and voucher sheets.
     pub time_zone: String,
     /// SSID printed on voucher sheets ("" = none).
-    pub voucher_ssid: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub voucher_ssid: Option<String>,
     /// How long the waiting page looks for the AP's accounting Start.
     #[serde(with = "humantime_serde")]
     pub confirm_timeout: Duration,
@@ -69,7 +99,12 @@ pub struct PortalConfig {
     #[serde(with = "humantime_serde")]
     pub expiry_check: Duration,
     /// CoovaChilli `uamsecret` (must match the chilli configuration).
-    pub coova_uam_secret: Secret,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub coova_uam_secret: Option<Secret>,
     /// Tiles of the app launcher shown after sign-in.
     pub launcher: Vec<LauncherTile>,
     pub sms: SmsConfig,
@@ -82,13 +117,13 @@ impl Default for PortalConfig {
     fn default() -> Self {
         PortalConfig {
             enabled: true,
-            public_url: String::new(),
+            public_url: None,
             default_profile: "generic".into(),
             branding_dir: PathBuf::from("branding"),
-            https_listen: String::new(),
-            tls_cert: PathBuf::new(),
-            tls_key: PathBuf::new(),
-            venue_info_url: String::new(),
+            https_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            venue_info_url: None,
             staff_session: Duration::from_secs(8 * 3600),
             sms_session: Duration::from_secs(4 * 3600),
             click_through_session: Duration::from_secs(30 * 60),
@@ -100,10 +135,10 @@ impl Default for PortalConfig {
             attempts_per_mac_per_minute: 10,
             attempts_per_ip_per_minute: 30,
             time_zone: "Asia/Shanghai".into(),
-            voucher_ssid: String::new(),
+            voucher_ssid: None,
             confirm_timeout: Duration::from_secs(30),
             expiry_check: Duration::from_secs(30),
-            coova_uam_secret: Secret(String::new()),
+            coova_uam_secret: None,
             sms: SmsConfig::default(),
             wechat: WechatConfig::default(),
             wecom: WecomConfig::default(),
@@ -165,14 +200,54 @@ pub struct LauncherTile {
     pub groups: Vec<String>,
 }
 
+/// Which SMS gateway API is spoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProvider {
+    /// A JSON POST (phone, sign name, template, code, HMAC signature).
+    GenericJson,
+    /// Alibaba Cloud's SendSms: a form with an HMAC-SHA1 signature.
+    Aliyun,
+}
+
+impl super::TextValue for SmsProvider {
+    fn from_text(s: &str) -> Result<Self, String> {
+        match s {
+            "generic-json" => Ok(SmsProvider::GenericJson),
+            "aliyun" => Ok(SmsProvider::Aliyun),
+            other => Err(format!(
+                "{other:?}: expected \"generic-json\" or \"aliyun\" (or \"\" for no SMS sign-in)"
+            )),
+        }
+    }
+
+    fn to_text(&self) -> String {
+        match self {
+            SmsProvider::GenericJson => "generic-json",
+            SmsProvider::Aliyun => "aliyun",
+        }
+        .to_string()
+    }
+}
+
 /// SMS gateway: an HTTP API taking the phone number, template and code.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmsConfig {
-    /// "" (SMS sign-in off), "generic-json" or "aliyun"-style form post.
-    pub provider: String,
+    /// Off when absent or ""; "generic-json", or "aliyun" (Alibaba Cloud's
+    /// signed SendSms form).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub provider: Option<SmsProvider>,
     /// The gateway endpoint, e.g. "https://dysmsapi.aliyuncs.com/".
-    pub url: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub url: Option<String>,
     pub access_key_id: String,
     pub access_key_secret: Secret,
     pub sign_name: String,
@@ -188,8 +263,8 @@ pub struct SmsConfig {
 impl Default for SmsConfig {
     fn default() -> Self {
         SmsConfig {
-            provider: String::new(),
-            url: String::new(),
+            provider: None,
+            url: None,
             access_key_id: String::new(),
             access_key_secret: Secret(String::new()),
             sign_name: String::new(),
@@ -298,26 +373,12 @@ impl Default for GatewayConfig {
 }
 
 impl PortalConfig {
-    pub fn https_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
-        if self.https_listen.is_empty() {
-            return Ok(None);
-        }
-        self.https_listen.parse().map(Some).map_err(|_| {
-            ConfigError::Invalid(format!(
-                "portal.https_listen {:?} is not an address:port",
-                self.https_listen
-            ))
-        })
-    }
-
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |m: String| Err(ConfigError::Invalid(m));
-        if self.https_addr()?.is_some()
-            && (self.tls_cert.as_os_str().is_empty() || self.tls_key.as_os_str().is_empty())
-        {
+        if self.https_listen.is_some() && (self.tls_cert.is_none() || self.tls_key.is_none()) {
             return invalid("portal.https_listen needs portal.tls_cert and portal.tls_key".into());
         }
-        let url = &self.public_url;
+        let url = self.public_url.as_deref().unwrap_or("");
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return invalid(format!(
                 "portal.public_url {:?} must start with http:// or https://",
@@ -365,13 +426,7 @@ impl PortalConfig {
                 ));
             }
         }
-        if !matches!(self.sms.provider.as_str(), "" | "generic-json" | "aliyun") {
-            return invalid(format!(
-                "portal.sms.provider {:?}: expected \"\", \"generic-json\" or \"aliyun\"",
-                self.sms.provider
-            ));
-        }
-        if !self.sms.provider.is_empty() && self.sms.url.is_empty() {
+        if self.sms.provider.is_some() && self.sms.url.is_none() {
             return invalid("portal.sms.url is required when portal.sms.provider is set".into());
         }
         if self.wechat.enabled
@@ -396,7 +451,7 @@ impl PortalConfig {
         if self.gateway.enabled && self.gateway.interface.is_empty() {
             return invalid("portal.gateway.interface is required when gateway mode is on".into());
         }
-        if self.gateway.enabled && self.public_url.is_empty() {
+        if self.gateway.enabled && self.public_url.is_none() {
             return invalid(
                 "portal.public_url is required in gateway mode (redirected clients ask for other hosts)"
                     .into(),

@@ -71,13 +71,33 @@ pub struct EapConfig {
     pub methods: Vec<String>,
     /// Server certificate chain (PEM, leaf first). Empty: a private CA and
     /// server certificate are generated under `data_dir/eap/`.
-    pub certificate: PathBuf,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub certificate: Option<PathBuf>,
     /// Private key of `certificate` (PEM).
-    pub private_key: PathBuf,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub private_key: Option<PathBuf>,
     /// CA certificates (PEM) that EAP-TLS client certificates must chain to.
-    pub client_ca: PathBuf,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub client_ca: Option<PathBuf>,
     /// Certificate revocation list (PEM or DER) for EAP-TLS clients.
-    pub crl: PathBuf,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub crl: Option<PathBuf>,
     /// Name in the generated server certificate (what devices are told to expect).
     pub server_name: String,
     /// Largest TLS payload per EAP packet; smaller when the NAS sends a smaller Framed-MTU.
@@ -106,10 +126,10 @@ impl Default for EapConfig {
         EapConfig {
             enabled: true,
             methods: vec!["peap".into(), "ttls".into(), "tls".into()],
-            certificate: PathBuf::new(),
-            private_key: PathBuf::new(),
-            client_ca: PathBuf::new(),
-            crl: PathBuf::new(),
+            certificate: None,
+            private_key: None,
+            client_ca: None,
+            crl: None,
             server_name: "portico".into(),
             fragment_size: 1024,
             idle_timeout: Duration::from_secs(30),

@@ -73,7 +73,12 @@ pub struct SnmpConfig {
     pub alert_clients_per_radio: i64,
     pub alert_noise_floor: i64,
     /// `http(s)://host[:port]/path` that receives raised and cleared alerts as JSON.
-    pub alert_webhook: String,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "super::opt_text"
+    )]
+    pub alert_webhook: Option<String>,
     /// SNMPv3 users for traps.
     pub trap_users: Vec<SnmpTrapUser>,
 }
@@ -97,7 +102,7 @@ impl Default for SnmpConfig {
             alert_utilization: 80,
             alert_clients_per_radio: 50,
             alert_noise_floor: -75,
-            alert_webhook: String::new(),
+            alert_webhook: None,
             trap_users: Vec::new(),
         }
     }
@@ -118,10 +123,8 @@ impl SnmpConfig {
         if !(1..=1000).contains(&self.max_repetitions) {
             return bad("max_repetitions must be 1 to 1000");
         }
-        if !(self.alert_webhook.is_empty()
-            || self.alert_webhook.starts_with("http://")
-            || self.alert_webhook.starts_with("https://"))
-        {
+        let hook = self.alert_webhook.as_deref().unwrap_or("");
+        if !(hook.is_empty() || hook.starts_with("http://") || hook.starts_with("https://")) {
             return bad("alert_webhook must be empty or an http(s):// URL");
         }
         for u in &self.trap_users {

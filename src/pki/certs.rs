@@ -278,17 +278,13 @@ pub fn ensure_admin_certificate(
     Ok((server_pem, server_key))
 }
 
-fn configured(p: &Path) -> bool {
-    !p.as_os_str().is_empty()
-}
-
 /// Loads what `[eap]` names, generating the private CA when no server
 /// certificate is configured.
 pub fn load(cfg: &EapConfig, data_dir: &Path) -> Result<TlsMaterial, CertError> {
     let (chain_path, key_path, generated_ca) =
-        match (configured(&cfg.certificate), configured(&cfg.private_key)) {
-            (true, true) => (cfg.certificate.clone(), cfg.private_key.clone(), None),
-            (false, false) => {
+        match (cfg.certificate.clone(), cfg.private_key.clone()) {
+            (Some(chain), Some(key)) => (chain, key, None),
+            (None, None) => {
                 let (ca, chain, key) =
                     ensure_generated(&data_dir.join(GENERATED_DIR), &cfg.server_name)?;
                 (chain, key, Some(ca))
@@ -301,15 +297,10 @@ pub fn load(cfg: &EapConfig, data_dir: &Path) -> Result<TlsMaterial, CertError> 
         .first()
         .and_then(|c| names::parse_certificate(c))
         .and_then(|i| i.not_after);
-    let client_roots = if configured(&cfg.client_ca) {
-        Some(load_certs(&cfg.client_ca)?)
-    } else {
-        None
-    };
-    let crls = if configured(&cfg.crl) {
-        load_crls(&cfg.crl)?
-    } else {
-        Vec::new()
+    let client_roots = cfg.client_ca.as_deref().map(load_certs).transpose()?;
+    let crls = match cfg.crl.as_deref() {
+        Some(path) => load_crls(path)?,
+        None => Vec::new(),
     };
     Ok(TlsMaterial {
         chain,

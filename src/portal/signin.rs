@@ -358,7 +358,12 @@ pub async fn complete(
             &username,
             &secret,
             return_url,
-            state.config.coova_uam_secret.expose(),
+            state
+                .config
+                .coova_uam_secret
+                .as_ref()
+                .map(|s| s.expose())
+                .unwrap_or(""),
         )
         .ok_or_else(|| SignInError::Internal("no login URL for the handoff".into()))?;
         Next::Form(form)

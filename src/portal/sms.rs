@@ -11,7 +11,7 @@ use sha1::Sha1;
 use super::signin::{Identity, SignInError};
 use super::tokens::random_token;
 use super::PortalState;
-use crate::config::portal::SmsConfig;
+use crate::config::portal::{SmsConfig, SmsProvider};
 use crate::domain::MacAddr;
 use crate::http_client;
 
@@ -77,7 +77,7 @@ pub async fn send_code(
     now_ms: i64,
 ) -> Result<String, SmsError> {
     let cfg = &state.config.sms;
-    if cfg.provider.is_empty() {
+    if cfg.provider.is_none() {
         return Err(SmsError::Off);
     }
     let phone = normalize_phone(phone).ok_or(SmsError::BadPhone)?;
@@ -117,7 +117,7 @@ pub async fn verify_code(
     code: &str,
     now_ms: i64,
 ) -> Result<Identity, SmsError> {
-    if state.config.sms.provider.is_empty() {
+    if state.config.sms.provider.is_none() {
         return Err(SmsError::Off);
     }
     let phone = normalize_phone(phone).ok_or(SmsError::BadPhone)?;
@@ -152,12 +152,15 @@ pub fn mask(phone: &str) -> String {
 }
 
 async fn deliver(cfg: &SmsConfig, phone: &str, code: &str, now_ms: i64) -> Result<(), SmsError> {
-    let (url, ctype, body) = match cfg.provider.as_str() {
-        "aliyun" => {
+    let (Some(provider), Some(url)) = (cfg.provider, cfg.url.as_deref()) else {
+        return Err(SmsError::Off);
+    };
+    let (ctype, body) = match provider {
+        SmsProvider::Aliyun => {
             let form = aliyun_form(cfg, phone, code, now_ms, &random_token()[..16]);
-            (cfg.url.clone(), "application/x-www-form-urlencoded", form)
+            ("application/x-www-form-urlencoded", form)
         }
-        _ => {
+        SmsProvider::GenericJson => {
             let body = serde_json::json!({
                 "phone": phone,
                 "sign_name": cfg.sign_name,
@@ -169,22 +172,17 @@ async fn deliver(cfg: &SmsConfig, phone: &str, code: &str, now_ms: i64) -> Resul
                     format!("{phone}\n{}\n{code}", cfg.template_code).as_bytes(),
                 )),
             });
-            (cfg.url.clone(), "application/json", body.to_string())
+            ("application/json", body.to_string())
         }
     };
-    let resp = http_client::request(
-        "POST",
-        &url,
-        Some((ctype, body.as_bytes())),
-        GATEWAY_TIMEOUT,
-    )
-    .await
-    .map_err(|e| SmsError::Gateway(e.to_string()))?;
+    let resp = http_client::request("POST", url, Some((ctype, body.as_bytes())), GATEWAY_TIMEOUT)
+        .await
+        .map_err(|e| SmsError::Gateway(e.to_string()))?;
     let json: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
     let ok = (200..300).contains(&resp.status)
-        && match cfg.provider.as_str() {
-            "aliyun" => json["Code"] == "OK",
-            _ => match &json["code"] {
+        && match provider {
+            SmsProvider::Aliyun => json["Code"] == "OK",
+            SmsProvider::GenericJson => match &json["code"] {
                 serde_json::Value::Null => true,
                 serde_json::Value::Number(n) => n.as_i64() == Some(0),
                 serde_json::Value::String(s) => s == "OK" || s == "0",
@@ -319,7 +317,7 @@ mod tests {
     #[test]
     fn aliyun_form_is_sorted_and_signed() {
         let cfg = SmsConfig {
-            provider: "aliyun".into(),
+            provider: Some(SmsProvider::Aliyun),
             access_key_id: "testid".into(),
             access_key_secret: crate::config::Secret("testsecret".into()),
             sign_name: "签名".into(),

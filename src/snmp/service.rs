@@ -62,7 +62,7 @@ pub fn monitor_config(c: &SnmpConfig) -> MonitorConfig {
             hourly_ms: ms(c.keep_hourly),
         },
         downsample_every: Duration::from_secs(600),
-        webhook: (!c.alert_webhook.is_empty()).then(|| c.alert_webhook.clone()),
+        webhook: c.alert_webhook.clone(),
     }
 }
 

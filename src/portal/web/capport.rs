@@ -47,8 +47,7 @@ pub(super) async fn capport_api(State(state): State<St>, page: Page) -> Response
         None => None,
     };
     let base = https_base.unwrap_or_else(|| page.base_url(&state));
-    let venue =
-        (!state.config.venue_info_url.is_empty()).then(|| state.config.venue_info_url.clone());
+    let venue = state.config.venue_info_url.clone();
     let body = capport::state(format!("{base}{START_PATH}"), venue, until, now);
     match serde_json::to_string(&body) {
         Ok(json) => (StatusCode::OK, security_headers(true), json).into_response(),

@@ -249,7 +249,7 @@ pub(super) async fn render(state: &PortalState, page: &Page, mut ctx: ClientCont
         csrf: &csrf,
         ctx: &sealed,
         notice: None,
-        sms: !state.config.sms.provider.is_empty(),
+        sms: state.config.sms.provider.is_some(),
         wechat: state.config.wechat.enabled,
         wecom: state.config.wecom.enabled,
         terms,

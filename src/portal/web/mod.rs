@@ -186,8 +186,8 @@ impl Page {
 
     /// Base URL for links handed out (to the AP, in the CAPPORT API).
     fn base_url(&self, state: &PortalState) -> String {
-        if !state.config.public_url.is_empty() {
-            return state.config.public_url.trim_end_matches('/').to_string();
+        if let Some(url) = &state.config.public_url {
+            return url.trim_end_matches('/').to_string();
         }
         let scheme = if self.https { "https" } else { "http" };
         format!("{scheme}://{}", self.host.as_deref().unwrap_or("localhost"))
@@ -201,7 +201,12 @@ impl Page {
         if self.https {
             return Some(self.base_url(state));
         }
-        let public = state.config.public_url.trim_end_matches('/');
+        let public = state
+            .config
+            .public_url
+            .as_deref()
+            .unwrap_or("")
+            .trim_end_matches('/');
         if public.starts_with("https://") {
             return Some(public.to_string());
         }

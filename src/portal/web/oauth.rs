@@ -139,7 +139,7 @@ async fn oauth_start(
         return Redirect::to(&authorize_for(&state, &page, kind, &ticket)).into_response();
     }
     if is_phone(ua) {
-        let sms = (!state.config.sms.provider.is_empty()).then(|| format!("{}#sms", form.retry()));
+        let sms = (state.config.sms.provider.is_some()).then(|| format!("{}#sms", form.retry()));
         return phone_page(&state, &page, &ticket, sms.as_deref());
     }
     qr_page(&state, &page, &ticket)
@@ -368,7 +368,7 @@ pub(super) async fn oauth_wait(
         return oauth_error(&state, &page, StatusCode::GONE, Some(&tc));
     }
     if is_phone(page.user_agent.as_deref()) {
-        let sms = (!state.config.sms.provider.is_empty())
+        let sms = (state.config.sms.provider.is_some())
             .then(|| format!("{}#sms", retry_of(&state, Some(&tc))));
         return phone_page(&state, &page, &ticket, sms.as_deref());
     }
