@@ -184,9 +184,7 @@ async fn wecom_userinfo(State(f): State<S>, Query(q): Q) -> Response {
     }
 }
 
-fn pct(s: &str) -> String {
-    crate::portal_support::pct(s)
-}
+use portico::http_client::pct;
 
 /// Alibaba Cloud SendSms: checks the HMAC-SHA1 signature over the sorted,
 /// percent-encoded parameters, then "delivers" the code.

@@ -1,10 +1,7 @@
 //! The portal and the RFC 8908 API over HTTPS (rustls, a configured
 //! certificate): the JSON with its media type, and Secure cookies.
 
-use std::sync::Arc;
-
-use rustls::pki_types::{CertificateDer, ServerName};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::CertificateDer;
 
 use crate::helpers::*;
 use crate::portal::portal_env;
@@ -17,34 +14,33 @@ async fn https_get(
     https_get_as(addr, cert, "portal.test", path).await
 }
 
+/// GET over HTTPS with `reqwest`, trusting only `cert`, the name `name`
+/// resolved to `addr`; the answer as status line, headers and body text.
 async fn https_get_as(
     addr: std::net::SocketAddr,
     cert: CertificateDer<'static>,
     name: &str,
     path: &str,
 ) -> String {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
-        .connect(ServerName::try_from(name.to_string()).unwrap(), tcp)
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_der(&cert).expect("certificate"))
+        .resolve(name, addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = client
+        .get(format!("https://{name}:{}{path}", addr.port()))
+        .send()
         .await
-        .expect("TLS handshake");
-    tls.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut out = Vec::new();
-    let _ = tls.read_to_end(&mut out).await;
-    String::from_utf8_lossy(&out).into_owned()
+        .expect("TLS request");
+    let mut out = format!("HTTP/1.1 {}\r\n", resp.status().as_u16());
+    for (k, v) in resp.headers() {
+        out.push_str(&format!("{}: {}\r\n", k, v.to_str().unwrap_or("")));
+    }
+    out.push_str("\r\n");
+    out.push_str(&resp.text().await.unwrap_or_default());
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +68,10 @@ async fn capport_api_and_portal_over_https() {
     );
     assert!(api.contains("\"captive\":true"), "{api}");
     assert!(
-        api.contains("\"user-portal-url\":\"https://portal.test/portal/start\""),
+        api.contains(&format!(
+            "\"user-portal-url\":\"https://portal.test:{}/portal/start\"",
+            https.port()
+        )),
         "{api}"
     );
     // The portal URL it gives works for the asking client.

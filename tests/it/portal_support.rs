@@ -184,17 +184,7 @@ pub fn encode_form(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-pub fn pct(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use portico::http_client::pct;
 
 fn unescape(s: &str) -> String {
     s.replace("&#34;", "\"")
