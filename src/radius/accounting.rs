@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::MacAddr;
 use crate::metrics::Metrics;
 use crate::radius::wire;
+use crate::radius::wire::attr::*;
 use crate::store::accounting::{AcctRecord, AcctStatus};
 use crate::store::auth_log::AuthRecord;
 use crate::store::Store;
@@ -79,25 +80,6 @@ struct AcctAttributes<'a> {
     session_time: Option<u32>,
     terminate_cause: Option<u32>,
 }
-
-// RFC 2865, 2866, 2869 attribute types.
-const USER_NAME: u8 = 1;
-const NAS_IP_ADDRESS: u8 = 4;
-const FRAMED_IP_ADDRESS: u8 = 8;
-const CALLED_STATION_ID: u8 = 30;
-const CALLING_STATION_ID: u8 = 31;
-const ACCT_STATUS_TYPE: u8 = 40;
-const ACCT_DELAY_TIME: u8 = 41;
-const ACCT_INPUT_OCTETS: u8 = 42;
-const ACCT_OUTPUT_OCTETS: u8 = 43;
-const ACCT_SESSION_ID: u8 = 44;
-const ACCT_SESSION_TIME: u8 = 46;
-const ACCT_INPUT_PACKETS: u8 = 47;
-const ACCT_OUTPUT_PACKETS: u8 = 48;
-const ACCT_TERMINATE_CAUSE: u8 = 49;
-const ACCT_INPUT_GIGAWORDS: u8 = 52;
-const ACCT_OUTPUT_GIGAWORDS: u8 = 53;
-const EVENT_TIMESTAMP: u8 = 55;
 
 impl<'a> AcctAttributes<'a> {
     fn read(packet: &'a [u8]) -> Self {

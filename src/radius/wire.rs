@@ -30,6 +30,32 @@ const AUTH_LEN: usize = 16;
 const MA_VALUE_LEN: usize = 16;
 const ZERO_AUTH: [u8; AUTH_LEN] = [0; AUTH_LEN];
 
+/// RADIUS attribute types (RFC 2865, 2866, 2869) read or written by
+/// number across the crate and its tools.
+pub mod attr {
+    pub const USER_NAME: u8 = 1;
+    pub const USER_PASSWORD: u8 = 2;
+    pub const NAS_IP_ADDRESS: u8 = 4;
+    pub const NAS_PORT: u8 = 5;
+    pub const FRAMED_IP_ADDRESS: u8 = 8;
+    pub const CALLED_STATION_ID: u8 = 30;
+    pub const CALLING_STATION_ID: u8 = 31;
+    pub const NAS_IDENTIFIER: u8 = 32;
+    pub const ACCT_STATUS_TYPE: u8 = 40;
+    pub const ACCT_DELAY_TIME: u8 = 41;
+    pub const ACCT_INPUT_OCTETS: u8 = 42;
+    pub const ACCT_OUTPUT_OCTETS: u8 = 43;
+    pub const ACCT_SESSION_ID: u8 = 44;
+    pub const ACCT_SESSION_TIME: u8 = 46;
+    pub const ACCT_INPUT_PACKETS: u8 = 47;
+    pub const ACCT_OUTPUT_PACKETS: u8 = 48;
+    pub const ACCT_TERMINATE_CAUSE: u8 = 49;
+    pub const ACCT_INPUT_GIGAWORDS: u8 = 52;
+    pub const ACCT_OUTPUT_GIGAWORDS: u8 = 53;
+    pub const EVENT_TIMESTAMP: u8 = 55;
+    pub const NAS_PORT_TYPE: u8 = 61;
+}
+
 /// RADIUS packet codes used by this crate.
 pub mod code {
     pub const ACCESS_REQUEST: u8 = 1;

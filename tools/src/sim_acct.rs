@@ -13,21 +13,9 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
 use portico::radius::wire;
+use portico::radius::wire::attr::*;
 
 const ACCOUNTING_REQUEST: u8 = 4;
-const USER_NAME: u8 = 1;
-const NAS_IP_ADDRESS: u8 = 4;
-const NAS_PORT: u8 = 5;
-const FRAMED_IP_ADDRESS: u8 = 8;
-const CALLED_STATION_ID: u8 = 30;
-const CALLING_STATION_ID: u8 = 31;
-const NAS_IDENTIFIER: u8 = 32;
-const ACCT_STATUS_TYPE: u8 = 40;
-const ACCT_INPUT_OCTETS: u8 = 42;
-const ACCT_OUTPUT_OCTETS: u8 = 43;
-const ACCT_SESSION_ID: u8 = 44;
-const ACCT_SESSION_TIME: u8 = 46;
-const ACCT_TERMINATE_CAUSE: u8 = 49;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {

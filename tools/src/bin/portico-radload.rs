@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
 use portico::radius::wire;
+use portico::radius::wire::attr::*;
 use portico::radius::wire::code::{
     ACCESS_ACCEPT, ACCESS_CHALLENGE, ACCESS_REJECT, ACCESS_REQUEST, ACCOUNTING_REQUEST,
     ACCOUNTING_RESPONSE,
@@ -37,24 +38,6 @@ const MAX_DURATION: Duration = Duration::from_secs(3600);
 const IDS_PER_SOCKET: usize = 256;
 
 // Attribute types used here (RFC 2865, 2866, 2869).
-const USER_NAME: u8 = 1;
-const USER_PASSWORD: u8 = 2;
-const NAS_IP_ADDRESS: u8 = 4;
-const NAS_PORT: u8 = 5;
-const FRAMED_IP_ADDRESS: u8 = 8;
-const CALLING_STATION_ID: u8 = 31;
-const NAS_IDENTIFIER: u8 = 32;
-const ACCT_STATUS_TYPE: u8 = 40;
-const ACCT_DELAY_TIME: u8 = 41;
-const ACCT_INPUT_OCTETS: u8 = 42;
-const ACCT_OUTPUT_OCTETS: u8 = 43;
-const ACCT_SESSION_ID: u8 = 44;
-const ACCT_SESSION_TIME: u8 = 46;
-const ACCT_INPUT_PACKETS: u8 = 47;
-const ACCT_OUTPUT_PACKETS: u8 = 48;
-const ACCT_TERMINATE_CAUSE: u8 = 49;
-const EVENT_TIMESTAMP: u8 = 55;
-const NAS_PORT_TYPE: u8 = 61;
 
 const NAS_IDENTIFIER_VALUE: &[u8] = b"portico-radload";
 
