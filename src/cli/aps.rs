@@ -1,13 +1,13 @@
 //! The `ap`, `discover`, `event` and `alert` commands. Secrets
 //! (communities, v3 passwords) are read from standard input, never argv.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
+use super::read_stdin_lines;
 use crate::app;
 use crate::config::Config;
 use crate::domain::{AuthProtocol, PrivProtocol};
@@ -162,20 +162,6 @@ pub enum AlertCmd {
     },
 }
 
-fn read_lines(n: usize, what: &str) -> Result<Vec<String>> {
-    let stdin = std::io::stdin();
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut line = String::new();
-        stdin
-            .lock()
-            .read_line(&mut line)
-            .with_context(|| format!("reading {what} from standard input"))?;
-        out.push(line.trim_end_matches(['\n', '\r']).to_string());
-    }
-    Ok(out)
-}
-
 /// Credentials named by the flags, with secrets from standard input.
 fn secret_from(f: &ApFields) -> Result<Option<SnmpSecret>> {
     let chosen =
@@ -187,7 +173,7 @@ fn secret_from(f: &ApFields) -> Result<Option<SnmpSecret>> {
         return Ok(Some(SnmpSecret::None));
     }
     if f.community_stdin {
-        let c = read_lines(1, "community")?.remove(0);
+        let c = read_stdin_lines(1, "community")?.remove(0);
         if c.is_empty() {
             bail!("the community on standard input is empty");
         }
@@ -208,7 +194,7 @@ fn secret_from(f: &ApFields) -> Result<Option<SnmpSecret>> {
                     format!("--v3-priv {:?} is not a known protocol", f.v3_priv)
                 })?)
             };
-        let lines = read_lines(if privacy.is_some() { 2 } else { 1 }, "SNMPv3 passwords")?;
+        let lines = read_stdin_lines(if privacy.is_some() { 2 } else { 1 }, "SNMPv3 passwords")?;
         for l in &lines {
             if l.len() < 8 {
                 bail!("SNMPv3 passwords must be at least 8 characters (RFC 3414)");
@@ -690,7 +676,7 @@ pub async fn discover_cmd(store: &Store, config: &Config, args: DiscoverArgs) ->
     if !args.community_stdin {
         bail!("give the community to try on standard input with --community-stdin");
     }
-    let community = read_lines(1, "community")?.remove(0);
+    let community = read_stdin_lines(1, "community")?.remove(0);
     let net: ipnet::IpNet = args
         .cidr
         .parse()

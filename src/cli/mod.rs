@@ -112,14 +112,25 @@ pub fn load_config(cli: &Cli) -> Result<Config> {
     Config::load(path.as_deref(), std::env::vars()).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-/// Reads one line (the secret) from standard input, without its newline.
+/// Reads `n` lines from standard input, each without its line ending.
+/// Secrets come this way so they never show in `ps` or shell history.
+pub fn read_stdin_lines(n: usize, what: &str) -> Result<Vec<String>> {
+    let stdin = std::io::stdin();
+    let mut lines = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .with_context(|| format!("reading {what} from standard input"))?;
+        lines.push(line.trim_end_matches(['\n', '\r']).to_string());
+    }
+    Ok(lines)
+}
+
+/// Reads one non-empty line (the secret) from standard input.
 fn read_secret_line(what: &str) -> Result<String> {
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .with_context(|| format!("reading {what} from standard input"))?;
-    let secret = line.trim_end_matches(['\n', '\r']).to_string();
+    let secret = read_stdin_lines(1, what)?.remove(0);
     if secret.is_empty() {
         bail!("{what} on standard input is empty");
     }

@@ -5,30 +5,16 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::BufRead;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use portico::app;
+use portico::cli::read_stdin_lines;
 use portico::config::Config;
 use portico::store::aps::{ApKind, NewAp, SnmpSecret};
 use portico_tools::simulator::{self, SimConfig};
 use tokio_util::sync::CancellationToken;
-
-fn read_lines(n: usize, what: &str) -> Result<Vec<String>> {
-    let stdin = std::io::stdin();
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut line = String::new();
-        stdin
-            .lock()
-            .read_line(&mut line)
-            .with_context(|| format!("reading {what} from standard input"))?;
-        out.push(line.trim_end_matches(['\n', '\r']).to_string());
-    }
-    Ok(out)
-}
 
 /// Serves simulated SNMP agents on loopback, one per AP, with the tables
 /// of a vendor profile and values that change (demo and benchmarks).
@@ -94,7 +80,7 @@ async fn simulate(config: &Config, args: SimulateArgs) -> Result<()> {
     }
     let acct_secret = match args.radius_acct {
         Some(a) if !a.ip().is_loopback() => bail!("--radius-acct must be a loopback address"),
-        Some(_) => Some(read_lines(1, "RADIUS shared secret")?.remove(0)),
+        Some(_) => Some(read_stdin_lines(1, "RADIUS shared secret")?.remove(0)),
         None => None,
     };
     let sockets = simulator::bind(&cfg)
