@@ -7,13 +7,19 @@ use super::branding::Branding;
 use super::handoff::AutoForm;
 use super::i18n::{Lang, Texts};
 
-#[derive(Template)]
-#[template(path = "landing.html")]
-pub struct Landing<'a> {
+/// What every page's frame (`base.html`) shows: language, texts,
+/// colours and whether there is a logo.
+pub struct Frame<'a> {
     pub lang: &'static str,
     pub t: &'a Texts,
     pub b: &'a Branding,
     pub has_logo: bool,
+}
+
+#[derive(Template)]
+#[template(path = "landing.html")]
+pub struct Landing<'a> {
+    pub frame: Frame<'a>,
     pub profile: &'a str,
     pub csrf: &'a str,
     pub ctx: &'a str,
@@ -27,10 +33,7 @@ pub struct Landing<'a> {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct Message<'a> {
-    pub lang: &'static str,
-    pub t: &'a Texts,
-    pub b: &'a Branding,
-    pub has_logo: bool,
+    pub frame: Frame<'a>,
     pub title: &'a str,
     pub message: &'a str,
     pub error: bool,
@@ -45,10 +48,7 @@ pub struct Message<'a> {
 #[derive(Template)]
 #[template(path = "handoff.html")]
 pub struct Handoff<'a> {
-    pub lang: &'static str,
-    pub t: &'a Texts,
-    pub b: &'a Branding,
-    pub has_logo: bool,
+    pub frame: Frame<'a>,
     pub method: &'static str,
     pub action: &'a str,
     pub fields: &'a [(String, String)],
@@ -63,10 +63,7 @@ impl<'a> Handoff<'a> {
 #[derive(Template)]
 #[template(path = "waiting.html")]
 pub struct Waiting<'a> {
-    pub lang: &'static str,
-    pub t: &'a Texts,
-    pub b: &'a Branding,
-    pub has_logo: bool,
+    pub frame: Frame<'a>,
     pub refresh_secs: u32,
     pub refresh_url: &'a str,
     pub failed: bool,
@@ -82,10 +79,7 @@ pub struct TileView {
 #[derive(Template)]
 #[template(path = "launcher.html")]
 pub struct Launcher<'a> {
-    pub lang: &'static str,
-    pub t: &'a Texts,
-    pub b: &'a Branding,
-    pub has_logo: bool,
+    pub frame: Frame<'a>,
     pub identity: &'a str,
     pub time_left: String,
     pub tiles: Vec<TileView>,
@@ -96,10 +90,7 @@ pub struct Launcher<'a> {
 #[derive(Template)]
 #[template(path = "sms_code.html")]
 pub struct SmsCode<'a> {
-    pub lang: &'static str,
-    pub t: &'a Texts,
-    pub b: &'a Branding,
-    pub has_logo: bool,
+    pub frame: Frame<'a>,
     pub profile: &'a str,
     pub csrf: &'a str,
     pub ctx: &'a str,
@@ -109,10 +100,7 @@ pub struct SmsCode<'a> {
 #[derive(Template)]
 #[template(path = "qr.html")]
 pub struct Qr<'a> {
-    pub lang: &'static str,
-    pub t: &'a Texts,
-    pub b: &'a Branding,
-    pub has_logo: bool,
+    pub frame: Frame<'a>,
     /// Generated SVG (numbers and fixed markup only).
     pub qr_svg: &'a str,
     pub link: &'a str,
@@ -124,10 +112,7 @@ pub struct Qr<'a> {
 #[derive(Template)]
 #[template(path = "wechat_phone.html")]
 pub struct WechatPhone<'a> {
-    pub lang: &'static str,
-    pub t: &'a Texts,
-    pub b: &'a Branding,
-    pub has_logo: bool,
+    pub frame: Frame<'a>,
     pub link: &'a str,
     pub wait_url: &'a str,
     pub sms_url: Option<&'a str>,
@@ -187,10 +172,12 @@ mod tests {
         let b = Branding::builtin();
         let t = b.texts(Lang::En);
         let html = Message {
-            lang: "en",
-            t,
-            b: &b,
-            has_logo: false,
+            frame: Frame {
+                lang: "en",
+                t,
+                b: &b,
+                has_logo: false,
+            },
             title: "x",
             message: "<script>alert(1)</script>",
             error: true,

@@ -221,24 +221,36 @@ impl Client {
             let t = self.attempt_timeout(attempt);
             match tokio::time::timeout(t, self.session.init()).await {
                 Ok(Ok(())) => return Ok(()),
-                Ok(Err(e)) => {
-                    let err = self.classify(e);
-                    if !matches!(err, SnmpError::Protocol(_)) || attempt >= self.opts.retries {
-                        return Err(err);
-                    }
-                }
-                Err(_) => {
-                    self.stats.timeouts.inc();
-                    if attempt >= self.opts.retries {
-                        return Err(SnmpError::Timeout {
-                            attempts: attempt + 1,
-                        });
-                    }
-                }
+                Ok(Err(e)) => self.retry_or_fail(Some(e), attempt)?,
+                Err(_) => self.retry_or_fail(None, attempt)?,
             }
-            self.stats.retries.inc();
             attempt += 1;
         }
+    }
+
+    /// After failed attempt `attempt` (an error, or `None` for a
+    /// timeout): `Ok` to try again (counted as a retry), or the error to
+    /// give up with. Only protocol errors and timeouts are worth a retry.
+    fn retry_or_fail(&self, failure: Option<snmp2::Error>, attempt: u32) -> Result<(), SnmpError> {
+        let last = attempt >= self.opts.retries;
+        match failure {
+            Some(e) => {
+                let err = self.classify(e);
+                if last || !matches!(err, SnmpError::Protocol(_)) {
+                    return Err(err);
+                }
+            }
+            None => {
+                self.stats.timeouts.inc();
+                if last {
+                    return Err(SnmpError::Timeout {
+                        attempts: attempt + 1,
+                    });
+                }
+            }
+        }
+        self.stats.retries.inc();
+        Ok(())
     }
 
     fn attempt_timeout(&self, attempt: u32) -> Duration {
@@ -314,22 +326,9 @@ impl Client {
                     stale += 1;
                     continue;
                 }
-                Ok(Err(e)) => {
-                    let err = self.classify(e);
-                    if !matches!(err, SnmpError::Protocol(_)) || attempt >= self.opts.retries {
-                        return Err(err);
-                    }
-                }
-                Err(_) => {
-                    self.stats.timeouts.inc();
-                    if attempt >= self.opts.retries {
-                        return Err(SnmpError::Timeout {
-                            attempts: attempt + 1,
-                        });
-                    }
-                }
+                Ok(Err(e)) => self.retry_or_fail(Some(e), attempt)?,
+                Err(_) => self.retry_or_fail(None, attempt)?,
             }
-            self.stats.retries.inc();
             attempt += 1;
         }
     }

@@ -239,12 +239,8 @@ pub(super) async fn render(state: &PortalState, page: &Page, mut ctx: ClientCont
         .ssid
         .as_ref()
         .is_some_and(|s| state.config.click_through_ssids.iter().any(|a| a == s));
-    let t = page.t();
     let body = pages::Landing {
-        lang: page.lang.tag(),
-        t,
-        b: &page.branding,
-        has_logo: page.has_logo(),
+        frame: page.frame(),
         profile: &ctx.profile,
         csrf: &csrf,
         ctx: &sealed,

@@ -164,8 +164,14 @@ impl Page {
         self.branding.texts(self.lang)
     }
 
-    fn has_logo(&self) -> bool {
-        self.branding.logo.is_some()
+    /// The frame every page shares: language, texts, colours, logo.
+    fn frame(&self) -> pages::Frame<'_> {
+        pages::Frame {
+            lang: self.lang.tag(),
+            t: self.t(),
+            b: &self.branding,
+            has_logo: self.branding.logo.is_some(),
+        }
     }
 
     fn cookie(&self, name: &str) -> Option<String> {
@@ -242,14 +248,10 @@ impl Page {
         code: Option<&str>,
         action: Option<(&str, &str)>,
     ) -> Response {
-        let t = self.t();
         self.html(
             status,
             pages::Message {
-                lang: self.lang.tag(),
-                t,
-                b: &self.branding,
-                has_logo: self.has_logo(),
+                frame: self.frame(),
                 title,
                 message,
                 error: status.is_client_error() || status.is_server_error(),

@@ -170,10 +170,7 @@ fn qr_page(state: &PortalState, page: &Page, ticket: &str) -> Response {
     page.html(
         StatusCode::OK,
         pages::Qr {
-            lang: page.lang.tag(),
-            t: page.t(),
-            b: &page.branding,
-            has_logo: page.has_logo(),
+            frame: page.frame(),
             qr_svg: &svg,
             link: &link,
             wait_url: &wait,
@@ -188,10 +185,7 @@ fn phone_page(state: &PortalState, page: &Page, ticket: &str, sms_url: Option<&s
     page.html(
         StatusCode::OK,
         pages::WechatPhone {
-            lang: page.lang.tag(),
-            t: page.t(),
-            b: &page.branding,
-            has_logo: page.has_logo(),
+            frame: page.frame(),
             link: &link,
             wait_url: &wait,
             sms_url,

@@ -69,10 +69,7 @@ pub(super) async fn status_page(
     page.html(
         StatusCode::OK,
         pages::Waiting {
-            lang: page.lang.tag(),
-            t: page.t(),
-            b: &page.branding,
-            has_logo: page.has_logo(),
+            frame: page.frame(),
             refresh_secs: 2,
             refresh_url: &refresh_url,
             failed: c == Confirmation::TimedOut,
@@ -118,10 +115,7 @@ pub(super) async fn launcher_page(State(state): State<St>, page: Page) -> Respon
     let mut resp = page.html(
         StatusCode::OK,
         pages::Launcher {
-            lang: page.lang.tag(),
-            t: page.t(),
-            b: &page.branding,
-            has_logo: page.has_logo(),
+            frame: page.frame(),
             identity: &identity,
             time_left: pages::format_duration((session.expires_at - now) / 1000, page.lang),
             tiles,

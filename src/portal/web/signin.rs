@@ -261,10 +261,7 @@ pub(super) async fn sms_send(
     page.html(
         StatusCode::OK,
         pages::SmsCode {
-            lang: page.lang.tag(),
-            t: page.t(),
-            b: &page.branding,
-            has_logo: page.has_logo(),
+            frame: page.frame(),
             profile: &profile,
             csrf: form.get("csrf"),
             ctx: &form.sealed,
@@ -334,10 +331,7 @@ pub(super) async fn finish(
         Next::Form(form) => page.html(
             StatusCode::OK,
             pages::Handoff {
-                lang: page.lang.tag(),
-                t: page.t(),
-                b: &page.branding,
-                has_logo: page.has_logo(),
+                frame: page.frame(),
                 method: form.method_str(),
                 action: &form.action,
                 fields: &form.fields,
