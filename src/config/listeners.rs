@@ -31,27 +31,15 @@ pub struct AdminConfig {
     pub tls: bool,
     /// PEM certificate chain and key; empty: a certificate issued by the
     /// private CA in `data_dir` (`data_dir/admin/server.pem`).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub tls_cert: Option<PathBuf>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub tls_key: Option<PathBuf>,
     /// Names (DNS or IP) the generated certificate is also valid for,
     /// besides this host's name, localhost and the loopback addresses.
     pub server_names: Vec<String>,
     /// Bearer token `/metrics` asks for ("" = none).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub metrics_token: Option<Secret>,
 }
 

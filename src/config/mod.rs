@@ -91,7 +91,8 @@ pub(crate) mod opt_text {
     pub fn serialize<S: Serializer, T: TextValue>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
         match v {
             Some(v) => s.serialize_str(&v.to_text()),
-            None => s.serialize_none(),
+            // "" reads back as None.
+            None => s.serialize_str(""),
         }
     }
 
@@ -216,7 +217,7 @@ impl Default for LogConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
     /// Empty: SQLite in `data_dir/portico.db`. `postgres://...` for PostgreSQL.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "opt_text")]
+    #[serde(default, with = "opt_text")]
     pub url: Option<Secret>,
     pub max_connections: u32,
     /// Nice value (0-19) of SQLite's connection threads: above 0 lets

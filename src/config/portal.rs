@@ -16,42 +16,22 @@ pub struct PortalConfig {
     /// Base URL devices reach the portal at, e.g. "https://wifi.example.cn"
     /// (used in the CAPPORT API and in links handed to APs). Empty: taken
     /// from the request's Host header.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub public_url: Option<String>,
     /// Profile used by `/portal` without a profile name.
     pub default_profile: String,
     /// Logo, colours and texts; read at run time (edits show within seconds).
     pub branding_dir: PathBuf,
     /// HTTPS listener for the portal and the RFC 8908 API ("" = none).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub https_listen: Option<SocketAddr>,
     /// PEM certificate chain and private key for `https_listen`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub tls_cert: Option<PathBuf>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub tls_key: Option<PathBuf>,
     /// RFC 8908 venue-info-url ("" = not sent).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub venue_info_url: Option<String>,
     /// Length of a staff session.
     #[serde(with = "humantime_serde")]
@@ -86,11 +66,7 @@ pub struct PortalConfig {
     /// IANA time zone for times on pages and voucher sheets.
     pub time_zone: String,
     /// SSID printed on voucher sheets ("" = none).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub voucher_ssid: Option<String>,
     /// How long the waiting page looks for the AP's accounting Start.
     #[serde(with = "humantime_serde")]
@@ -99,11 +75,7 @@ pub struct PortalConfig {
     #[serde(with = "humantime_serde")]
     pub expiry_check: Duration,
     /// CoovaChilli `uamsecret` (must match the chilli configuration).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub coova_uam_secret: Option<Secret>,
     /// Tiles of the app launcher shown after sign-in.
     pub launcher: Vec<LauncherTile>,
@@ -235,18 +207,10 @@ impl super::TextValue for SmsProvider {
 pub struct SmsConfig {
     /// Off when absent or ""; "generic-json", or "aliyun" (Alibaba Cloud's
     /// signed SendSms form).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub provider: Option<SmsProvider>,
     /// The gateway endpoint, e.g. "https://dysmsapi.aliyuncs.com/".
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub url: Option<String>,
     pub access_key_id: String,
     pub access_key_secret: Secret,

@@ -71,32 +71,16 @@ pub struct EapConfig {
     pub methods: Vec<String>,
     /// Server certificate chain (PEM, leaf first). Empty: a private CA and
     /// server certificate are generated under `data_dir/eap/`.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub certificate: Option<PathBuf>,
     /// Private key of `certificate` (PEM).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub private_key: Option<PathBuf>,
     /// CA certificates (PEM) that EAP-TLS client certificates must chain to.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub client_ca: Option<PathBuf>,
     /// Certificate revocation list (PEM or DER) for EAP-TLS clients.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub crl: Option<PathBuf>,
     /// Name in the generated server certificate (what devices are told to expect).
     pub server_name: String,

@@ -73,11 +73,7 @@ pub struct SnmpConfig {
     pub alert_clients_per_radio: i64,
     pub alert_noise_floor: i64,
     /// `http(s)://host[:port]/path` that receives raised and cleared alerts as JSON.
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "super::opt_text"
-    )]
+    #[serde(default, with = "super::opt_text")]
     pub alert_webhook: Option<String>,
     /// SNMPv3 users for traps.
     pub trap_users: Vec<SnmpTrapUser>,

@@ -286,6 +286,36 @@ fn clean(spec: &NewAp) -> Result<NewAp> {
     Ok(s)
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds $1..$18, the inventory fields in the order both INSERT and
+/// UPDATE name them.
+fn bind_inventory<'q>(
+    q: AnyQuery<'q>,
+    s: &'q NewAp,
+    sealed: Option<Vec<u8>>,
+    tags: &'q str,
+) -> AnyQuery<'q> {
+    q.bind(&s.name)
+        .bind(s.kind.as_str())
+        .bind(&s.mac)
+        .bind(&s.address)
+        .bind(&s.profile)
+        .bind(&s.controller)
+        .bind(&s.model)
+        .bind(&s.serial)
+        .bind(&s.firmware)
+        .bind(&s.building)
+        .bind(&s.floor)
+        .bind(&s.room)
+        .bind(s.x)
+        .bind(s.y)
+        .bind(s.snmp.version())
+        .bind(sealed)
+        .bind(tags)
+        .bind(&s.notes)
+}
+
 const AP_COLS: &str =
     "id, name, kind, mac, address, profile, controller, model, serial, firmware, \
      building, floor, room, x, y, snmp_version, snmp_secret_enc, tags, notes, status, failures, \
@@ -318,30 +348,13 @@ impl<'a> Aps<'a> {
         let s = clean(spec)?;
         let sealed = self.seal(&s.snmp)?;
         let now = now_ms();
-        let row = sqlx::query(
+        let tags = to_json(&s.tags)?;
+        let row = bind_inventory(sqlx::query(
             "INSERT INTO aps (name, kind, mac, address, profile, controller, model, serial, firmware, \
              building, floor, room, x, y, snmp_version, snmp_secret_enc, tags, notes, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) \
              RETURNING id",
-        )
-        .bind(&s.name)
-        .bind(s.kind.as_str())
-        .bind(&s.mac)
-        .bind(&s.address)
-        .bind(&s.profile)
-        .bind(&s.controller)
-        .bind(&s.model)
-        .bind(&s.serial)
-        .bind(&s.firmware)
-        .bind(&s.building)
-        .bind(&s.floor)
-        .bind(&s.room)
-        .bind(s.x)
-        .bind(s.y)
-        .bind(s.snmp.version())
-        .bind(sealed)
-        .bind(to_json(&s.tags)?)
-        .bind(&s.notes)
+        ), &s, sealed, &tags)
         .bind(now)
         .fetch_one(&mut **tx)
         .await
@@ -379,30 +392,13 @@ impl<'a> Aps<'a> {
     pub async fn update(&self, name: &str, spec: &NewAp) -> Result<Ap> {
         let s = clean(spec)?;
         let sealed = self.seal(&s.snmp)?;
-        let n = sqlx::query(
+        let tags = to_json(&s.tags)?;
+        let n = bind_inventory(sqlx::query(
             "UPDATE aps SET name = $1, kind = $2, mac = $3, address = $4, profile = $5, controller = $6, \
              model = $7, serial = $8, firmware = $9, building = $10, floor = $11, room = $12, x = $13, \
              y = $14, snmp_version = $15, snmp_secret_enc = $16, tags = $17, notes = $18, updated_at = $19 \
              WHERE name = $20",
-        )
-        .bind(&s.name)
-        .bind(s.kind.as_str())
-        .bind(&s.mac)
-        .bind(&s.address)
-        .bind(&s.profile)
-        .bind(&s.controller)
-        .bind(&s.model)
-        .bind(&s.serial)
-        .bind(&s.firmware)
-        .bind(&s.building)
-        .bind(&s.floor)
-        .bind(&s.room)
-        .bind(s.x)
-        .bind(s.y)
-        .bind(s.snmp.version())
-        .bind(sealed)
-        .bind(to_json(&s.tags)?)
-        .bind(&s.notes)
+        ), &s, sealed, &tags)
         .bind(now_ms())
         .bind(name)
         .execute(&self.store.pool)
