@@ -206,3 +206,57 @@ mod tests {
         }
     }
 }
+
+/// An administrator's role (one per account). The first four are the
+/// separated roles MLPS 2.0 level 3 asks for; `Admin` holds every right
+/// and exists only where `admin.role_separation = false`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AdminRole {
+    /// 系统管理员: network configuration.
+    System,
+    /// 安全管理员: administrator accounts, roles, resets, security settings.
+    Security,
+    /// 审计管理员: reads the audit trail and the logs, changes nothing.
+    Audit,
+    /// Helpdesk: reads inventory, sessions and logs, disconnects, vouchers.
+    Operator,
+    /// Every right (small sites without role separation).
+    Admin,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown role {0:?} (expected system, security, audit, operator or admin)")]
+pub struct RoleParseError(pub String);
+
+impl AdminRole {
+    pub const ALL: [AdminRole; 5] = [
+        AdminRole::System,
+        AdminRole::Security,
+        AdminRole::Audit,
+        AdminRole::Operator,
+        AdminRole::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::System => "system",
+            AdminRole::Security => "security",
+            AdminRole::Audit => "audit",
+            AdminRole::Operator => "operator",
+            AdminRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, RoleParseError> {
+        AdminRole::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| RoleParseError(s.to_string()))
+    }
+}
+
+impl fmt::Display for AdminRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -20,6 +21,7 @@ pub mod periodic;
 pub mod pki;
 pub mod portal;
 pub mod profiles;
+pub mod qr;
 pub mod radius;
 pub mod snmp;
 pub mod store;

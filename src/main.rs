@@ -31,6 +31,9 @@ fn init_tracing(config: &Config, serving: bool) {
 }
 
 fn main() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     let args = Cli::parse();
     let config = cli::load_config(&args)?;
     init_tracing(&config, matches!(args.command, Command::Serve));
@@ -38,5 +41,5 @@ fn main() -> anyhow::Result<()> {
         .worker_threads(config.runtime.effective_worker_threads())
         .enable_all()
         .build()?;
-    runtime.block_on(cli::run(args, config))
+    runtime.block_on(cli::run(args, config, argv))
 }

@@ -201,6 +201,8 @@ pub struct Metrics {
     pub eap_conversations: Gauge,
     pub eap_errors: Family<KindLabels, Counter>,
     pub certificate_days_left: Family<CertLabels, Gauge>,
+    /// Audit rows not copied to syslog because the queue was full.
+    pub audit_syslog_dropped: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -235,6 +237,12 @@ impl Metrics {
         let eap_conversations = Gauge::default();
         let eap_errors = Family::<KindLabels, Counter>::default();
         let certificate_days_left = Family::<CertLabels, Gauge>::default();
+        let audit_syslog_dropped = Counter::default();
+        registry.register(
+            "audit_syslog_dropped",
+            "Audit rows not copied to the syslog collector (queue full)",
+            audit_syslog_dropped.clone(),
+        );
         registry.register(
             "eap_conversations",
             "EAP conversations open now",
@@ -326,6 +334,7 @@ impl Metrics {
             radius_latency,
             radius_in_flight,
             nas_counters: RwLock::new(HashMap::new()),
+            audit_syslog_dropped,
             auth_outcomes,
             accounting_batches,
             accounting_rows,

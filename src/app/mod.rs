@@ -9,8 +9,11 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use crate::admin::accounts::{Accounts, Created};
+use crate::admin::audit::Auditor;
+use crate::admin::syslog::SyslogForwarder;
+use crate::clock::Clock;
 use crate::config::{Config, Secret};
-use crate::credentials;
 pub mod http;
 
 use crate::metrics::{CertLabels, Metrics};
@@ -47,9 +50,6 @@ pub enum AppError {
     Other(String),
 }
 
-/// Name of the dashboard account created on first start.
-pub const INITIAL_ADMIN: &str = "admin";
-
 pub struct Application {
     config: Config,
     store: Store,
@@ -67,9 +67,10 @@ pub struct Application {
     admin: (TcpListener, Option<Arc<rustls::ServerConfig>>),
     /// SNMP trap receiver (when `snmp.enabled`).
     snmp_trap: Option<Arc<UdpSocket>>,
-    /// Set on the first start only: the generated admin password, to be
-    /// shown once.
-    pub initial_admin_password: Option<String>,
+    /// Set on the first start only: the administrator accounts made and
+    /// their generated passwords, to be shown once.
+    pub initial_admins: Vec<Created>,
+    auditor: Auditor,
 }
 
 /// Opens the store named by the config (creating and migrating it).
@@ -108,22 +109,14 @@ pub fn load_profiles(config: &Config) -> Result<Profiles, AppError> {
     Ok(Profiles::load(dir, system)?)
 }
 
-async fn ensure_admin(store: &Store) -> Result<Option<String>, AppError> {
-    if store.admins().count().await? > 0 {
-        return Ok(None);
-    }
-    let password = credentials::generate_password();
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || credentials::hash_password(&pw))
-        .await
-        .map_err(|e| AppError::Other(e.to_string()))?
-        .map_err(|e| AppError::Other(e.to_string()))?;
-    match store.admins().create(INITIAL_ADMIN, &hash, "admin").await {
-        Ok(()) => Ok(Some(password)),
-        // Another node or process created it first.
-        Err(StoreError::Conflict(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+/// The audit writer, with its syslog copy when `admin.audit_syslog` is set.
+pub fn auditor(config: &Config, store: &Store, metrics: &Metrics) -> Auditor {
+    let forward = config
+        .admin
+        .audit_syslog
+        .clone()
+        .map(|target| SyslogForwarder::start(target, metrics.audit_syslog_dropped.clone()));
+    Auditor::new(store.clone(), Clock::System, forward)
 }
 
 async fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, AppError> {
@@ -154,13 +147,18 @@ impl Application {
     /// Binds every socket; port 0 picks a free port (see `listeners`).
     pub async fn build(config: Config) -> Result<Application, AppError> {
         let store = open_store(&config).await?;
-        let initial_admin_password = ensure_admin(&store).await?;
+        let metrics = Arc::new(Metrics::new());
+        let auditor = auditor(&config, &store, &metrics);
+        let initial_admins =
+            Accounts::new(store.clone(), auditor.clone(), config.admin.role_separation)
+                .ensure_initial()
+                .await
+                .map_err(|e| AppError::Other(format!("first administrator accounts: {e}")))?;
         let profiles = Arc::new(load_profiles(&config)?);
         let directory = Arc::new(Directory::new(Snapshot::load(&store).await?));
         let http = bind_tcp(config.http.listen).await?;
         let radius_auth = bind_udp("radius-auth", config.radius.auth_listen)?;
         let radius_acct = bind_udp("radius-acct", config.radius.acct_listen)?;
-        let metrics = Arc::new(Metrics::new());
         let eap = build_eap(&config, &metrics)?;
         let portal_https = bind_portal_https(&config).await?;
         let admin = bind_admin(&config).await?;
@@ -190,7 +188,8 @@ impl Application {
             portal_https,
             admin,
             snmp_trap,
-            initial_admin_password,
+            initial_admins,
+            auditor,
         })
     }
 
@@ -236,6 +235,7 @@ impl Application {
             portal_https,
             admin,
             snmp_trap,
+            auditor,
             ..
         } = self;
         let portal_profiles = profiles.clone();
@@ -279,6 +279,8 @@ impl Application {
         ));
         let pruner = tokio::spawn(prune_loop(
             store.clone(),
+            auditor.clone(),
+            config.admin.idle_timeout,
             config.retention.days,
             config.retention.prune_interval,
             background.clone(),
@@ -469,9 +471,30 @@ async fn refresh_loop(
     .await;
 }
 
-async fn prune_loop(store: Store, days: u32, every: Duration, stop: CancellationToken) {
+async fn prune_loop(
+    store: Store,
+    auditor: Auditor,
+    admin_idle: Duration,
+    days: u32,
+    every: Duration,
+    stop: CancellationToken,
+) {
     crate::periodic::every(every, stop, || async {
         let before = crate::clock::now_ms() - i64::from(days) * 86_400_000;
+        // The audit trail is kept as long as the logs; its prune is a row.
+        match auditor.prune(before).await {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, days, "pruned audit rows past retention"),
+            Err(e) => tracing::warn!(error = %e, "pruning the audit trail failed"),
+        }
+        let idle_ms = i64::try_from(admin_idle.as_millis()).unwrap_or(i64::MAX);
+        if let Err(e) = store
+            .admin_sessions()
+            .prune(crate::clock::now_ms(), idle_ms)
+            .await
+        {
+            tracing::debug!(error = %e, "pruning ended dashboard sessions failed");
+        }
         match store.prune(before).await {
             Ok(r) => tracing::info!(
                 auth_log = r.auth_log,

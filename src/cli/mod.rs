@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 
+mod admins;
 mod aps;
 mod csv_import;
 mod network;
@@ -15,6 +16,7 @@ mod portal;
 mod sessions;
 mod users;
 
+pub use admins::{AdminCmd, AuditCmd, TokenCmd};
 pub use aps::{AlertCmd, ApCmd, DiscoverArgs, EventCmd};
 use network::{device_cmd, nas_cmd};
 pub use network::{DeviceCmd, NasCmd};
@@ -24,6 +26,7 @@ pub use sessions::{disconnect, AuthLogCmd, SessionCmd};
 use users::{group_cmd, user_cmd};
 pub use users::{parse_user_csv, GroupCmd, GroupPolicy, ImportRow, UserCmd};
 
+use crate::admin::audit::{Actor, Auditor, Outcome};
 use crate::app::{self, Application};
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -94,6 +97,12 @@ pub enum Command {
     /// WeChat/WeCom identities linked to staff accounts (portal sign-in).
     #[command(subcommand)]
     Wechat(portal::WechatCmd),
+    /// Dashboard administrators, their roles and API tokens.
+    #[command(subcommand)]
+    Admin(AdminCmd),
+    /// The audit trail: verify its chain, export it.
+    #[command(subcommand)]
+    Audit(AuditCmd),
 }
 
 /// The config file: --config, $PORTICO_CONFIG, or ./portico.toml if present.
@@ -168,10 +177,11 @@ fn conflict_context(e: StoreError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-/// Runs a non-serve command against the store named by the config.
-pub async fn run(cli: Cli, config: Config) -> Result<()> {
+/// Runs a command. `argv` is the command line as given (for the audit row
+/// of a command that changes something; secrets never come on it).
+pub async fn run(cli: Cli, config: Config, argv: Vec<String>) -> Result<()> {
     match cli.command {
-        Command::Serve => serve(config).await,
+        Command::Serve => return serve(config).await,
         Command::CheckConfig => {
             let profiles = app::load_profiles(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
@@ -181,33 +191,90 @@ pub async fn run(cli: Cli, config: Config) -> Result<()> {
                     .unwrap_or_else(|| "defaults".into()),
                 profiles.names().join(", ")
             );
-            Ok(())
+            return Ok(());
         }
         Command::SampleConfig => {
             print!("{}", Config::sample());
-            Ok(())
+            return Ok(());
         }
-        Command::User(cmd) => {
-            let store = app::open_store(&config).await?;
-            user_cmd(&store, &config, cmd).await
+        _ => {}
+    }
+    let store = app::open_store(&config).await?;
+    let metrics = crate::metrics::Metrics::new();
+    let auditor = app::auditor(&config, &store, &metrics);
+    let audited = audited_command(&argv);
+    let result = dispatch(&store, &config, &auditor, cli.command).await;
+    if let Some((action, target)) = audited {
+        let (outcome, error) = match &result {
+            Ok(()) => (Outcome::Ok, None),
+            Err(e) => (Outcome::Failed, Some(format!("{e:#}"))),
+        };
+        let summary = serde_json::json!({"argv": argv.get(1..).unwrap_or(&[]), "error": error});
+        auditor
+            .record(&Actor::cli(), &action, &target, outcome, summary)
+            .await
+            .context("writing the audit row")?;
+    }
+    auditor.flush().await;
+    result
+}
+
+/// Subcommands that only read (and the admin commands, which write their
+/// own, more precise rows).
+const READ_ONLY: &[&str] = &["list", "show", "verify", "status"];
+
+/// `(action, target)` of a command that changes something or exports
+/// personal data: the subcommand names joined by dots, and the first
+/// positional argument. `None` for read-only commands.
+fn audited_command(argv: &[String]) -> Option<(String, String)> {
+    use clap::CommandFactory;
+    let matches = Cli::command().try_get_matches_from(argv).ok()?;
+    let mut names = Vec::new();
+    let mut command = Cli::command();
+    let mut m = &matches;
+    let mut target = String::new();
+    while let Some((name, sub)) = m.subcommand() {
+        names.push(name.to_string());
+        command = command.find_subcommand(name)?.clone();
+        if let Some(first) = command.get_positionals().next() {
+            if let Ok(Some(v)) = sub.try_get_raw(first.get_id().as_str()) {
+                target = v
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+            }
         }
-        Command::Group(cmd) => group_cmd(&app::open_store(&config).await?, cmd).await,
-        Command::Nas(cmd) => nas_cmd(&app::open_store(&config).await?, &config, cmd).await,
-        Command::Device(cmd) => device_cmd(&app::open_store(&config).await?, cmd).await,
-        Command::Session(cmd) => session_cmd(&app::open_store(&config).await?, &config, cmd).await,
-        Command::Voucher(cmd) => {
-            portal::voucher_cmd(&app::open_store(&config).await?, &config, cmd).await
-        }
-        Command::Wechat(cmd) => portal::wechat_cmd(&app::open_store(&config).await?, cmd).await,
-        Command::Ap(cmd) => aps::ap_cmd(&app::open_store(&config).await?, &config, cmd).await,
-        Command::Discover(args) => {
-            aps::discover_cmd(&app::open_store(&config).await?, &config, args).await
-        }
-        Command::Event(cmd) => aps::event_cmd(&app::open_store(&config).await?, cmd).await,
-        Command::Alert(cmd) => aps::alert_cmd(&app::open_store(&config).await?, cmd).await,
-        Command::AuthLog(cmd) => {
-            sessions::auth_log_cmd(&app::open_store(&config).await?, cmd).await
-        }
+        m = sub;
+    }
+    let leaf = names.last()?;
+    if names.first().is_some_and(|n| n == "admin") || READ_ONLY.contains(&leaf.as_str()) {
+        return None;
+    }
+    Some((names.join("."), target))
+}
+
+async fn dispatch(
+    store: &Store,
+    config: &Config,
+    auditor: &Auditor,
+    command: Command,
+) -> Result<()> {
+    match command {
+        Command::Serve | Command::CheckConfig | Command::SampleConfig => Ok(()),
+        Command::User(cmd) => user_cmd(store, config, cmd).await,
+        Command::Group(cmd) => group_cmd(store, cmd).await,
+        Command::Nas(cmd) => nas_cmd(store, config, cmd).await,
+        Command::Device(cmd) => device_cmd(store, cmd).await,
+        Command::Session(cmd) => session_cmd(store, config, cmd).await,
+        Command::Voucher(cmd) => portal::voucher_cmd(store, config, cmd).await,
+        Command::Wechat(cmd) => portal::wechat_cmd(store, cmd).await,
+        Command::Ap(cmd) => aps::ap_cmd(store, config, cmd).await,
+        Command::Discover(args) => aps::discover_cmd(store, config, args).await,
+        Command::Event(cmd) => aps::event_cmd(store, cmd).await,
+        Command::Alert(cmd) => aps::alert_cmd(store, cmd).await,
+        Command::AuthLog(cmd) => sessions::auth_log_cmd(store, cmd).await,
+        Command::Admin(cmd) => admins::admin_cmd(store, config, auditor, cmd).await,
+        Command::Audit(cmd) => admins::audit_cmd(store, cmd).await,
     }
 }
 
@@ -224,11 +291,23 @@ fn csv_writer(output: Option<&Path>) -> Result<csv::Writer<Box<dyn Write>>> {
 async fn serve(config: Config) -> Result<()> {
     let app = Application::build(config).await?;
     let mut out = std::io::stdout().lock();
-    if let Some(pw) = &app.initial_admin_password {
+    for created in &app.initial_admins {
         writeln!(
             out,
-            "created dashboard account '{}' with password: {pw}\n(shown once; store it now)",
-            app::INITIAL_ADMIN
+            "created dashboard account '{}' with password: {}",
+            created.username, created.password
+        )?;
+    }
+    if !app.initial_admins.is_empty() {
+        let roles: Vec<String> = app
+            .initial_admins
+            .iter()
+            .map(|c| format!("{} = {}", c.username, c.role))
+            .collect();
+        writeln!(
+            out,
+            "(shown once; store them now. Roles: {}. Each sets a new password and a TOTP app at the first sign-in.)",
+            roles.join(", ")
         )?;
     }
     for (name, addr) in app.listeners() {

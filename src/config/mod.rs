@@ -15,7 +15,7 @@ pub mod portal;
 mod radius;
 mod snmp;
 
-pub use listeners::{AdminConfig, HttpConfig};
+pub use listeners::{AdminConfig, HttpConfig, SyslogTarget, SyslogTransport};
 pub use portal::PortalConfig;
 pub use radius::{EapConfig, IdentityField, RadiusConfig};
 pub use snmp::{ReachabilityMode, SnmpConfig, SnmpTrapUser};

@@ -9,9 +9,11 @@
 //! `CASE` instead of `MAX(a, b)`/`GREATEST`, which differ between backends.
 
 pub mod accounting;
+pub mod admin_sessions;
 pub mod admins;
 pub mod alerts;
 pub mod aps;
+pub mod audit;
 pub mod auth_log;
 pub mod authorizations;
 mod batch;
@@ -213,6 +215,12 @@ impl Store {
     }
     pub fn lockouts(&self) -> lockouts::AccountLockouts<'_> {
         lockouts::AccountLockouts::new(self)
+    }
+    pub fn admin_sessions(&self) -> admin_sessions::AdminSessions<'_> {
+        admin_sessions::AdminSessions::new(self)
+    }
+    pub fn audit(&self) -> audit::AuditLog<'_> {
+        audit::AuditLog::new(self)
     }
     pub fn admins(&self) -> Admins<'_> {
         Admins::new(self)

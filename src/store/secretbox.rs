@@ -14,7 +14,18 @@ use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use super::{Result, StoreError};
+
+/// A sub-key for one use, so the data key itself is used only for sealing.
+fn derive(key: &[u8; KEY_LEN], label: &[u8]) -> [u8; 32] {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
+}
 
 pub const KEY_LEN: usize = 32;
 const NONCE_LEN: usize = 12;
@@ -26,6 +37,7 @@ pub enum Purpose {
     NtHash,
     NasSecret,
     OneTimeSecret,
+    TotpSecret,
     KeyCheck,
 }
 
@@ -35,6 +47,7 @@ impl Purpose {
             Purpose::NtHash => b"portico/users.nt_hash",
             Purpose::NasSecret => b"portico/nas.secret",
             Purpose::OneTimeSecret => b"portico/one_time.secret",
+            Purpose::TotpSecret => b"portico/admins.totp_secret",
             Purpose::KeyCheck => b"portico/key_check",
         }
     }
@@ -42,6 +55,10 @@ impl Purpose {
 
 pub struct SecretBox {
     cipher: ChaCha20Poly1305,
+    /// Key of the audit trail's chain MAC, derived from the data key: a
+    /// row rewritten by someone with the database alone cannot be given a
+    /// matching MAC.
+    audit_key: [u8; 32],
     path: PathBuf,
 }
 
@@ -57,8 +74,17 @@ impl SecretBox {
     pub fn from_key(key: &[u8; KEY_LEN], path: &Path) -> Self {
         SecretBox {
             cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            audit_key: derive(key, b"portico/audit_log.chain"),
             path: path.to_path_buf(),
         }
+    }
+
+    /// HMAC-SHA256 of `data` under the audit chain key, as lower-case hex.
+    pub fn audit_mac(&self, data: &[u8]) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.audit_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
     }
 
     pub fn path(&self) -> &Path {

@@ -6,15 +6,50 @@ use crate::helpers::*;
 fn first_start_creates_admin_and_prints_listeners_once() {
     let env = TestEnv::new(&Db::Sqlite);
     let mut first = env.start();
-    let pw = first
-        .admin_password
-        .clone()
-        .expect("admin password shown on first start");
-    assert_eq!(pw.len(), 20);
+    let names: Vec<&str> = first
+        .admin_accounts
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["sysadmin", "secadmin", "auditadmin"],
+        "separated roles by default"
+    );
+    for (_, pw) in &first.admin_accounts {
+        assert_eq!(pw.len(), 20);
+    }
     first.stop();
     let second = env.start();
-    assert!(second.admin_password.is_none(), "shown only once");
+    assert!(second.admin_accounts.is_empty(), "shown only once");
     assert!(env.dir.path().join("data/portico.db").exists());
+    let list = env.cli_ok(&["admin", "list", "--json"], None);
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let roles: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["username"].as_str().unwrap(), a["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("auditadmin", "audit"),
+            ("secadmin", "security"),
+            ("sysadmin", "system")
+        ]
+    );
+
+    // Small sites: one account with every right.
+    let mut single = TestEnv::new(&Db::Sqlite);
+    single.set("PORTICO_ADMIN__ROLE_SEPARATION", "false");
+    let server = single.start();
+    let names: Vec<&str> = server
+        .admin_accounts
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(names, ["admin"]);
 }
 
 #[test]

@@ -237,7 +237,8 @@ pub struct TestServer {
     pub admin: SocketAddr,
     pub auth: SocketAddr,
     pub acct: SocketAddr,
-    pub admin_password: Option<String>,
+    /// `(name, password)` of every account the first start made.
+    pub admin_accounts: Vec<(String, String)>,
     log: PathBuf,
     /// Every `listening NAME ADDR` line read before start returned.
     listeners: Vec<(String, SocketAddr)>,
@@ -273,8 +274,9 @@ impl TestServer {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let (mut http, mut auth, mut acct, mut admin_password) = (None, None, None, None);
+        let (mut http, mut auth, mut acct) = (None, None, None);
         let mut admin = None;
+        let mut admin_accounts = Vec::new();
         let mut listeners: Vec<(String, SocketAddr)> = Vec::new();
         let missing_extra =
             |l: &Vec<(String, SocketAddr)>| extra.iter().any(|x| !l.iter().any(|(n, _)| n == x));
@@ -312,7 +314,9 @@ impl TestServer {
                     _ => {}
                 }
             } else if let Some(i) = line.find("with password: ") {
-                admin_password = Some(line[i + "with password: ".len()..].trim().to_string());
+                let password = line[i + "with password: ".len()..].trim().to_string();
+                let name = line.split('\'').nth(1).unwrap_or_default().to_string();
+                admin_accounts.push((name, password));
             }
         }
         TestServer {
@@ -321,7 +325,7 @@ impl TestServer {
             admin: admin.expect("admin"),
             auth: auth.expect("auth"),
             acct: acct.expect("acct"),
-            admin_password,
+            admin_accounts,
             log,
             listeners,
         }

@@ -23,11 +23,15 @@ const LAYERS: &[(&str, &[&str])] = &[
             "tls",
             "credentials",
             "http_client",
+            "qr",
         ],
     ),
     ("data", &["store", "profiles"]),
     ("shared policy", &["lockout"]),
-    ("services", &["radius", "snmp", "portal", "gateway"]),
+    (
+        "services",
+        &["radius", "snmp", "portal", "gateway", "admin"],
+    ),
     ("wiring", &["app"]),
     ("entry", &["cli"]),
 ];
@@ -53,6 +57,10 @@ const SERVICE_INTERFACES: &[(&str, &str)] = &[
     ("portal", "radius::coa"),
     // The portal's gateway authorizer drives the nftables sets.
     ("portal", "gateway"),
+    // The dashboard disconnects sessions and sends CoA through RADIUS.
+    ("admin", "radius::coa"),
+    // The dashboard adds an AP with the profile SNMP detects.
+    ("admin", "snmp::discover"),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounting;
+mod admin_cli;
 mod cli;
 mod eap;
 mod fuzz_corpus;

@@ -151,21 +151,10 @@ fn ticket_link(state: &PortalState, page: &Page, ticket: &str) -> String {
 
 fn qr_page(state: &PortalState, page: &Page, ticket: &str) -> Response {
     let link = ticket_link(state, page, ticket);
-    let svg = match qrcode::QrCode::new(link.as_bytes()) {
-        Ok(code) => {
-            let full = code
-                .render::<qrcode::render::svg::Color>()
-                .min_dimensions(220, 220)
-                .build();
-            full.find("<svg")
-                .map(|i| full[i..].to_string())
-                .unwrap_or_default()
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "QR code not made");
-            String::new()
-        }
-    };
+    let svg = crate::qr::svg(&link, 220).unwrap_or_else(|| {
+        tracing::warn!("QR code not made: the link is too long");
+        String::new()
+    });
     let wait = format!("/portal/oauth/wait/{ticket}");
     page.html(
         StatusCode::OK,

@@ -2,6 +2,7 @@
 //! and PostgreSQL (a fresh database per test under
 //! `PORTICO_TEST_DATABASE_URL`, dropped afterwards).
 
+mod admin;
 mod core;
 mod identity;
 mod logs;
