@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod csv_import;
 pub mod domain;
 pub mod gateway;
 pub mod http_client;

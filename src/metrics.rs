@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -44,6 +45,11 @@ pub struct OutcomeLabels {
 /// hashing them for every packet.
 pub struct NasCounters {
     nas: String,
+    /// Access-Requests since start, and those with a valid
+    /// Message-Authenticator (the BlastRADIUS view), and the last one's time.
+    pub access_requests: AtomicU64,
+    pub access_with_ma: AtomicU64,
+    pub last_request_ms: AtomicI64,
     requests: Family<NasCodeLabels, Counter>,
     replies: Family<NasCodeLabels, Counter>,
     request_slots: [OnceLock<Counter>; 64],
@@ -51,6 +57,20 @@ pub struct NasCounters {
 }
 
 impl NasCounters {
+    pub fn nas(&self) -> &str {
+        &self.nas
+    }
+
+    /// One Access-Request; `with_ma`: it carried a valid
+    /// Message-Authenticator.
+    pub fn access_request(&self, with_ma: bool, now_ms: i64) {
+        self.access_requests.fetch_add(1, Ordering::Relaxed);
+        if with_ma {
+            self.access_with_ma.fetch_add(1, Ordering::Relaxed);
+        }
+        self.last_request_ms.store(now_ms, Ordering::Relaxed);
+    }
+
     pub fn request(&self, code: u8) {
         self.count(&self.requests, &self.request_slots, code);
     }
@@ -203,6 +223,8 @@ pub struct Metrics {
     pub certificate_days_left: Family<CertLabels, Gauge>,
     /// Audit rows not copied to syslog because the queue was full.
     pub audit_syslog_dropped: Counter,
+    /// Every RADIUS request accepted from a NAS (the overview's rate).
+    pub radius_requests_all: AtomicU64,
 }
 
 fn latency_histogram() -> Histogram {
@@ -335,6 +357,7 @@ impl Metrics {
             radius_in_flight,
             nas_counters: RwLock::new(HashMap::new()),
             audit_syslog_dropped,
+            radius_requests_all: AtomicU64::new(0),
             auth_outcomes,
             accounting_batches,
             accounting_rows,
@@ -357,6 +380,14 @@ impl Metrics {
             .inc();
     }
 
+    /// Every NAS's counters seen since start, by name.
+    pub fn all_nas_counters(&self) -> Vec<Arc<NasCounters>> {
+        match self.nas_counters.read() {
+            Ok(k) => k.values().cloned().collect(),
+            Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
+        }
+    }
+
     /// The request/reply counters of the NAS called `nas`.
     pub fn nas_counters(&self, nas: &str) -> Arc<NasCounters> {
         if let Ok(known) = self.nas_counters.read() {
@@ -373,6 +404,9 @@ impl Metrics {
             .or_insert_with(|| {
                 Arc::new(NasCounters {
                     nas: nas.to_string(),
+                    access_requests: AtomicU64::new(0),
+                    access_with_ma: AtomicU64::new(0),
+                    last_request_ms: AtomicI64::new(0),
                     requests: self.radius_requests.clone(),
                     replies: self.radius_replies.clone(),
                     request_slots: std::array::from_fn(|_| OnceLock::new()),

@@ -3,9 +3,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod import;
 pub mod roles;
 pub mod syslog;
 pub mod totp;
+pub mod web;
 
 /// The key of an administrator in the shared account lockout (apart from
 /// staff accounts of the same name).

@@ -335,6 +335,12 @@ impl Application {
         });
         let router = http::portal_router(http_state.clone(), portal, false);
         let http_task = spawn_http("http", http, router, shutdown.clone());
+        let dashboard = crate::admin::web::router(crate::admin::web::AdminState::new(
+            store.clone(),
+            Arc::new(config.clone()),
+            auditor.clone(),
+            http_state.metrics.clone(),
+        ));
         let admin_router = http::admin_router(
             http_state,
             config
@@ -343,7 +349,8 @@ impl Application {
                 .as_ref()
                 .map(|t| t.expose().to_string()),
             snmp.as_ref().map(|s| s.routes()).unwrap_or_default(),
-        );
+        )
+        .merge(dashboard);
         let (admin_listener, admin_tls) = admin;
         let admin_task = match admin_tls {
             Some(tls) => spawn_https("admin", admin_listener, tls, admin_router, shutdown.clone()),

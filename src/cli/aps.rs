@@ -466,7 +466,7 @@ pub const CSV_HEADER: [&str; 23] = [
 
 /// Parses an import file; every bad row is named (line and reason).
 pub fn parse_csv(text: &str) -> std::result::Result<Vec<NewAp>, Vec<String>> {
-    super::csv_import::read(text, &CSV_HEADER, &["name", "address"], "name", |row| {
+    crate::csv_import::read(text, &CSV_HEADER, &["name", "address"], "name", |row| {
         let ap = row_to_ap(&|col| row.get(col))?;
         Ok((ap.name.clone(), ap))
     })

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 mod admins;
 mod aps;
-mod csv_import;
+
 mod network;
 mod portal;
 mod sessions;
@@ -24,7 +24,7 @@ pub use portal::{VoucherCmd, WechatCmd};
 use sessions::session_cmd;
 pub use sessions::{disconnect, AuthLogCmd, SessionCmd};
 use users::{group_cmd, user_cmd};
-pub use users::{parse_user_csv, GroupCmd, GroupPolicy, ImportRow, UserCmd};
+pub use users::{GroupCmd, GroupPolicy, UserCmd};
 
 use crate::admin::audit::{Actor, Auditor, Outcome};
 use crate::app::{self, Application};

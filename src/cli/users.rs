@@ -225,138 +225,22 @@ pub(super) async fn user_cmd(store: &Store, config: &Config, cmd: UserCmd) -> Re
     Ok(())
 }
 
-/// One CSV row, checked but not yet hashed.
-#[derive(Debug, PartialEq)]
-pub struct ImportRow {
-    pub line: usize,
-    pub username: String,
-    pub password: String,
-    pub groups: Vec<String>,
-    pub display_name: Option<String>,
-}
-
-/// Parses and checks the whole file; every bad row is reported by line.
-pub fn parse_user_csv(text: &str) -> std::result::Result<Vec<ImportRow>, Vec<String>> {
-    const KNOWN: &[&str] = &["username", "password", "groups", "display_name"];
-    super::csv_import::read(text, KNOWN, &["username", "password"], "username", |row| {
-        let username = row.get("username").unwrap_or_default();
-        let password = row.raw("password");
-        let mut problems = Vec::new();
-        let key = match validate_username(&username) {
-            Ok(u) => u.to_string(),
-            Err(why) => {
-                problems.push(why);
-                username.clone()
-            }
-        };
-        if let Err(e) = credentials::check_new_password(&password) {
-            problems.push(e.to_string());
-        }
-        if !problems.is_empty() {
-            return Err(problems.join("; "));
-        }
-        let groups = row
-            .get("groups")
-            .map(|g| {
-                g.split(';')
-                    .map(str::trim)
-                    .filter(|g| !g.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok((
-            key,
-            ImportRow {
-                line: row.line,
-                username,
-                password,
-                groups,
-                display_name: row.get("display_name"),
-            },
-        ))
-    })
-}
-
 async fn import_users(store: &Store, config: &Config, file: &Path) -> Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let rows = match parse_user_csv(&text) {
-        Ok(rows) => rows,
-        Err(errors) => {
-            for e in &errors {
+    match crate::admin::import::import_users(store, config.radius.store_nt_hash, &text).await {
+        Ok(n) => {
+            println!("imported {n} users");
+            Ok(())
+        }
+        Err(crate::admin::import::ImportError::Lines(lines)) => {
+            for e in &lines {
                 eprintln!("{}: {e}", file.display());
             }
-            bail!("{} error(s); nothing imported", errors.len());
+            bail!("{} error(s); nothing imported", lines.len())
         }
-    };
-    let mut existing = Vec::new();
-    for r in &rows {
-        if store.users().get(&r.username).await?.is_some() {
-            existing.push(format!(
-                "{}: line {}: user {} already exists",
-                file.display(),
-                r.line,
-                r.username
-            ));
-        }
+        Err(e) => Err(e.into()),
     }
-    if !existing.is_empty() {
-        for e in &existing {
-            eprintln!("{e}");
-        }
-        bail!("{} error(s); nothing imported", existing.len());
-    }
-    // argon2id is slow by design: hash on every core.
-    let store_nt = config.radius.store_nt_hash;
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
-    let new_users =
-        tokio::task::spawn_blocking(move || hash_rows(rows, store_nt, threads)).await??;
-    let n = store.users().import(&new_users).await?;
-    println!("imported {n} users");
-    Ok(())
-}
-
-fn hash_rows(rows: Vec<ImportRow>, store_nt: bool, threads: usize) -> Result<Vec<NewUser>> {
-    let chunk = rows.len().div_ceil(threads.max(1)).max(1);
-    let results: Vec<Result<Vec<NewUser>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|r| {
-                            Ok(NewUser {
-                                username: r.username.clone(),
-                                display_name: r.display_name.clone(),
-                                password_hash: Some(
-                                    credentials::hash_password(&r.password)
-                                        .map_err(|e| anyhow::anyhow!("line {}: {e}", r.line))?,
-                                ),
-                                nt_hash: store_nt.then(|| mschap::nt_password_hash(&r.password)),
-                                groups: r.groups.clone(),
-                                valid_until: None,
-                            })
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("hashing thread failed")))
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(rows.len());
-    for r in results {
-        out.extend(r?);
-    }
-    Ok(out)
 }
 
 fn parse_reply_pairs(pairs: &[String]) -> Result<Vec<(String, String)>> {
@@ -441,7 +325,7 @@ pub(super) async fn group_cmd(store: &Store, cmd: GroupCmd) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::admin::import::parse_user_csv;
     use crate::cli::parse_date;
 
     #[test]

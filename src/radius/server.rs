@@ -359,6 +359,13 @@ async fn decide(
     }
     let counters = ctx.metrics.nas_counters(&nas.name);
     counters.request(packet_code);
+    ctx.metrics
+        .radius_requests_all
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if packet_code == code::ACCESS_REQUEST {
+        let with_ma = wire::find_attribute(packet, wire::ATTR_MESSAGE_AUTHENTICATOR).is_some();
+        counters.access_request(with_ma, crate::clock::now_ms());
+    }
 
     let mut authenticator = [0u8; 16];
     authenticator.copy_from_slice(&packet[4..20]);

@@ -85,7 +85,8 @@ pub struct Accounting<'a> {
     store: &'a Store,
 }
 
-const SESSION_COLS: &str = "id, nas_name, nas_ip, session_id, username, calling_station, \
+pub(super) const SESSION_COLS: &str =
+    "id, nas_name, nas_ip, session_id, username, calling_station, \
     called_station, framed_ip, started_ms, updated_ms, stopped_ms, input_octets, output_octets, \
     input_packets, output_packets, session_time, terminate_cause";
 
@@ -464,7 +465,7 @@ const CLOSE_NAS: &str = "UPDATE acct_sessions SET stopped_ms = $1, \
     updated_ms = CASE WHEN updated_ms > $2 THEN updated_ms ELSE $3 END \
     WHERE nas_name = $4 AND stopped_ms IS NULL AND started_ms <= $5";
 
-fn from_row(row: &AnyRow) -> Result<AcctSession> {
+pub(super) fn from_row(row: &AnyRow) -> Result<AcctSession> {
     Ok(AcctSession {
         id: row.try_get("id")?,
         nas_name: row.try_get("nas_name")?,

@@ -316,7 +316,7 @@ fn bind_inventory<'q>(
         .bind(&s.notes)
 }
 
-const AP_COLS: &str =
+pub(super) const AP_COLS: &str =
     "id, name, kind, mac, address, profile, controller, model, serial, firmware, \
      building, floor, room, x, y, snmp_version, snmp_secret_enc, tags, notes, status, failures, \
      last_poll_ms, last_ok_ms, last_error, sys_name, sys_descr, sys_object_id, uptime_ticks, \
@@ -513,7 +513,7 @@ impl<'a> Aps<'a> {
         Ok(n > 0)
     }
 
-    fn decode(&self, r: &AnyRow) -> Result<Ap> {
+    pub(super) fn decode(&self, r: &AnyRow) -> Result<Ap> {
         let name: String = r.try_get("name")?;
         let kind: String = r.try_get("kind")?;
         let sealed: Option<Vec<u8>> = r.try_get("snmp_secret_enc")?;

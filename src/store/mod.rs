@@ -27,6 +27,7 @@ pub mod one_time;
 pub mod portal_sessions;
 mod rows;
 pub mod samples;
+pub mod search;
 pub mod secretbox;
 pub mod sms_codes;
 pub mod users;
@@ -218,6 +219,9 @@ impl Store {
     }
     pub fn admin_sessions(&self) -> admin_sessions::AdminSessions<'_> {
         admin_sessions::AdminSessions::new(self)
+    }
+    pub fn search(&self) -> search::Search<'_> {
+        search::Search::new(self)
     }
     pub fn audit(&self) -> audit::AuditLog<'_> {
         audit::AuditLog::new(self)

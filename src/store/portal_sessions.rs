@@ -64,7 +64,7 @@ pub struct PortalSessions<'a> {
     store: &'a Store,
 }
 
-const COLS: &str = "id, mac, ip, identity, method, phone, groups, profile, ssid, ap_mac, \
+pub(super) const COLS: &str = "id, mac, ip, identity, method, phone, groups, profile, ssid, ap_mac, \
                     authorization_id, created_at, expires_at, ended_at, end_reason, nas_name, nas_ip, \
                     original_url";
 
@@ -237,7 +237,7 @@ impl<'a> PortalSessions<'a> {
     }
 }
 
-fn from_row(row: &AnyRow) -> Result<PortalSession> {
+pub(super) fn from_row(row: &AnyRow) -> Result<PortalSession> {
     let mac: String = row.try_get("mac")?;
     Ok(PortalSession {
         id: row.try_get("id")?,

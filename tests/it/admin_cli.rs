@@ -103,10 +103,8 @@ fn admin_accounts_tokens_and_their_audit_rows() {
         let _ = env.cli(&["user", "remove", "nobody-here"], None);
 
         let rows = export(&env);
-        let actions: Vec<(&str, &str, &str, &str)> = rows
-            .iter()
-            .map(|r| (&r[2], &r[5], &r[6], &r[7]))
-            .collect();
+        let actions: Vec<(&str, &str, &str, &str)> =
+            rows.iter().map(|r| (&r[2], &r[5], &r[6], &r[7])).collect();
         for expected in [
             ("opsuser", "admin.create", "helpdesk", "ok"),
             ("opsuser", "token.create", "helpdesk/ci", "ok"),

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "credentials",
             "http_client",
             "qr",
+            "csv_import",
         ],
     ),
     ("data", &["store", "profiles"]),
@@ -61,6 +62,8 @@ const SERVICE_INTERFACES: &[(&str, &str)] = &[
     ("admin", "radius::coa"),
     // The dashboard adds an AP with the profile SNMP detects.
     ("admin", "snmp::discover"),
+    // The dashboard makes voucher codes the way the portal checks them.
+    ("admin", "portal::vouchers"),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -1,4 +1,4 @@
-//! The one way the CLI imports a CSV file: a header row naming known
+//! The one way Portico imports a CSV file: a header row naming known
 //! columns (any case, any order), then one record per row. Every bad row
 //! is reported by its line, and a file with any error imports nothing.
 

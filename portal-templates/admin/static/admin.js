@@ -1,0 +1,77 @@
+// Portico dashboard behaviour. Loaded from /static (the CSP allows no
+// inline script); every page works without it, this only adds comfort.
+(function () {
+  'use strict';
+  var csrf = document.body.getAttribute('data-csrf') || '';
+
+  // htmx requests carry the session's CSRF token.
+  document.body.addEventListener('htmx:configRequest', function (e) {
+    if (csrf) { e.detail.headers['X-CSRF-Token'] = csrf; }
+  });
+
+  // Ask before destructive actions.
+  document.addEventListener('submit', function (e) {
+    var f = e.target;
+    var q = f.getAttribute && f.getAttribute('data-confirm');
+    if (q && !window.confirm(q)) { e.preventDefault(); }
+  }, true);
+
+  // CSV import: upload with a progress bar, show the answer in place.
+  document.querySelectorAll('form[data-upload]').forEach(function (form) {
+    form.addEventListener('submit', function (e) {
+      var input = form.querySelector('input[type=file]');
+      if (!input || !input.files.length) { return; }
+      e.preventDefault();
+      var bar = form.querySelector('progress.upload');
+      var out = form.querySelector('.upload-result');
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', form.getAttribute('action'));
+      xhr.setRequestHeader('X-CSRF-Token', csrf);
+      xhr.setRequestHeader('Content-Type', 'text/csv');
+      xhr.setRequestHeader('Accept', 'text/plain');
+      bar.hidden = false;
+      xhr.upload.onprogress = function (p) {
+        if (p.lengthComputable) { bar.value = Math.round(p.loaded * 100 / p.total); }
+      };
+      xhr.onload = function () { bar.value = 100; out.textContent = xhr.responseText; };
+      xhr.onerror = function () { out.textContent = 'upload failed'; };
+      xhr.send(input.files[0]);
+    });
+  });
+
+  // Overview: live figures from server-sent events.
+  if (document.getElementById('ov-clients') && window.EventSource) {
+    var es = new EventSource('/events/overview');
+    es.addEventListener('overview', function (m) {
+      var o;
+      try { o = JSON.parse(m.data); } catch (_) { return; }
+      var set = function (id, v) { var el = document.getElementById(id); if (el) { el.textContent = v; } };
+      set('ov-aps-up', o.aps_up);
+      set('ov-aps-down', o.aps_down);
+      set('ov-clients', o.clients_now);
+      set('ov-auth', o.auth_per_minute);
+      set('ov-success', o.auth_success_percent === null ? '-' : o.auth_success_percent + '%');
+      set('ov-radius', o.radius_per_second);
+      set('ov-alerts', o.open_alerts);
+      var d = new Date(o.at_ms);
+      set('ov-updated', d.toLocaleTimeString());
+      document.body.setAttribute('data-live', '1');
+    });
+  }
+
+  // Charts (uPlot), data from the chart's data-src.
+  document.querySelectorAll('.chart[data-src]').forEach(function (el) {
+    if (!window.uPlot) { return; }
+    fetch(el.getAttribute('data-src'), { credentials: 'same-origin' })
+      .then(function (r) { return r.json(); })
+      .then(function (d) {
+        var width = Math.max(280, el.clientWidth || 600);
+        new window.uPlot({
+          width: width, height: 240,
+          series: [{}, { label: el.getAttribute('aria-label') || 'clients', stroke: '#0b5cad', width: 2 }],
+          axes: [{}, {}]
+        }, [d.t, d.clients], el);
+      })
+      .catch(function () {});
+  });
+})();

@@ -1,0 +1,195 @@
+//! The overview's figures: computed at most every few seconds whatever the
+//! number of admins watching (one computation, shared), and pushed to open
+//! pages as server-sent events.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use super::{AdminState, Caller, PageError, WebError};
+
+/// How old the figures may be.
+const FRESH_MS: i64 = 5_000;
+/// How often an open page is sent new figures.
+const PUSH_EVERY: Duration = Duration::from_secs(5);
+/// The clients chart is recomputed at most this often.
+const CHART_FRESH_MS: i64 = 60_000;
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct Overview {
+    pub at_ms: i64,
+    pub aps_up: i64,
+    pub aps_down: i64,
+    pub aps_unknown: i64,
+    /// Open accounting sessions.
+    pub clients_now: i64,
+    /// Accepts plus rejects in the last minute.
+    pub auth_per_minute: i64,
+    /// Share of those accepted, percent (null without any).
+    pub auth_success_percent: Option<f64>,
+    /// RADIUS requests per second since the previous computation (this node).
+    pub radius_per_second: f64,
+    pub open_alerts: i64,
+    pub top_by_clients: Vec<NamedCount>,
+    pub top_by_utilization: Vec<NamedCount>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct NamedCount {
+    pub name: String,
+    pub value: i64,
+}
+
+#[derive(Default)]
+struct Cached {
+    overview: Option<Arc<Overview>>,
+    radius_total: u64,
+    chart: Option<(i64, Arc<ChartData>)>,
+}
+
+/// The shared cache (one per listener).
+#[derive(Clone, Default)]
+pub struct OverviewCache {
+    inner: Arc<Mutex<Cached>>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ChartData {
+    /// Seconds since the epoch (uPlot's x axis).
+    pub t: Vec<i64>,
+    pub clients: Vec<i64>,
+}
+
+impl OverviewCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The figures, recomputed when older than a few seconds. Concurrent
+    /// callers wait for the one computation.
+    pub async fn get(&self, state: &AdminState) -> Result<Arc<Overview>, WebError> {
+        let now = state.now_ms();
+        let mut c = self.inner.lock().await;
+        if let Some(o) = &c.overview {
+            if now.saturating_sub(o.at_ms) < FRESH_MS {
+                return Ok(o.clone());
+            }
+        }
+        let total = radius_total(state);
+        let rate = match &c.overview {
+            Some(prev) if now > prev.at_ms => {
+                total.saturating_sub(c.radius_total) as f64 * 1000.0 / (now - prev.at_ms) as f64
+            }
+            _ => 0.0,
+        };
+        let o = Arc::new(compute(state, now, rate).await?);
+        c.radius_total = total;
+        c.overview = Some(o.clone());
+        Ok(o)
+    }
+
+    async fn chart(&self, state: &AdminState) -> Result<Arc<ChartData>, WebError> {
+        let now = state.now_ms();
+        let mut c = self.inner.lock().await;
+        if let Some((at, d)) = &c.chart {
+            if now.saturating_sub(*at) < CHART_FRESH_MS {
+                return Ok(d.clone());
+            }
+        }
+        let series = state
+            .store
+            .search()
+            .clients_series(now - 86_400_000, 300_000)
+            .await?;
+        let d = Arc::new(ChartData {
+            t: series.iter().map(|(t, _)| t / 1000).collect(),
+            clients: series.iter().map(|(_, n)| *n).collect(),
+        });
+        c.chart = Some((now, d.clone()));
+        Ok(d)
+    }
+}
+
+fn radius_total(state: &AdminState) -> u64 {
+    state
+        .metrics
+        .radius_requests_all
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+async fn compute(
+    state: &AdminState,
+    now: i64,
+    radius_per_second: f64,
+) -> Result<Overview, WebError> {
+    let search = state.store.search();
+    let counts = search.ap_counts().await?;
+    let clients_now = search.open_session_count().await?;
+    let (ok, failed) = search.auth_outcomes_since(now - 60_000).await?;
+    let open_alerts = i64::try_from(state.store.alerts().open().await?.len()).unwrap_or(i64::MAX);
+    let named = |v: Vec<(String, i64)>| {
+        v.into_iter()
+            .map(|(name, value)| NamedCount { name, value })
+            .collect()
+    };
+    Ok(Overview {
+        at_ms: now,
+        aps_up: counts.up,
+        aps_down: counts.down,
+        aps_unknown: counts.unknown,
+        clients_now,
+        auth_per_minute: ok + failed,
+        auth_success_percent: (ok + failed > 0)
+            .then(|| (ok as f64 * 1000.0 / (ok + failed) as f64).round() / 10.0),
+        radius_per_second: (radius_per_second * 10.0).round() / 10.0,
+        open_alerts,
+        top_by_clients: named(search.top_aps_by_clients(5).await?),
+        top_by_utilization: named(search.top_aps_by_utilization(now - 900_000, 5).await?),
+    })
+}
+
+/// `GET /events/overview`: the figures as JSON `overview` events, every
+/// few seconds, while the page is open.
+pub async fn events(
+    State(state): State<AdminState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Response {
+    let stream = futures_util::stream::unfold((state, true), |(state, first)| async move {
+        if !first {
+            tokio::time::sleep(PUSH_EVERY).await;
+        }
+        let data = match state.overview.get(&state).await {
+            Ok(o) => serde_json::to_string(&*o).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "overview figures");
+                String::new()
+            }
+        };
+        let event = Event::default().event("overview").data(data);
+        Some((Ok::<_, Infallible>(event), (state, false)))
+    });
+    let _ = caller;
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+/// `GET /overview/clients.json`: the 24 h clients chart.
+pub async fn clients_chart(
+    State(state): State<AdminState>,
+    axum::Extension(caller): axum::Extension<Caller>,
+) -> Result<Json<Arc<ChartData>>, PageError> {
+    state
+        .overview
+        .chart(&state)
+        .await
+        .map(Json)
+        .map_err(|e| PageError(e, caller.lang))
+}

@@ -1,0 +1,127 @@
+//! The route table: every protected page and API route with the
+//! permission it needs. The router below and the role matrix test are
+//! both generated from it.
+
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+use axum::Router;
+
+use super::{api, export, guard, overview, pages, security_headers, signin, views};
+use super::{AdminState, RouteGuard, Surface};
+use crate::admin::roles::Permission;
+
+/// One protected route.
+#[derive(Clone, Copy, Debug)]
+pub struct RouteSpec {
+    /// `get` or `post`.
+    pub method: &'static str,
+    /// The axum path, `{name}` for parameters.
+    pub path: &'static str,
+    pub permission: Permission,
+    pub surface: Surface,
+}
+
+macro_rules! route_table {
+    ($( $method:ident $path:literal $perm:ident $surface:ident => $handler:expr ;)*) => {
+        /// Every protected route, in the order of the dashboard's menu.
+        pub const ROUTES: &[RouteSpec] = &[$(
+            RouteSpec {
+                method: stringify!($method),
+                path: $path,
+                permission: Permission::$perm,
+                surface: Surface::$surface,
+            },
+        )*];
+
+        fn protected(state: &AdminState) -> Router<AdminState> {
+            let mut r = Router::new();
+            $(
+                let g = RouteGuard { permission: Permission::$perm, surface: Surface::$surface };
+                r = r.route(
+                    $path,
+                    $method($handler).layer(from_fn_with_state((state.clone(), g), guard)),
+                );
+            )*
+            r
+        }
+    };
+}
+
+route_table! {
+    get  "/"                                  Overview       Page => pages::overview;
+    get  "/events/overview"                   Overview       Page => overview::events;
+    get  "/overview/clients.json"             Overview       Page => overview::clients_chart;
+    get  "/aps"                               ReadInventory  Page => pages::aps;
+    post "/aps"                               ManageNetwork  Page => pages::ap_add;
+    get  "/aps/{name}"                        ReadInventory  Page => pages::ap_detail;
+    post "/aps/{name}/remove"                 ManageNetwork  Page => pages::ap_remove;
+    get  "/sessions"                          ReadSessions   Page => pages::sessions;
+    get  "/sessions/{id}"                     ReadSessions   Page => pages::session_detail;
+    post "/sessions/{id}/disconnect"          Disconnect     Page => pages::session_disconnect;
+    post "/sessions/{id}/coa"                 Disconnect     Page => pages::session_coa;
+    get  "/troubleshoot"                      ReadSessions   Page => pages::troubleshoot;
+    get  "/users"                             ReadInventory  Page => pages::users;
+    post "/users"                             ManageNetwork  Page => pages::user_add;
+    post "/users/import"                      ManageNetwork  Page => pages::users_import;
+    post "/users/{name}/enable"               ManageNetwork  Page => pages::user_enable;
+    post "/users/{name}/disable"              ManageNetwork  Page => pages::user_disable;
+    get  "/nas"                               ReadInventory  Page => pages::nas;
+    post "/nas"                               ManageNetwork  Page => pages::nas_add;
+    post "/nas/{name}/rotate"                 ManageNetwork  Page => pages::nas_rotate;
+    get  "/alerts"                            ReadAlerts     Page => pages::alerts;
+    post "/alerts/{id}/ack"                   ManageAlerts   Page => pages::alert_ack;
+    post "/maintenance"                       ManageAlerts   Page => pages::maintenance_add;
+    post "/maintenance/{id}/remove"           ManageAlerts   Page => pages::maintenance_remove;
+    get  "/logs"                              ReadLogs       Page => pages::logs;
+    get  "/logs/auth-log.csv"                 ReadLogs       Page => export::auth_log_csv;
+    get  "/logs/real-name.csv"                ExportRealName Page => export::real_name_csv;
+    get  "/vouchers"                          CreateVouchers Page => pages::vouchers;
+    post "/vouchers"                          CreateVouchers Page => pages::voucher_create;
+    get  "/vouchers/{id}/print"               CreateVouchers Page => pages::voucher_print;
+    get  "/admins"                            ManageAdmins   Page => pages::admins;
+    post "/admins"                            ManageAdmins   Page => pages::admin_add;
+    post "/admins/{name}/reset-password"      ManageAdmins   Page => pages::admin_reset_password;
+    post "/admins/{name}/reset-totp"          ManageAdmins   Page => pages::admin_reset_totp;
+    post "/admins/{name}/role"                ManageAdmins   Page => pages::admin_set_role;
+    post "/admins/{name}/enable"              ManageAdmins   Page => pages::admin_enable;
+    post "/admins/{name}/disable"             ManageAdmins   Page => pages::admin_disable;
+    post "/admins/{name}/tokens"              ManageAdmins   Page => pages::admin_token_create;
+    post "/admins/{name}/tokens/{token}/revoke" ManageAdmins Page => pages::admin_token_revoke;
+    get  "/audit"                             ReadAudit      Page => pages::audit;
+    get  "/audit.csv"                         ReadAudit      Page => export::audit_csv;
+    get  "/settings"                          ReadSettings   Page => pages::settings;
+
+    get  "/api/v1/overview"                   Overview       Api => api::overview;
+    get  "/api/v1/aps"                        ReadInventory  Api => api::aps;
+    get  "/api/v1/aps/{name}"                 ReadInventory  Api => api::ap;
+    get  "/api/v1/sessions"                   ReadSessions   Api => api::sessions;
+    post "/api/v1/sessions/{id}/disconnect"   Disconnect     Api => api::disconnect;
+    get  "/api/v1/users"                      ReadInventory  Api => api::users;
+    post "/api/v1/users"                      ManageNetwork  Api => api::user_add;
+    get  "/api/v1/nas"                        ReadInventory  Api => api::nas;
+    post "/api/v1/nas"                        ManageNetwork  Api => api::nas_add;
+    get  "/api/v1/auth-log"                   ReadLogs       Api => api::auth_log;
+    get  "/api/v1/alerts"                     ReadAlerts     Api => api::alerts;
+    post "/api/v1/alerts/{id}/ack"            ManageAlerts   Api => api::alert_ack;
+    get  "/api/v1/audit"                      ReadAudit      Api => api::audit;
+    get  "/api/v1/troubleshoot"               ReadSessions   Api => api::troubleshoot;
+}
+
+/// The dashboard and API router for the management listener.
+pub fn router(state: AdminState) -> Router {
+    let public = Router::new()
+        .route("/login", get(signin::login_page).post(signin::login))
+        .route("/login/totp", get(signin::totp_page).post(signin::totp))
+        .route("/login/setup", get(signin::setup_page).post(signin::setup))
+        .route("/logout", post(signin::logout))
+        .route("/lang/{code}", get(signin::switch_language))
+        .route("/static/{*file}", get(views::asset))
+        .route("/api/v1/openapi.json", get(api::openapi_json))
+        .route("/api/docs", get(views::swagger_page));
+    protected(&state)
+        .merge(public)
+        .fallback(pages::not_found)
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(super::MAX_BODY))
+        .layer(axum::middleware::from_fn(security_headers))
+}
