@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounting;
 mod admin_cli;
+mod admin_e2e;
 mod admin_web;
 mod cli;
 mod eap;

@@ -54,7 +54,7 @@
       set('ov-radius', o.radius_per_second);
       set('ov-alerts', o.open_alerts);
       var d = new Date(o.at_ms);
-      set('ov-updated', d.toLocaleTimeString());
+      set('ov-updated', d.toLocaleTimeString(document.documentElement.lang, { hour12: false }));
       document.body.setAttribute('data-live', '1');
     });
   }

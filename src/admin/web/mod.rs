@@ -523,3 +523,122 @@ impl IntoResponse for ApiError {
 }
 
 pub use routes::router;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::admin_sessions::NewAdminSession;
+    use axum::body::Body;
+    use axum::http::Request as HttpRequest;
+    use tower::ServiceExt;
+
+    const START: i64 = 1_800_000_000_000;
+
+    async fn signed_in_state() -> (axum::Router, Clock, String, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open("", dir.path(), 2).await.unwrap();
+        let clock = Clock::manual(START);
+        let auditor = Auditor::new(store.clone(), clock.clone(), None);
+        let config = Arc::new(Config::default());
+        store
+            .admins()
+            .create(
+                "op",
+                &crate::credentials::hash_password("Op-Password-2026").unwrap(),
+                AdminRole::Operator,
+            )
+            .await
+            .unwrap();
+        let id = super::super::accounts::random_secret();
+        store
+            .admin_sessions()
+            .create(&NewAdminSession {
+                id_hash: &secret_hash(&id),
+                username: "op",
+                stage: Stage::Ready,
+                csrf: "c",
+                now_ms: START,
+                expires_at: START + 8 * 3_600_000,
+                ip: None,
+                user_agent: None,
+            })
+            .await
+            .unwrap();
+        let state = AdminState::with_clock(
+            store,
+            config,
+            auditor,
+            Arc::new(Metrics::new()),
+            clock.clone(),
+        );
+        (router(state), clock, id, dir)
+    }
+
+    async fn status(app: &axum::Router, id: &str, path: &str) -> (StatusCode, String) {
+        let req = HttpRequest::get(path)
+            .header("cookie", format!("{SESSION_COOKIE}={id}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = app.clone().oneshot(req).await.unwrap();
+        let loc = res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (res.status(), loc)
+    }
+
+    #[tokio::test]
+    async fn an_idle_session_ends_after_the_idle_timeout() {
+        let (app, clock, id, _dir) = signed_in_state().await;
+        assert_eq!(status(&app, &id, "/sessions").await.0, StatusCode::OK);
+        // Used every 14 minutes, it lives on.
+        for _ in 0..3 {
+            clock.advance(14 * 60_000);
+            assert_eq!(status(&app, &id, "/sessions").await.0, StatusCode::OK);
+        }
+        // Left alone for 15 minutes, it is gone.
+        clock.advance(15 * 60_000 + 1);
+        assert_eq!(
+            status(&app, &id, "/sessions").await,
+            (StatusCode::SEE_OTHER, "/login".to_string())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_busy_session_ends_at_its_absolute_lifetime() {
+        let (app, clock, id, _dir) = signed_in_state().await;
+        let mut elapsed = 0;
+        while elapsed + 10 * 60_000 < 8 * 3_600_000 {
+            clock.advance(10 * 60_000);
+            elapsed += 10 * 60_000;
+            assert_eq!(
+                status(&app, &id, "/sessions").await.0,
+                StatusCode::OK,
+                "{elapsed}"
+            );
+        }
+        clock.advance(8 * 3_600_000 - elapsed);
+        assert_eq!(
+            status(&app, &id, "/sessions").await.0,
+            StatusCode::SEE_OTHER
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_carry_a_csp_without_inline_code_and_refuse_framing() {
+        let (app, _clock, id, _dir) = signed_in_state().await;
+        let req = HttpRequest::get("/sessions")
+            .header("cookie", format!("{SESSION_COOKIE}={id}"))
+            .body(Body::empty())
+            .unwrap();
+        let res = app.oneshot(req).await.unwrap();
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    }
+}

@@ -1,0 +1,262 @@
+//! The dashboard in headless Chromium: the first sign-in (new password
+//! and TOTP enrolment from the key the page shows), live overview figures
+//! over server-sent events, then every page in Chinese and English with
+//! screenshots at 1440x900 and 390x844 (target/test-artifacts/admin/) and
+//! an axe-core check (vendored in tests/vendor) that finds no serious or
+//! critical violation.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+
+use crate::helpers::*;
+use crate::portal_e2e::{browser_in, start_driver};
+
+const DESKTOP: (u32, u32) = (1440, 900);
+const PHONE: (u32, u32) = (390, 844);
+
+const PAGES: &[(&str, &str)] = &[
+    ("overview", "/"),
+    ("aps", "/aps"),
+    ("ap-detail", "/aps/ap-lobby"),
+    ("sessions", "/sessions?all=1"),
+    ("troubleshoot", "/troubleshoot?q=alice"),
+    ("users", "/users"),
+    ("nas", "/nas"),
+    ("alerts", "/alerts"),
+    ("logs", "/logs"),
+    ("vouchers", "/vouchers"),
+    ("admins", "/admins"),
+    ("audit", "/audit"),
+    ("settings", "/settings"),
+];
+
+async fn shoot(c: &Client, name: &str) {
+    let dir = repo_path("target/test-artifacts/admin");
+    let _ = std::fs::create_dir_all(&dir);
+    for (label, (w, h)) in [("desktop", DESKTOP), ("phone", PHONE)] {
+        c.set_window_size(w, h).await.ok();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(format!("{name}-{label}.png")), png).expect("write png");
+    }
+    c.set_window_size(DESKTOP.0, DESKTOP.1).await.ok();
+}
+
+/// axe-core's serious and critical violations on the current page.
+async fn axe(c: &Client) -> Vec<String> {
+    let src = std::fs::read_to_string(repo_path("tests/vendor/axe.min.js")).expect("axe");
+    c.execute(&format!("{src}\nreturn true;"), vec![])
+        .await
+        .expect("inject axe");
+    let result = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})
+               .then(r => done(r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ': ' + v.help + ' @ ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("axe run");
+    result
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("{css}"))
+        .send_keys(text)
+        .await
+        .expect("type");
+}
+
+async fn submit(c: &Client, form: &str) {
+    c.find(Locator::Css(&format!("#{form} button[type=submit]")))
+        .await
+        .unwrap_or_else(|_| panic!("#{form} button"))
+        .click()
+        .await
+        .expect("click");
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    let (mut bits, mut n, mut out) = (0u64, 0, Vec::new());
+    for c in s.trim().bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => continue,
+        };
+        bits = (bits << 5) | u64::from(v);
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_page_in_both_languages_in_chromium() {
+    if !have_tool("chromium") || !have_tool("chromedriver") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run());
+}
+
+async fn run() {
+    let mut env = TestEnv::new(&Db::Sqlite);
+    // One account with every right, so one browser sees every page.
+    env.set("PORTICO_ADMIN__ROLE_SEPARATION", "false");
+    let server = tokio::task::block_in_place(|| env.start());
+    let password = server.admin_accounts[0].1.clone();
+    env.add_loopback_nas("lab", &[]);
+    env.add_user("alice", "Alice-Pass-2026", &["staff"]);
+    env.cli_ok(
+        &[
+            "ap",
+            "add",
+            "ap-lobby",
+            "--address",
+            "127.0.0.1:9",
+            "--profile",
+            "generic",
+            "--building",
+            "A",
+            "--floor",
+            "1",
+            "--no-snmp",
+        ],
+        None,
+    );
+    // The NAS added after start is picked up within the refresh interval.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let r = tokio::task::block_in_place(|| {
+        radclient(
+            server.auth,
+            "auth",
+            SECRET,
+            "User-Name = alice\nUser-Password = wrong\nMessage-Authenticator = 0x00\n",
+        )
+    });
+    assert!(r.got("Access-Reject"), "{}", r.output);
+
+    let driver = tokio::task::block_in_place(start_driver);
+    let profile = tempfile::tempdir().expect("profile");
+    let c = browser_in(&driver, profile.path(), "zh-CN").await;
+    c.set_window_size(DESKTOP.0, DESKTOP.1).await.ok();
+    let base = format!("http://{}", server.admin);
+
+    // Sign-in page (Chinese first).
+    c.goto(&format!("{base}/login")).await.expect("login");
+    shoot(&c, "zh-login").await;
+    let problems = axe(&c).await;
+    assert!(problems.is_empty(), "login: {problems:#?}");
+    fill(&c, "#login-username", "admin").await;
+    fill(&c, "#login-password", &password).await;
+    submit(&c, "login").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("code.once"))
+        .await
+        .expect("setup page with the TOTP key");
+    shoot(&c, "zh-setup").await;
+    let problems = axe(&c).await;
+    assert!(problems.is_empty(), "setup: {problems:#?}");
+    let key = c
+        .find(Locator::Css("code.once"))
+        .await
+        .expect("key")
+        .text()
+        .await
+        .expect("text");
+    let secret = base32_decode(&key);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let code = portico::admin::totp::code_at(&secret, now, 6).expect("code");
+    fill(&c, "#setup-new_password", "Browser-Setup-2026!").await;
+    fill(&c, "#setup-repeat_password", "Browser-Setup-2026!").await;
+    fill(&c, "#setup-code", &code).await;
+    submit(&c, "setup").await;
+    if c
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#ov-clients"))
+        .await
+        .is_err()
+    {
+        let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let html = c.source().await.unwrap_or_default();
+        panic!("no overview after sign-in: at {url}: {}", &html[..html.len().min(3000)]);
+    }
+    // The figures arrive over server-sent events (admin.js marks the page).
+    c.wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("body[data-live='1']"))
+        .await
+        .expect("live overview events");
+
+    for (lang, switch) in [("zh", None), ("en", Some("/lang/en?back=/"))] {
+        if let Some(s) = switch {
+            c.goto(&format!("{base}{s}"))
+                .await
+                .expect("language switch");
+        }
+        for (name, path) in PAGES {
+            c.goto(&format!("{base}{path}")).await.expect("page");
+            let html = c.source().await.expect("source");
+            let tag = if lang == "zh" {
+                "lang=\"zh-CN\""
+            } else {
+                "lang=\"en\""
+            };
+            assert!(html.contains(tag), "{lang} {name}: {tag}");
+            let external = html.contains("http://") || html.contains("https://");
+            assert!(
+                !external || *name == "settings",
+                "{lang} {name}: no external links"
+            );
+            shoot(&c, &format!("{lang}-{name}")).await;
+            let problems = axe(&c).await;
+            assert!(problems.is_empty(), "{lang} {name}: {problems:#?}");
+        }
+    }
+    // The troubleshooting page explained the reject in English too.
+    c.goto(&format!("{base}/troubleshoot?q=alice"))
+        .await
+        .expect("troubleshoot");
+    let html = c.source().await.expect("source");
+    assert!(
+        html.contains("wrong password") && html.contains("retype"),
+        "advice shown"
+    );
+    c.close().await.ok();
+    for name in [
+        "zh-overview-desktop",
+        "en-overview-phone",
+        "zh-login-desktop",
+    ] {
+        assert!(
+            repo_path(&format!("target/test-artifacts/admin/{name}.png")).exists(),
+            "{name}"
+        );
+    }
+}
