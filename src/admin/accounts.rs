@@ -213,13 +213,23 @@ impl Accounts {
             .set_password(username, &phc, temporary)
             .await?;
         let ended = self.store.admin_sessions().delete_for(username).await?;
+        // A reset by someone else also ends the account's API tokens: the
+        // one who reset it must not keep a way in as that account.
+        let revoked = if temporary {
+            self.store
+                .admin_sessions()
+                .revoke_all_tokens(username, crate::clock::now_ms())
+                .await?
+        } else {
+            0
+        };
         self.audit
             .record(
                 actor,
                 "admin.passwd",
                 username,
                 Outcome::Ok,
-                json!({"must_change": temporary, "sessions_ended": ended}),
+                json!({"must_change": temporary, "sessions_ended": ended, "tokens_revoked": revoked}),
             )
             .await?;
         Ok(())
@@ -232,6 +242,12 @@ impl Accounts {
         role: AdminRole,
     ) -> Result<(), AccountError> {
         check_role_allowed(role, self.role_separation)?;
+        if actor.name == username && actor.role != "cli" {
+            return Err(AccountError::Rule(
+                "an administrator cannot change their own role".into(),
+            ));
+        }
+        self.check_keeps_duties(username, Some(role), false).await?;
         let before = self
             .store
             .admins()
@@ -252,11 +268,55 @@ impl Accounts {
         Ok(())
     }
 
+    /// Refuses a change (a new role, or disabling) that would leave no
+    /// enabled account able to manage accounts, or none able to read the
+    /// audit trail: nobody could undo it from the dashboard.
+    async fn check_keeps_duties(
+        &self,
+        username: &str,
+        new_role: Option<AdminRole>,
+        disable: bool,
+    ) -> Result<(), AccountError> {
+        use super::roles::{allows, Permission};
+        let admins = self.store.admins().list().await?;
+        let after = admins.iter().filter_map(|a| {
+            if a.username == username {
+                (!disable && !a.disabled).then(|| new_role.unwrap_or(a.role))
+            } else {
+                (!a.disabled).then_some(a.role)
+            }
+        });
+        let roles: Vec<AdminRole> = after.collect();
+        for (duty, what) in [
+            (Permission::ManageAdmins, "manage administrator accounts"),
+            (Permission::ReadAudit, "read the audit trail"),
+        ] {
+            let before = admins.iter().any(|a| !a.disabled && allows(a.role, duty));
+            if before && !roles.iter().any(|r| allows(*r, duty)) {
+                return Err(AccountError::Rule(format!(
+                    "this would leave no enabled administrator able to {what}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub async fn reset_totp(&self, actor: &Actor, username: &str) -> Result<(), AccountError> {
         self.store.admins().reset_totp(username).await?;
         self.store.admin_sessions().delete_for(username).await?;
+        let revoked = self
+            .store
+            .admin_sessions()
+            .revoke_all_tokens(username, crate::clock::now_ms())
+            .await?;
         self.audit
-            .record(actor, "admin.reset-totp", username, Outcome::Ok, json!({}))
+            .record(
+                actor,
+                "admin.reset-totp",
+                username,
+                Outcome::Ok,
+                json!({"tokens_revoked": revoked}),
+            )
             .await?;
         Ok(())
     }
@@ -271,6 +331,9 @@ impl Accounts {
             return Err(AccountError::Rule(
                 "an administrator cannot disable their own account".into(),
             ));
+        }
+        if disabled {
+            self.check_keeps_duties(username, None, true).await?;
         }
         self.store.admins().set_disabled(username, disabled).await?;
         if disabled {

@@ -7,6 +7,10 @@ use crate::radius::mschap;
 use crate::store::users::NewUser;
 use crate::store::{Store, StoreError};
 
+/// Users per import: each password is hashed with argon2id (deliberately
+/// slow), so a bigger file would hold both cores for minutes.
+pub const MAX_ROWS: usize = 10_000;
+
 /// One CSV row, checked but not yet hashed.
 #[derive(Debug, PartialEq)]
 pub struct ImportRow {
@@ -76,6 +80,12 @@ pub fn parse_user_csv(text: &str) -> Result<Vec<ImportRow>, Vec<String>> {
 /// transaction. Returns how many were imported.
 pub async fn import_users(store: &Store, store_nt: bool, text: &str) -> Result<u64, ImportError> {
     let rows = parse_user_csv(text).map_err(ImportError::Lines)?;
+    if rows.len() > MAX_ROWS {
+        return Err(ImportError::Lines(vec![format!(
+            "{} users in one file; import at most {MAX_ROWS} at a time",
+            rows.len()
+        )]));
+    }
     let mut existing = Vec::new();
     for r in &rows {
         if store.users().get(&r.username).await?.is_some() {

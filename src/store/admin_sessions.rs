@@ -111,6 +111,28 @@ impl<'a> AdminSessions<'a> {
         Ok(())
     }
 
+    /// The live session, without counting this as use (a page's own
+    /// background stream must not keep an unattended session alive).
+    pub async fn peek(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+        idle_ms: i64,
+    ) -> Result<Option<AdminSession>> {
+        let sql = format!(
+            "SELECT {SESSION_COLS} FROM admin_sessions WHERE id_hash = $1 \
+             AND expires_at > $2 AND last_seen_at > $3"
+        );
+        sqlx::query(&sql)
+            .bind(id_hash)
+            .bind(now_ms)
+            .bind(now_ms.saturating_sub(idle_ms))
+            .fetch_optional(&self.store.pool)
+            .await?
+            .map(|row| self.session_from_row(&row))
+            .transpose()
+    }
+
     /// The session if it is neither past its absolute end nor idle for
     /// longer than `idle_ms`; a live one has its last-seen time moved to
     /// `now_ms` (written at most every few seconds, to spare the store).
@@ -305,6 +327,19 @@ impl<'a> AdminSessions<'a> {
             }
         };
         rows.iter().map(token_from_row).collect()
+    }
+
+    /// Revokes every live token of `username` (after a password or TOTP
+    /// reset); returns how many.
+    pub async fn revoke_all_tokens(&self, username: &str, now_ms: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE admin_tokens SET revoked_at = $1 WHERE username = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(username)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected())
     }
 
     /// Revokes the named token of `username`; `NotFound` if there is no

@@ -105,6 +105,14 @@ impl<'a> Alerts<'a> {
         .await
     }
 
+    pub async fn exists(&self, id: i64) -> Result<bool> {
+        Ok(sqlx::query("SELECT id FROM alerts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .is_some())
+    }
+
     /// Marks an alert as seen by `by`; false when there is no such alert.
     pub async fn ack(&self, id: i64, by: &str, at_ms: i64) -> Result<bool> {
         let n = sqlx::query(

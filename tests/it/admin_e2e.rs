@@ -196,16 +196,22 @@ async fn run() {
     fill(&c, "#setup-repeat_password", "Browser-Setup-2026!").await;
     fill(&c, "#setup-code", &code).await;
     submit(&c, "setup").await;
-    if c
-        .wait()
+    if c.wait()
         .at_most(Duration::from_secs(10))
         .for_element(Locator::Css("#ov-clients"))
         .await
         .is_err()
     {
-        let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        let url = c
+            .current_url()
+            .await
+            .map(|u| u.to_string())
+            .unwrap_or_default();
         let html = c.source().await.unwrap_or_default();
-        panic!("no overview after sign-in: at {url}: {}", &html[..html.len().min(3000)]);
+        panic!(
+            "no overview after sign-in: at {url}: {}",
+            &html[..html.len().min(3000)]
+        );
     }
     // The figures arrive over server-sent events (admin.js marks the page).
     c.wait()

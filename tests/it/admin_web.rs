@@ -411,6 +411,59 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
             }
         }
 
+        // Separation holds: the security administrator cannot change their
+        // own role, and a password reset they make ends the account's
+        // tokens and still asks for the account's TOTP before anything.
+        {
+            let sec = sessions.get_mut("secadmin").expect("secadmin");
+            let home = sec.get("/admins").await;
+            let csrf = csrf_of(&home.body);
+            let own = sec
+                .post_form(
+                    "/admins/secadmin/role",
+                    &[("csrf", &csrf), ("role", "system")],
+                )
+                .await;
+            assert!(own.body.contains("own role"), "{}", own.body);
+            let reset = sec
+                .post_form("/admins/helpdesk/reset-password", &[("csrf", &csrf)])
+                .await;
+            assert_eq!(reset.status, 200);
+            let temporary = reset
+                .body
+                .split("<code class=\"once\">")
+                .nth(1)
+                .and_then(|r| r.split("</code>").next())
+                .expect("temporary password shown once")
+                .to_string();
+            let mut api = Browser::new(&server);
+            let auth = format!("Bearer {}", tokens["helpdesk"]);
+            let gone = api
+                .send(
+                    "get",
+                    "/api/v1/aps",
+                    &[("authorization", &auth)],
+                    None,
+                    true,
+                )
+                .await;
+            assert_eq!(gone.status, 401, "the reset revoked the account's tokens");
+            let mut b = Browser::new(&server);
+            let page = b.get("/login").await;
+            let pre = input_value(&page.body, "pre").expect("pre");
+            let r = b
+                .post_form(
+                    "/login",
+                    &[
+                        ("pre", &pre),
+                        ("username", "helpdesk"),
+                        ("password", &temporary),
+                    ],
+                )
+                .await;
+            assert_eq!(r.location, "/login/totp", "TOTP before the password change");
+        }
+
         // CSRF: a change without the token, or from another site, is refused.
         let sys = sessions.get_mut("sysadmin").expect("sysadmin");
         let no_token = sys

@@ -30,7 +30,7 @@ fn csv_line(fields: &[&str]) -> String {
         }
         // Quote what CSV needs quoted, and neutralise formulas for
         // spreadsheets (a value starting with = + - @).
-        let risky = f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err();
+        let risky = f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err();
         let value = if risky {
             format!("'{f}")
         } else {

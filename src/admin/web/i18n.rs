@@ -121,6 +121,9 @@ texts! {
     nav_admins: "管理员", "Administrators";
     nav_audit: "审计", "Audit";
     nav_settings: "设置", "Settings";
+    nav_account: "我的账户", "My account";
+    token_expiry_hint: "最长 365 天，如 90d", "At most 365 days, e.g. 90d";
+    err_input: "输入无效：", "Invalid input: ";
     ov_aps_up: "在线接入点", "APs up";
     ov_aps_down: "离线接入点", "APs down";
     ov_clients: "当前终端", "Clients now";

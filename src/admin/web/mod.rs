@@ -179,6 +179,9 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, "x-frame-options", "DENY");
     set(h, "cross-origin-opener-policy", "same-origin");
     set(h, "cache-control", "no-store");
+    // Ignored by browsers over plain HTTP (behind a TLS proxy it is the
+    // proxy's to set), kept for HTTPS.
+    set(h, "strict-transport-security", "max-age=31536000");
     res
 }
 
@@ -248,6 +251,35 @@ pub async fn guard(
     }
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// Whether the request's session or token is still good (for a stream
+/// that outlives the request: a sign-out or disable ends it).
+pub async fn still_signed_in(state: &AdminState, headers: &HeaderMap) -> bool {
+    let now = state.now_ms();
+    let lang = Lang::Zh;
+    if let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return matches!(
+            token_caller(state, token.trim(), "-", lang, now).await,
+            Ok(Some(_))
+        );
+    }
+    let Some(id) = cookie(headers, SESSION_COOKIE).filter(|id| id.len() <= 128) else {
+        return false;
+    };
+    let live = state
+        .store
+        .admin_sessions()
+        .peek(&secret_hash(id), now, state.idle_ms())
+        .await;
+    let Ok(Some(s)) = live else {
+        return false;
+    };
+    matches!(state.store.admins().get(&s.username).await, Ok(Some(a)) if !a.disabled)
 }
 
 async fn token_caller(

@@ -160,10 +160,16 @@ async fn compute(
 pub async fn events(
     State(state): State<AdminState>,
     axum::Extension(caller): axum::Extension<Caller>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
-    let stream = futures_util::stream::unfold((state, true), |(state, first)| async move {
+    let start = (state, headers, true);
+    let stream = futures_util::stream::unfold(start, |(state, headers, first)| async move {
         if !first {
             tokio::time::sleep(PUSH_EVERY).await;
+            // Signed out, disabled or timed out: the stream ends too.
+            if !super::still_signed_in(&state, &headers).await {
+                return None;
+            }
         }
         let data = match state.overview.get(&state).await {
             Ok(o) => serde_json::to_string(&*o).unwrap_or_default(),
@@ -173,7 +179,7 @@ pub async fn events(
             }
         };
         let event = Event::default().event("overview").data(data);
-        Some((Ok::<_, Infallible>(event), (state, false)))
+        Some((Ok::<_, Infallible>(event), (state, headers, false)))
     });
     let _ = caller;
     Sse::new(stream)

@@ -185,7 +185,7 @@ async fn aps_page(
 ) -> PageResult {
     let t = c.lang.texts();
     let search = state.store.search();
-    let page = q.page.max(0);
+    let page = q.page.clamp(0, 100_000);
     let result = search
         .aps(&ApQuery {
             text: nonempty(&q.q),
@@ -387,7 +387,7 @@ pub async fn ap_add(
             .page(&c)?;
             Section::notice(t.saved)
         }
-        Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+        Err(e) => user_error(t, e.into())?,
     };
     aps_page(&state, &c, &ApsQuery::default(), vec![notice]).await
 }
@@ -1163,7 +1163,7 @@ pub async fn user_add(
         Err(e @ (WebError::BadRequest(_) | WebError::Conflict(_) | WebError::Store(_)))
             if e.status() != StatusCode::INTERNAL_SERVER_ERROR =>
         {
-            Section::error(format!("{}{e}", t.err_bad_request))
+            user_error(t, e)?
         }
         Err(e) => return Err(PageError(e, c.lang)),
     };
@@ -1247,7 +1247,10 @@ pub async fn users_import(
             .await;
             (StatusCode::BAD_REQUEST, lines.join("\n")).into_response()
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "user import failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, t.err_internal).into_response()
+        }
     }
 }
 
@@ -1436,10 +1439,7 @@ pub async fn nas_add(
             label: t.new_secret_once.into(),
             value: secret,
         },
-        Err(e) if e.status() != StatusCode::INTERNAL_SERVER_ERROR => {
-            Section::error(format!("{}{e}", t.err_bad_request))
-        }
-        Err(e) => return Err(PageError(e, c.lang)),
+        Err(e) => user_error(t, e)?,
     };
     nas_page(&state, &c, vec![notice]).await
 }
@@ -1644,6 +1644,9 @@ pub async fn alert_ack(
         .ack(id, &c.username, state.now_ms())
         .await
         .page(&c)?;
+    if !done && !state.store.alerts().exists(id).await.page(&c)? {
+        return Err(PageError(WebError::NotFound(format!("alert {id}")), c.lang));
+    }
     if done {
         record(
             &state,
@@ -1718,7 +1721,7 @@ pub async fn maintenance_add(
                     .page(&c)?;
                     Section::notice(t.saved)
                 }
-                Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+                Err(e) => user_error(t, e.into())?,
             }
         }
         _ => Section::error(format!("{}{} / {}", t.err_bad_request, t.starts, t.ends)),
@@ -1732,7 +1735,13 @@ pub async fn maintenance_remove(
     Path(id): Path<i64>,
 ) -> PageResult {
     let t = c.lang.texts();
-    if state.store.alerts().remove_window(id).await.page(&c)? {
+    if !state.store.alerts().remove_window(id).await.page(&c)? {
+        return Err(PageError(
+            WebError::NotFound(format!("maintenance window {id}")),
+            c.lang,
+        ));
+    }
+    {
         record(
             &state,
             &c,
@@ -2014,10 +2023,17 @@ pub async fn voucher_create(
                 .parse()
                 .map_err(|_| format!("devices {:?}", f.devices))?
         };
+        if !(1..=100).contains(&devices) {
+            return Err("devices must be 1 to 100".into());
+        }
+        let days = |d: std::time::Duration| d.as_secs() <= 400 * 86_400;
+        if d.is_zero() || v.is_zero() || !days(d) || !days(v) {
+            return Err("durations must be more than 0 and at most 400 days".into());
+        }
         Ok((count, d.as_secs() as i64, v.as_millis() as i64, devices))
     })();
     let notice = match parsed {
-        Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+        Err(e) => user_error(t, WebError::BadRequest(e.to_string()))?,
         Ok((count, duration_s, valid_ms, devices)) => {
             let codes: Vec<String> = (0..count)
                 .map(|_| crate::portal::vouchers::generate_code())
@@ -2027,7 +2043,12 @@ pub async fn voucher_create(
                 devices,
                 expires_at: state.now_ms() + valid_ms,
                 note: f.note.trim().to_string(),
-                groups: opt_field(&f.group).into_iter().collect(),
+                // Only who may change the network picks the vouchers'
+                // group (its VLAN and policy); others get the default.
+                groups: opt_field(&f.group)
+                    .filter(|_| c.may(Permission::ManageNetwork))
+                    .into_iter()
+                    .collect(),
             };
             match state
                 .store
@@ -2048,7 +2069,7 @@ pub async fn voucher_create(
                     .page(&c)?;
                     Section::notice(format!("{} {} · {} {}", t.batch, b.id, t.count, count))
                 }
-                Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+                Err(e) => user_error(t, e.into())?,
             }
         }
     };
@@ -2277,17 +2298,6 @@ async fn admins_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>)
         ],
         t.save,
     )));
-    sections.push(Section::Form(FormView::post(
-        "token-create",
-        t.tokens,
-        "/admins/-/tokens",
-        vec![
-            Field::select("username", t.username, "", names),
-            Field::new("text", "name", t.name, "").required(),
-            Field::new("text", "expires", t.expires, "90d"),
-        ],
-        t.add,
-    )));
     Ok(render(c, t.nav_admins, "/admins", sections))
 }
 
@@ -2304,7 +2314,7 @@ pub async fn admin_add(
 ) -> PageResult {
     let t = c.lang.texts();
     let notice = match AdminRole::parse(&f.role) {
-        Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+        Err(e) => user_error(t, WebError::BadRequest(e.to_string()))?,
         Ok(role) => {
             let password = temporary_password();
             match state
@@ -2316,7 +2326,7 @@ pub async fn admin_add(
                     label: format!("{}: {}", f.username.trim(), t.temporary_password),
                     value: password,
                 },
-                Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+                Err(e) => user_error(t, e.into())?,
             }
         }
     };
@@ -2386,10 +2396,10 @@ pub async fn admin_set_role(
         name
     };
     let notice = match AdminRole::parse(&f.role) {
-        Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+        Err(e) => user_error(t, WebError::BadRequest(e.to_string()))?,
         Ok(role) => match state.accounts.set_role(&c.actor(), &name, role).await {
             Ok(()) => Section::notice(t.saved),
-            Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+            Err(e) => user_error(t, e.into())?,
         },
     };
     admins_page(&state, &c, vec![notice]).await
@@ -2408,7 +2418,7 @@ async fn set_admin_disabled(
         .await
     {
         Ok(()) => Section::notice(t.saved),
-        Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+        Err(e) => user_error(t, e.into())?,
     };
     admins_page(state, c, vec![notice]).await
 }
@@ -2431,47 +2441,151 @@ pub async fn admin_disable(
 
 #[derive(Deserialize)]
 pub struct TokenForm {
-    #[serde(default)]
-    username: String,
     name: String,
     #[serde(default)]
     expires: String,
 }
 
-pub async fn admin_token_create(
+/// The longest an API token made in the dashboard lives.
+const TOKEN_MAX_DAYS: u64 = 365;
+
+/// `GET /account`: the caller's own API tokens (every role).
+pub async fn account(
     State(state): State<AdminState>,
     Extension(c): Extension<Caller>,
-    Path(name): Path<String>,
+) -> PageResult {
+    account_page(&state, &c, Vec::new()).await
+}
+
+async fn account_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) -> PageResult {
+    let t = c.lang.texts();
+    let tokens = state
+        .store
+        .admin_sessions()
+        .tokens(Some(&c.username))
+        .await
+        .page(c)?;
+    let rows = tokens
+        .iter()
+        .map(|k| Row {
+            cells: vec![
+                Cell::text(&k.name),
+                Cell::text(time(k.created_at)),
+                Cell::text(opt_time(k.expires_at)),
+                Cell::text(opt_time(k.last_used_at)),
+                Cell::text(opt_time(k.revoked_at)),
+            ],
+            actions: if k.revoked_at.is_none() {
+                vec![RowAction::danger(
+                    t.revoke,
+                    format!("/account/tokens/{}/revoke", urlenc(&k.name)),
+                    t.revoke,
+                )]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    sections.push(Section::Pairs {
+        title: String::new(),
+        rows: vec![
+            (t.username.into(), c.username.clone()),
+            (t.role.into(), super::views::role_label(t, c.role).into()),
+        ],
+    });
+    sections.push(Section::Table(Table::new(
+        "my-tokens",
+        t.tokens,
+        &[t.name, t.created, t.expires, t.last_sign_in, t.revoke],
+        rows,
+        t.none,
+    )));
+    sections.push(Section::Form(FormView::post(
+        "token-create",
+        t.tokens,
+        "/account/tokens",
+        vec![
+            Field::new("text", "name", t.name, "").required(),
+            Field::new("text", "expires", t.expires, "90d")
+                .required()
+                .hint(t.token_expiry_hint),
+        ],
+        t.add,
+    )));
+    sections.push(Section::Links(vec![(
+        "/api/docs".into(),
+        t.api_docs.into(),
+    )]));
+    Ok(render(c, t.nav_account, "/account", sections))
+}
+
+/// `POST /account/tokens`: an API token for the caller only (a token for
+/// someone else would let its maker act as them without their factors).
+pub async fn account_token_create(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
     Form(f): Form<TokenForm>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let owner = if name == "-" {
-        f.username.clone()
-    } else {
-        name
-    };
     let now = state.now_ms();
-    let expires = match f.expires.trim() {
-        "" | "never" => Ok(None),
-        d => humantime::parse_duration(d)
-            .map(|d| Some(now + d.as_millis() as i64))
-            .map_err(|e| e.to_string()),
-    };
+    let expires = humantime::parse_duration(f.expires.trim())
+        .map_err(|e| e.to_string())
+        .and_then(|d| {
+            if d.is_zero() || d.as_secs() > TOKEN_MAX_DAYS * 86_400 {
+                Err(format!("{} {}", t.expires, t.token_expiry_hint))
+            } else {
+                Ok(now.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+            }
+        });
     let notice = match expires {
-        Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+        Err(e) => Section::error(format!("{}{e}", t.err_input)),
         Ok(expires_at) => match state
             .accounts
-            .create_token(&c.actor(), &owner, f.name.trim(), now, expires_at)
+            .create_token(
+                &c.actor(),
+                &c.username,
+                f.name.trim(),
+                now,
+                Some(expires_at),
+            )
             .await
         {
             Ok((token, _)) => Section::Secret {
-                label: format!("{owner}/{}: {}", f.name.trim(), t.token_once),
+                label: format!("{}: {}", f.name.trim(), t.token_once),
                 value: token,
             },
-            Err(e) => Section::error(format!("{}{e}", t.err_bad_request)),
+            Err(e) => user_error(t, e.into())?,
         },
     };
-    admins_page(&state, &c, vec![notice]).await
+    account_page(&state, &c, vec![notice]).await
+}
+
+pub async fn account_token_revoke(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(token): Path<String>,
+) -> PageResult {
+    let t = c.lang.texts();
+    state
+        .accounts
+        .revoke_token(&c.actor(), &c.username, &token, state.now_ms())
+        .await
+        .page(&c)?;
+    account_page(&state, &c, vec![Section::notice(t.done)]).await
+}
+
+/// A refusal to show on the page (bad input, conflict, missing); an
+/// internal failure stays an error page whose detail is only in the log.
+fn user_error(t: &super::i18n::Texts, e: WebError) -> Result<Section, PageError> {
+    if e.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        let lang = if std::ptr::eq(t, super::i18n::Lang::En.texts()) {
+            super::i18n::Lang::En
+        } else {
+            super::i18n::Lang::Zh
+        };
+        return Err(PageError(e, lang));
+    }
+    Ok(Section::error(format!("{}{e}", t.err_input)))
 }
 
 pub async fn admin_token_revoke(
@@ -2606,6 +2720,18 @@ pub fn masked_config(config: &crate::config::Config) -> String {
             }
             toml::Value::String(s) => {
                 let k = key.to_ascii_lowercase();
+                // A webhook's address (its path is often the credential)
+                // and a URL's user info (postgres://user:pass@host).
+                if k.contains("webhook") && !s.is_empty() {
+                    *s = "********".into();
+                    return;
+                }
+                if let Some((scheme, rest)) = s.split_once("://") {
+                    if let Some((_, host)) = rest.rsplit_once('@') {
+                        *s = format!("{scheme}://********@{host}");
+                        return;
+                    }
+                }
                 let path_like = k.ends_with("_file") || k.ends_with("_path") || k.contains("cert");
                 if !s.is_empty() && !path_like && SECRET_WORDS.iter().any(|w| k.contains(w)) {
                     *s = "********".into();

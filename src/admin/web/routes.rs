@@ -85,11 +85,13 @@ route_table! {
     post "/admins/{name}/role"                ManageAdmins   Page => pages::admin_set_role;
     post "/admins/{name}/enable"              ManageAdmins   Page => pages::admin_enable;
     post "/admins/{name}/disable"             ManageAdmins   Page => pages::admin_disable;
-    post "/admins/{name}/tokens"              ManageAdmins   Page => pages::admin_token_create;
     post "/admins/{name}/tokens/{token}/revoke" ManageAdmins Page => pages::admin_token_revoke;
     get  "/audit"                             ReadAudit      Page => pages::audit;
     get  "/audit.csv"                         ReadAudit      Page => export::audit_csv;
     get  "/settings"                          ReadSettings   Page => pages::settings;
+    get  "/account"                           Overview       Page => pages::account;
+    post "/account/tokens"                    Overview       Page => pages::account_token_create;
+    post "/account/tokens/{token}/revoke"     Overview       Page => pages::account_token_revoke;
 
     get  "/api/v1/overview"                   Overview       Api => api::overview;
     get  "/api/v1/aps"                        ReadInventory  Api => api::aps;
@@ -117,7 +119,9 @@ pub fn router(state: AdminState) -> Router {
         .route("/lang/{code}", get(signin::switch_language))
         .route("/static/{*file}", get(views::asset))
         .route("/api/v1/openapi.json", get(api::openapi_json))
-        .route("/api/docs", get(views::swagger_page));
+        .route("/api/docs", get(views::swagger_page))
+        // Sign-in forms are small: no megabytes before anyone signed in.
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024));
     protected(&state)
         .merge(public)
         .fallback(pages::not_found)

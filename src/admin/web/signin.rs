@@ -161,7 +161,7 @@ async fn login_inner(
         return retry(t.err_expired);
     }
     let username = f.username.trim().to_string();
-    if username.is_empty() || username.len() > 64 || f.password.len() > 256 {
+    if username.is_empty() || username.len() > 253 || f.password.len() > 256 {
         return retry(t.err_sign_in);
     }
     let now = state.now_ms();
@@ -228,12 +228,15 @@ async fn login_inner(
             return retry(t.err_sign_in);
         }
     };
-    state.lockout.succeeded(&key).await;
+    // The failure count is cleared only when the whole sign-in succeeds:
+    // a right password must not buy more TOTP guesses.
     let require_totp = state.config.admin.require_totp;
-    let stage = if admin.must_change_password || (require_totp && admin.totp_secret.is_none()) {
-        Stage::Setup
-    } else if require_totp || admin.totp_secret.is_some() {
+    let stage = if admin.totp_secret.is_some() {
+        // An enrolled second factor is asked for first, also before a
+        // forced password change (a reset password alone is not enough).
         Stage::Totp
+    } else if admin.must_change_password || require_totp {
+        Stage::Setup
     } else {
         Stage::Ready
     };
@@ -292,6 +295,7 @@ async fn signed_in(
     factors: &str,
 ) {
     let now = state.now_ms();
+    state.lockout.succeeded(&lockout_key(username)).await;
     if let Err(e) = state.store.admins().signed_in(username, now).await {
         tracing::warn!(error = %e, "recording the sign-in time");
     }
@@ -415,11 +419,19 @@ pub async fn totp(
                 .respond(StatusCode::UNAUTHORIZED));
         }
         let new_id = random_secret();
+        let next = if admin.must_change_password {
+            Stage::Setup
+        } else {
+            Stage::Ready
+        };
         state
             .store
             .admin_sessions()
-            .advance(&secret_hash(&id), &secret_hash(&new_id), Stage::Ready)
+            .advance(&secret_hash(&id), &secret_hash(&new_id), next)
             .await?;
+        if next == Stage::Setup {
+            return Ok(see_other("/login/setup", vec![session_cookie(&new_id)]));
+        }
         signed_in(
             &state,
             &admin.username,
