@@ -5,6 +5,7 @@ mod helpers;
 mod accounting;
 mod admin_cli;
 mod admin_e2e;
+mod admin_schemathesis;
 mod admin_web;
 mod cli;
 mod eap;

@@ -48,6 +48,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = Response;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, super::MAX_BODY)
+            .await
+            .map_err(|_| problem(StatusCode::PAYLOAD_TOO_LARGE, "bad-request", "the body is too large"))?;
+        // No stored text holds a NUL (PostgreSQL refuses it).
+        if bytes.windows(6).any(|w| w == b"\\u0000") {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "the body holds a NUL character",
+            ));
+        }
+        let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
         Json::<T>::from_request(req, state)
             .await
             .map(|j| ApiJson(j.0))

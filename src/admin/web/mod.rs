@@ -226,6 +226,16 @@ pub async fn guard(
             Err(e) => return WebError::Store(e).respond(route.surface, lang),
         }
     };
+    // No text Portico stores or searches holds a NUL (PostgreSQL refuses
+    // it outright): refused here, once, for every route.
+    if req
+        .uri()
+        .query()
+        .is_some_and(|q| q.to_ascii_lowercase().contains("%00"))
+    {
+        return WebError::BadRequest("the query holds a NUL character".into())
+            .respond(route.surface, lang);
+    }
     let changes = !matches!(*req.method(), Method::GET | Method::HEAD);
     if changes {
         if let Some(expected) = caller.csrf.clone() {
@@ -408,6 +418,9 @@ pub async fn check_csrf(req: Request, expected: &str) -> Result<Request, WebErro
     let bytes = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
+    if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
+        return Err(WebError::BadRequest("the form holds a NUL character".into()));
+    }
     let ok = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == "csrf")
         .is_some_and(|(_, v)| same(&v));
