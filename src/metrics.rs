@@ -50,6 +50,9 @@ pub struct NasCounters {
     pub access_requests: AtomicU64,
     pub access_with_ma: AtomicU64,
     pub last_request_ms: AtomicI64,
+    /// Counted since the last flush to the store (swapped to 0 by it).
+    unflushed_requests: AtomicU64,
+    unflushed_with_ma: AtomicU64,
     requests: Family<NasCodeLabels, Counter>,
     replies: Family<NasCodeLabels, Counter>,
     request_slots: [OnceLock<Counter>; 64],
@@ -65,10 +68,27 @@ impl NasCounters {
     /// Message-Authenticator.
     pub fn access_request(&self, with_ma: bool, now_ms: i64) {
         self.access_requests.fetch_add(1, Ordering::Relaxed);
+        self.unflushed_requests.fetch_add(1, Ordering::Relaxed);
         if with_ma {
             self.access_with_ma.fetch_add(1, Ordering::Relaxed);
+            self.unflushed_with_ma.fetch_add(1, Ordering::Relaxed);
         }
         self.last_request_ms.store(now_ms, Ordering::Relaxed);
+    }
+
+    /// (requests, with a valid Message-Authenticator) since the last call.
+    pub fn take_unflushed(&self) -> (u64, u64) {
+        (
+            self.unflushed_requests.swap(0, Ordering::Relaxed),
+            self.unflushed_with_ma.swap(0, Ordering::Relaxed),
+        )
+    }
+
+    /// Gives back counts a failed flush could not store.
+    pub fn restore_unflushed(&self, requests: u64, with_ma: u64) {
+        self.unflushed_requests
+            .fetch_add(requests, Ordering::Relaxed);
+        self.unflushed_with_ma.fetch_add(with_ma, Ordering::Relaxed);
     }
 
     pub fn request(&self, code: u8) {
@@ -407,6 +427,8 @@ impl Metrics {
                     access_requests: AtomicU64::new(0),
                     access_with_ma: AtomicU64::new(0),
                     last_request_ms: AtomicI64::new(0),
+                    unflushed_requests: AtomicU64::new(0),
+                    unflushed_with_ma: AtomicU64::new(0),
                     requests: self.radius_requests.clone(),
                     replies: self.radius_replies.clone(),
                     request_slots: std::array::from_fn(|_| OnceLock::new()),

@@ -217,6 +217,26 @@ impl Application {
         out
     }
 
+    /// Where the dashboard answers (the management listener), e.g.
+    /// `https://127.0.0.1:8443/`; an unspecified bind address shows as
+    /// this host's loopback address.
+    pub fn dashboard_url(&self) -> Option<String> {
+        let mut addr = self.admin.0.local_addr().ok()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            });
+        }
+        let scheme = if self.admin.1.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        Some(format!("{scheme}://{addr}/"))
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -283,6 +303,11 @@ impl Application {
             config.admin.idle_timeout,
             config.retention.days,
             config.retention.prune_interval,
+            background.clone(),
+        ));
+        let nas_stats = tokio::spawn(nas_stats_loop(
+            store.clone(),
+            metrics.clone(),
             background.clone(),
         ));
         let eap_sweeper = eap.map(|eap| {
@@ -368,6 +393,7 @@ impl Application {
         background.cancel();
         let _ = refresher.await;
         let _ = pruner.await;
+        let _ = nas_stats.await;
         if let Some(s) = snmp {
             s.join().await;
         }
@@ -478,6 +504,37 @@ async fn refresh_loop(
     .await;
 }
 
+/// How often each node adds its per-NAS Access-Request counts to the store.
+const NAS_STATS_EVERY: Duration = Duration::from_secs(10);
+
+/// Adds this node's Access-Request counts (and how many carried a valid
+/// Message-Authenticator) since the last flush to the NAS's hour in the
+/// store, where every node's add up (the dashboard's BlastRADIUS view).
+pub async fn flush_nas_stats(store: &Store, metrics: &Metrics) {
+    let now = crate::clock::now_ms();
+    let hour = now - now.rem_euclid(3_600_000);
+    for c in metrics.all_nas_counters() {
+        let (requests, with_ma) = c.take_unflushed();
+        if requests == 0 {
+            continue;
+        }
+        let stats = crate::store::nas::RequestStats {
+            requests: i64::try_from(requests).unwrap_or(i64::MAX),
+            with_ma: i64::try_from(with_ma).unwrap_or(i64::MAX),
+            last_ms: c.last_request_ms.load(std::sync::atomic::Ordering::Relaxed),
+        };
+        if let Err(e) = store.nas().add_request_stats(c.nas(), hour, stats).await {
+            tracing::debug!(nas = c.nas(), error = %e, "storing NAS request counts failed; kept for the next try");
+            c.restore_unflushed(requests, with_ma);
+        }
+    }
+}
+
+async fn nas_stats_loop(store: Store, metrics: Arc<Metrics>, stop: CancellationToken) {
+    crate::periodic::every(NAS_STATS_EVERY, stop, || flush_nas_stats(&store, &metrics)).await;
+    flush_nas_stats(&store, &metrics).await;
+}
+
 async fn prune_loop(
     store: Store,
     auditor: Auditor,
@@ -501,6 +558,11 @@ async fn prune_loop(
             .await
         {
             tracing::debug!(error = %e, "pruning ended dashboard sessions failed");
+        }
+        // The BlastRADIUS view looks back 24 hours; a month is kept.
+        let month_ago = crate::clock::now_ms() - 31 * 86_400_000;
+        if let Err(e) = store.nas().prune_request_stats(month_ago).await {
+            tracing::debug!(error = %e, "pruning NAS request counts failed");
         }
         match store.prune(before).await {
             Ok(r) => tracing::info!(

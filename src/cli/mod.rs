@@ -313,6 +313,9 @@ async fn serve(config: Config) -> Result<()> {
     for (name, addr) in app.listeners() {
         writeln!(out, "listening {name} {addr}")?;
     }
+    if let Some(url) = app.dashboard_url() {
+        writeln!(out, "dashboard {url} (API documentation at {url}api/docs)")?;
+    }
     out.flush()?;
     drop(out);
     let shutdown = CancellationToken::new();

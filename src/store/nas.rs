@@ -76,9 +76,87 @@ pub struct NasClients<'a> {
 const NAS_COLS: &str =
     "id, name, address, secret_enc, profile, coa_port, require_message_authenticator, created_at";
 
+/// Access-Requests of one NAS over a period, and how many carried a valid
+/// Message-Authenticator (the BlastRADIUS view).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestStats {
+    pub requests: i64,
+    pub with_ma: i64,
+    pub last_ms: i64,
+}
+
+impl RequestStats {
+    /// Percent with a valid Message-Authenticator, one decimal; `None`
+    /// without requests.
+    pub fn share(&self) -> Option<f64> {
+        (self.requests > 0)
+            .then(|| (self.with_ma as f64 * 1000.0 / self.requests as f64).round() / 10.0)
+    }
+}
+
 impl<'a> NasClients<'a> {
     pub(super) fn new(store: &'a Store) -> Self {
         NasClients { store }
+    }
+
+    /// Adds one node's counts to the NAS's hour (every node adds its own).
+    pub async fn add_request_stats(&self, nas: &str, hour_ms: i64, s: RequestStats) -> Result<()> {
+        let greatest = match self.store.backend {
+            super::Backend::Sqlite => "MAX",
+            super::Backend::Postgres => "GREATEST",
+        };
+        sqlx::query(&format!(
+            "INSERT INTO nas_request_stats (nas_name, hour_ms, requests, with_ma, last_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (nas_name, hour_ms) DO UPDATE SET \
+             requests = nas_request_stats.requests + excluded.requests, \
+             with_ma = nas_request_stats.with_ma + excluded.with_ma, \
+             last_ms = {greatest}(nas_request_stats.last_ms, excluded.last_ms)"
+        ))
+        .bind(nas)
+        .bind(hour_ms)
+        .bind(s.requests)
+        .bind(s.with_ma)
+        .bind(s.last_ms)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Per NAS, the counts of the hours starting at or after `since_ms`.
+    pub async fn request_stats_since(
+        &self,
+        since_ms: i64,
+    ) -> Result<std::collections::HashMap<String, RequestStats>> {
+        let rows = sqlx::query(
+            "SELECT nas_name, CAST(SUM(requests) AS BIGINT) AS r, CAST(SUM(with_ma) AS BIGINT) AS m, \
+             MAX(last_ms) AS l FROM nas_request_stats WHERE hour_ms >= $1 GROUP BY nas_name",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("nas_name")?,
+                    RequestStats {
+                        requests: r.try_get("r")?,
+                        with_ma: r.try_get("m")?,
+                        last_ms: r.try_get("l")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Removes hours before `before_ms`.
+    pub async fn prune_request_stats(&self, before_ms: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM nas_request_stats WHERE hour_ms < $1")
+                .bind(before_ms)
+                .execute(&self.store.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     /// `Conflict` when the name is taken.
@@ -106,6 +184,34 @@ impl<'a> NasClients<'a> {
             .await
             .map_err(|e| conflict_or(e, || format!("NAS {name}")))?;
         self.decode_row(&row)
+    }
+
+    /// Changes a NAS's address, profile, CoA port and legacy flag (the
+    /// secret has its own call). `NotFound` for an unknown name.
+    pub async fn update(
+        &self,
+        name: &str,
+        address: IpNet,
+        profile: &str,
+        coa_port: u16,
+        require_message_authenticator: bool,
+    ) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE nas SET address = $1, profile = $2, coa_port = $3, \
+             require_message_authenticator = $4 WHERE name = $5",
+        )
+        .bind(address.to_string())
+        .bind(profile)
+        .bind(i64::from(coa_port))
+        .bind(require_message_authenticator)
+        .bind(name)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("NAS {name}")));
+        }
+        Ok(())
     }
 
     /// All NAS clients ordered by name.

@@ -59,18 +59,21 @@
     });
   }
 
-  // Charts (uPlot), data from the chart's data-src.
+  // Charts (uPlot): {t: [seconds], series: [{label, values}]} from data-src.
+  var colours = ['#0b5cad', '#a61b1b', '#1b6e2a', '#8a5a00'];
   document.querySelectorAll('.chart[data-src]').forEach(function (el) {
     if (!window.uPlot) { return; }
     fetch(el.getAttribute('data-src'), { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
       .then(function (d) {
         var width = Math.max(280, el.clientWidth || 600);
-        new window.uPlot({
-          width: width, height: 240,
-          series: [{}, { label: el.getAttribute('aria-label') || 'clients', stroke: '#0b5cad', width: 2 }],
-          axes: [{}, {}]
-        }, [d.t, d.clients], el);
+        var series = [{}];
+        var data = [d.t];
+        (d.series || []).forEach(function (s, i) {
+          series.push({ label: s.label, stroke: colours[i % colours.length], width: 2, spanGaps: false });
+          data.push(s.values);
+        });
+        new window.uPlot({ width: width, height: 240, series: series, axes: [{}, {}] }, data, el);
       })
       .catch(function () {});
   });

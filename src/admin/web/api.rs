@@ -51,7 +51,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let (parts, body) = req.into_parts();
         let bytes = axum::body::to_bytes(body, super::MAX_BODY)
             .await
-            .map_err(|_| problem(StatusCode::PAYLOAD_TOO_LARGE, "bad-request", "the body is too large"))?;
+            .map_err(|_| {
+                problem(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "bad-request",
+                    "the body is too large",
+                )
+            })?;
         // No stored text holds a NUL (PostgreSQL refuses it).
         if bytes.windows(6).any(|w| w == b"\\u0000") {
             return Err(problem(
@@ -476,8 +482,8 @@ pub struct NasItem {
     pub profile: String,
     pub coa_port: u16,
     pub require_message_authenticator: bool,
-    /// Percent of Access-Requests with a valid Message-Authenticator
-    /// (this node, since start); null without requests.
+    /// Percent of Access-Requests with a valid Message-Authenticator in
+    /// the last 24 hours (all nodes); null without requests.
     pub message_authenticator_share: Option<f64>,
     pub last_request_ms: Option<i64>,
 }
@@ -494,14 +500,15 @@ pub async fn nas(
     let limit = limit(p.limit)? as usize;
     let offset = cursor(&p.cursor)?.unwrap_or(0) as usize;
     let all = state.store.nas().list().await?;
-    let stats = pages::blast_stats(&state);
+    let stats = pages::blast_stats(&state).await?;
     let total = all.len();
     let items: Vec<NasItem> = all
         .into_iter()
         .skip(offset)
         .take(limit)
         .map(|n| {
-            let (share, _, last) = stats.get(&n.name).cloned().unwrap_or((None, 0, 0));
+            let st = stats.get(&n.name).copied().unwrap_or_default();
+            let (share, last) = (st.share(), st.last_ms);
             NasItem {
                 address: n.address.to_string(),
                 profile: n.profile,

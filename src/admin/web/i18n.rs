@@ -138,6 +138,7 @@ texts! {
     none: "无", "None";
     search: "搜索", "Search";
     filter: "筛选", "Filter";
+    sort: "排序", "Sort by";
     all: "全部", "All";
     name: "名称", "Name";
     status: "状态", "Status";

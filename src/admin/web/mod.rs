@@ -419,7 +419,9 @@ pub async fn check_csrf(req: Request, expected: &str) -> Result<Request, WebErro
         .await
         .map_err(|_| WebError::BadRequest("the form is too large".into()))?;
     if bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")) {
-        return Err(WebError::BadRequest("the form holds a NUL character".into()));
+        return Err(WebError::BadRequest(
+            "the form holds a NUL character".into(),
+        ));
     }
     let ok = form_urlencoded::parse(&bytes)
         .find(|(k, _)| k == "csrf")

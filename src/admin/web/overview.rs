@@ -51,7 +51,10 @@ pub struct NamedCount {
 struct Cached {
     overview: Option<Arc<Overview>>,
     radius_total: u64,
+    /// A recomputation is running (callers get the previous figures).
+    refreshing: bool,
     chart: Option<(i64, Arc<ChartData>)>,
+    facets: Option<(i64, Arc<crate::store::search::ApFacets>)>,
 }
 
 /// The shared cache (one per listener).
@@ -64,7 +67,14 @@ pub struct OverviewCache {
 pub struct ChartData {
     /// Seconds since the epoch (uPlot's x axis).
     pub t: Vec<i64>,
-    pub clients: Vec<i64>,
+    /// One line per series, values aligned with `t` (null: no sample).
+    pub series: Vec<ChartSeries>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct ChartSeries {
+    pub label: String,
+    pub values: Vec<Option<f64>>,
 }
 
 impl OverviewCache {
@@ -72,27 +82,69 @@ impl OverviewCache {
         Self::default()
     }
 
-    /// The figures, recomputed when older than a few seconds. Concurrent
-    /// callers wait for the one computation.
+    /// The figures, recomputed when older than a few seconds: the first
+    /// caller computes them; later, stale figures are answered at once
+    /// while one background task recomputes (so no admin waits on it).
     pub async fn get(&self, state: &AdminState) -> Result<Arc<Overview>, WebError> {
         let now = state.now_ms();
         let mut c = self.inner.lock().await;
-        if let Some(o) = &c.overview {
-            if now.saturating_sub(o.at_ms) < FRESH_MS {
-                return Ok(o.clone());
+        match c.overview.clone() {
+            Some(o) if now.saturating_sub(o.at_ms) < FRESH_MS => Ok(o),
+            Some(stale) => {
+                if !c.refreshing {
+                    c.refreshing = true;
+                    let (cache, state) = (self.clone(), state.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = cache.refresh(&state).await {
+                            tracing::warn!(error = %e, "overview figures");
+                        }
+                        cache.inner.lock().await.refreshing = false;
+                    });
+                }
+                Ok(stale)
+            }
+            None => {
+                drop(c);
+                self.refresh(state).await
             }
         }
+    }
+
+    async fn refresh(&self, state: &AdminState) -> Result<Arc<Overview>, WebError> {
+        let now = state.now_ms();
         let total = radius_total(state);
-        let rate = match &c.overview {
-            Some(prev) if now > prev.at_ms => {
-                total.saturating_sub(c.radius_total) as f64 * 1000.0 / (now - prev.at_ms) as f64
+        let (prev_total, prev_at) = {
+            let c = self.inner.lock().await;
+            (c.radius_total, c.overview.as_ref().map(|o| o.at_ms))
+        };
+        let rate = match prev_at {
+            Some(at) if now > at => {
+                total.saturating_sub(prev_total) as f64 * 1000.0 / (now - at) as f64
             }
             _ => 0.0,
         };
         let o = Arc::new(compute(state, now, rate).await?);
+        let mut c = self.inner.lock().await;
         c.radius_total = total;
         c.overview = Some(o.clone());
         Ok(o)
+    }
+
+    /// The APs' buildings, floors and profiles (for the filters), at most
+    /// a minute old.
+    pub async fn ap_facets(
+        &self,
+        state: &AdminState,
+    ) -> Result<Arc<crate::store::search::ApFacets>, WebError> {
+        let now = state.now_ms();
+        if let Some((at, f)) = &self.inner.lock().await.facets {
+            if now.saturating_sub(*at) < CHART_FRESH_MS {
+                return Ok(f.clone());
+            }
+        }
+        let f = Arc::new(state.store.search().ap_facets().await?);
+        self.inner.lock().await.facets = Some((now, f.clone()));
+        Ok(f)
     }
 
     async fn chart(&self, state: &AdminState) -> Result<Arc<ChartData>, WebError> {
@@ -110,7 +162,10 @@ impl OverviewCache {
             .await?;
         let d = Arc::new(ChartData {
             t: series.iter().map(|(t, _)| t / 1000).collect(),
-            clients: series.iter().map(|(_, n)| *n).collect(),
+            series: vec![ChartSeries {
+                label: "clients".into(),
+                values: series.iter().map(|(_, n)| Some(*n as f64)).collect(),
+            }],
         });
         c.chart = Some((now, d.clone()));
         Ok(d)

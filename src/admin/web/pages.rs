@@ -136,7 +136,7 @@ pub async fn overview(
     sections.push(Section::Chart {
         id: "chart-clients",
         title: t.ov_chart_clients.to_string(),
-        data: "/overview/clients.json",
+        data: "/overview/clients.json".into(),
     });
     if c.may(Permission::ReadSettings) {
         sections.push(Section::Links(vec![(
@@ -194,13 +194,14 @@ async fn aps_page(
             status: nonempty(&q.status),
             profile: nonempty(&q.profile),
             sort: ApSort::parse(q.sort.as_deref().unwrap_or("name")),
-            desc: false,
+            // Most clients and latest polls first; the others A to Z.
+            desc: matches!(q.sort.as_deref(), Some("clients") | Some("last_poll")),
             offset: page * PAGE_ROWS,
             limit: PAGE_ROWS,
         })
         .await
         .page(c)?;
-    let facets = search.ap_facets().await.page(c)?;
+    let facets = state.overview.ap_facets(state).await.page(c)?;
     let opts = |v: &[String]| {
         std::iter::once((String::new(), t.all.to_string()))
             .chain(v.iter().map(|s| (s.clone(), s.clone())))
@@ -235,6 +236,21 @@ async fn aps_page(
                 t.profile,
                 &val(&q.profile),
                 opts(&facets.profiles),
+            ),
+            Field::select(
+                "sort",
+                t.sort,
+                &val(&q.sort),
+                [
+                    ("name", t.name),
+                    ("status", t.status),
+                    ("clients", t.clients),
+                    ("building", t.building),
+                    ("last_poll", t.last_poll),
+                ]
+                .iter()
+                .map(|(v, l)| (v.to_string(), l.to_string()))
+                .collect(),
             ),
         ],
         t.filter,
@@ -286,12 +302,13 @@ async fn aps_page(
         result.total
     ));
     let base = format!(
-        "/aps?q={}&building={}&floor={}&status={}&profile={}",
+        "/aps?q={}&building={}&floor={}&status={}&profile={}&sort={}",
         urlenc(&val(&q.q)),
         urlenc(&val(&q.building)),
         urlenc(&val(&q.floor)),
         urlenc(&val(&q.status)),
-        urlenc(&val(&q.profile))
+        urlenc(&val(&q.profile)),
+        urlenc(&val(&q.sort))
     );
     if page > 0 {
         table.prev = Some(format!("{base}&page={}", page - 1));
@@ -392,10 +409,131 @@ pub async fn ap_add(
     aps_page(&state, &c, &ApsQuery::default(), vec![notice]).await
 }
 
+/// The period of an AP's charts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartRange {
+    Day,
+    Week,
+    Month,
+}
+
+impl ChartRange {
+    pub fn parse(s: Option<&str>) -> ChartRange {
+        match s {
+            Some("7d") => ChartRange::Week,
+            Some("30d") => ChartRange::Month,
+            _ => ChartRange::Day,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChartRange::Day => "24h",
+            ChartRange::Week => "7d",
+            ChartRange::Month => "30d",
+        }
+    }
+
+    fn label(self, t: &super::i18n::Texts) -> &'static str {
+        match self {
+            ChartRange::Day => t.chart_24h,
+            ChartRange::Week => t.chart_7d,
+            ChartRange::Month => t.chart_30d,
+        }
+    }
+
+    fn ms(self) -> i64 {
+        match self {
+            ChartRange::Day => 86_400_000,
+            ChartRange::Week => 7 * 86_400_000,
+            ChartRange::Month => 30 * 86_400_000,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct RangeQuery {
+    range: Option<String>,
+}
+
+/// `GET /aps/{name}/chart.json?range=24h|7d|30d`: the AP's clients (all
+/// radios), busiest radio's utilization and lowest noise over the period,
+/// at most 300 points (averaged per bucket, from the stored samples of
+/// every resolution).
+pub async fn ap_chart(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> Result<axum::Json<super::overview::ChartData>, PageError> {
+    use super::overview::{ChartData, ChartSeries};
+    let ap = state
+        .store
+        .aps()
+        .get(&name)
+        .await
+        .page(&c)?
+        .ok_or_else(|| PageError(WebError::NotFound(format!("AP {name}")), c.lang))?;
+    let range = ChartRange::parse(q.range.as_deref());
+    let now = state.now_ms();
+    let since = now - range.ms();
+    let bucket = range.ms() / 300;
+    let points = state.store.samples().radios(ap.id, since).await.page(&c)?;
+    // Per sample time: sum of clients, max utilization, min noise over radios.
+    let mut at: std::collections::BTreeMap<i64, (i64, Option<i64>, Option<i64>)> =
+        Default::default();
+    for p in &points {
+        let e = at.entry(p.at_ms).or_insert((0, None, None));
+        e.0 += p.sample.clients.unwrap_or(0);
+        e.1 = e.1.max(p.sample.utilization);
+        e.2 = match (e.2, p.sample.noise) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    // Then averaged per bucket.
+    let mut buckets: std::collections::BTreeMap<i64, [(f64, u32); 3]> = Default::default();
+    for (t, (clients, util, noise)) in at {
+        let b = buckets
+            .entry(t - t.rem_euclid(bucket.max(1)))
+            .or_insert([(0.0, 0); 3]);
+        b[0].0 += clients as f64;
+        b[0].1 += 1;
+        if let Some(u) = util {
+            b[1].0 += u as f64;
+            b[1].1 += 1;
+        }
+        if let Some(n) = noise {
+            b[2].0 += n as f64;
+            b[2].1 += 1;
+        }
+    }
+    let avg = |(sum, n): (f64, u32)| (n > 0).then(|| (sum / f64::from(n) * 10.0).round() / 10.0);
+    let t = c.lang.texts();
+    Ok(axum::Json(ChartData {
+        t: buckets.keys().map(|k| k / 1000).collect(),
+        series: vec![
+            ChartSeries {
+                label: t.clients.into(),
+                values: buckets.values().map(|b| avg(b[0])).collect(),
+            },
+            ChartSeries {
+                label: format!("{} %", t.utilization),
+                values: buckets.values().map(|b| avg(b[1])).collect(),
+            },
+            ChartSeries {
+                label: format!("{} dBm", t.noise),
+                values: buckets.values().map(|b| avg(b[2])).collect(),
+            },
+        ],
+    }))
+}
+
 pub async fn ap_detail(
     State(state): State<AdminState>,
     Extension(c): Extension<Caller>,
     Path(name): Path<String>,
+    Query(q): Query<RangeQuery>,
 ) -> PageResult {
     let t = c.lang.texts();
     let ap = state
@@ -469,6 +607,100 @@ pub async fn ap_detail(
             t.clients,
         ],
         rows,
+        t.none,
+    )));
+    let range = ChartRange::parse(q.range.as_deref());
+    sections.push(Section::Links(
+        [ChartRange::Day, ChartRange::Week, ChartRange::Month]
+            .iter()
+            .map(|r| {
+                (
+                    format!("/aps/{}?range={}", urlenc(ap.name()), r.as_str()),
+                    r.label(t).to_string(),
+                )
+            })
+            .collect(),
+    ));
+    sections.push(Section::Chart {
+        id: "chart-ap",
+        title: format!("{} · {}", t.radios, range.label(t)),
+        data: format!(
+            "/aps/{}/chart.json?range={}",
+            urlenc(ap.name()),
+            range.as_str()
+        ),
+    });
+    // Its clients: the latest sample of each MAC in the last 15 minutes.
+    let mut seen = std::collections::HashSet::new();
+    let clients: Vec<Row> = state
+        .store
+        .samples()
+        .clients(ap.id, state.now_ms() - 900_000)
+        .await
+        .page(&c)?
+        .into_iter()
+        .filter(|(_, s)| seen.insert(s.mac.clone()))
+        .take(500)
+        .map(|(at, s)| {
+            let n = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+            Row::new(vec![
+                Cell::text(opt(&s.mac)),
+                Cell::text(opt(&s.username)),
+                Cell::text(opt(&s.ip)),
+                Cell::text(opt(&s.ssid)),
+                Cell::text(n(s.rssi)),
+                Cell::text(n(s.snr)),
+                Cell::text(time(at)),
+            ])
+        })
+        .collect();
+    sections.push(Section::Table(Table::new(
+        "ap-clients",
+        t.clients,
+        &[t.mac, t.user, t.ip, t.ssid, "RSSI", "SNR", t.time],
+        clients,
+        t.none,
+    )));
+    // Its alerts and events.
+    let mut happenings: Vec<(i64, String, String)> = state
+        .store
+        .alerts()
+        .list(1000)
+        .await
+        .page(&c)?
+        .into_iter()
+        .filter(|a| a.subject == ap.name() || a.subject.starts_with(&format!("{}/", ap.name())))
+        .map(|a| {
+            (
+                a.raised_ms,
+                a.severity,
+                format!("{}: {}", a.kind, a.message),
+            )
+        })
+        .collect();
+    happenings.extend(
+        state
+            .store
+            .events()
+            .list(1000)
+            .await
+            .page(&c)?
+            .into_iter()
+            .filter(|e| e.source == ap.name())
+            .map(|e| (e.at_ms, e.severity, format!("{}: {}", e.kind, e.message))),
+    );
+    happenings.sort_by_key(|h| std::cmp::Reverse(h.0));
+    sections.push(Section::Table(Table::new(
+        "ap-events",
+        t.events,
+        &[t.time, t.severity, t.message],
+        happenings
+            .into_iter()
+            .take(100)
+            .map(|(at, sev, msg)| {
+                Row::new(vec![Cell::text(time(at)), Cell::text(sev), Cell::text(msg)])
+            })
+            .collect(),
         t.none,
     )));
     if c.may(Permission::ManageNetwork) {
@@ -1044,6 +1276,13 @@ async fn users_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) 
                         g.allowed_methods.join(", ")
                     }),
                 ])
+                .with_action(manage.then(|| {
+                    RowAction::danger(
+                        t.remove,
+                        format!("/groups/{}/remove", urlenc(&g.name)),
+                        t.confirm_remove,
+                    )
+                }))
             })
             .collect(),
         t.none,
@@ -1062,6 +1301,13 @@ async fn users_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) 
                     Cell::text(opt(&d.description)),
                     Cell::text(d.groups.join(", ")),
                 ])
+                .with_action(manage.then(|| {
+                    RowAction::danger(
+                        t.remove,
+                        format!("/devices/{}/remove", d.mac),
+                        t.confirm_remove,
+                    )
+                }))
             })
             .collect(),
         t.none,
@@ -1090,6 +1336,47 @@ async fn users_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) 
         );
         import.upload = true;
         sections.push(Section::Form(import));
+        let names: Vec<(String, String)> = users
+            .iter()
+            .map(|u| (u.username.clone(), u.username.clone()))
+            .collect();
+        sections.push(Section::Form(FormView::post(
+            "user-edit",
+            t.edit,
+            "/users/edit",
+            vec![
+                Field::select("username", t.username, "", names),
+                Field::new("text", "groups", t.groups, "").hint("a;b"),
+                Field::new("date", "valid_until", t.valid_until, ""),
+                Field::new("password", "password", t.new_password, "").autocomplete("new-password"),
+            ],
+            t.save,
+        )));
+        sections.push(Section::Form(FormView::post(
+            "group-save",
+            t.groups,
+            "/groups",
+            vec![
+                Field::new("text", "name", t.name, "").required(),
+                Field::new("text", "vlan", t.vlan, ""),
+                Field::new("number", "session_timeout", t.session_timeout, ""),
+                Field::new("text", "methods", t.method, "")
+                    .hint("pap;mschapv2;eap;mac (empty: all)"),
+            ],
+            t.save,
+        )));
+        sections.push(Section::Form(FormView::post(
+            "device-add",
+            t.devices,
+            "/devices",
+            vec![
+                Field::new("text", "mac", t.mac, "").required(),
+                Field::new("text", "owner", t.owner, ""),
+                Field::new("text", "description", t.description, ""),
+                Field::new("text", "groups", t.groups, "").hint("a;b"),
+            ],
+            t.add,
+        )));
     }
     Ok(render(c, t.nav_users, "/users", sections))
 }
@@ -1260,40 +1547,29 @@ pub async fn nas(State(state): State<AdminState>, Extension(c): Extension<Caller
     nas_page(&state, &c, Vec::new()).await
 }
 
-/// Per NAS: (share of Access-Requests with a valid Message-Authenticator
-/// in percent, requests counted, last request) on this node since start.
-pub fn blast_stats(
+/// Per NAS, its Access-Requests of the last 24 hours (whole hours, every
+/// node's counts added up in the store, flushed every few seconds).
+pub async fn blast_stats(
     state: &AdminState,
-) -> std::collections::HashMap<String, (Option<f64>, u64, i64)> {
-    use std::sync::atomic::Ordering::Relaxed;
-    state
-        .metrics
-        .all_nas_counters()
-        .iter()
-        .map(|n| {
-            let total = n.access_requests.load(Relaxed);
-            let with = n.access_with_ma.load(Relaxed);
-            let share = (total > 0).then(|| (with as f64 * 1000.0 / total as f64).round() / 10.0);
-            (
-                n.nas().to_string(),
-                (share, total, n.last_request_ms.load(Relaxed)),
-            )
-        })
-        .collect()
+) -> Result<std::collections::HashMap<String, crate::store::nas::RequestStats>, WebError> {
+    let now = state.now_ms();
+    let since = now - now.rem_euclid(3_600_000) - 23 * 3_600_000;
+    Ok(state.store.nas().request_stats_since(since).await?)
 }
 
 async fn nas_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) -> PageResult {
     let t = c.lang.texts();
     let manage = c.may(Permission::ManageNetwork);
     let list = state.store.nas().list().await.page(c)?;
-    let stats = blast_stats(state);
+    let stats = blast_stats(state).await.page(c)?;
     if list.iter().any(|n| !n.require_message_authenticator) {
         sections.insert(0, Section::error(t.blast_banner));
     }
     let rows = list
         .iter()
         .map(|n| {
-            let (share, count, last) = stats.get(&n.name).cloned().unwrap_or((None, 0, 0));
+            let st = stats.get(&n.name).copied().unwrap_or_default();
+            let (share, count, last) = (st.share(), st.requests, st.last_ms);
             let mut row = Row::new(vec![
                 Cell::text(&n.name),
                 Cell::text(n.address.to_string()),
@@ -1351,26 +1627,28 @@ async fn nas_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
             ],
             t.add,
         )));
+        let names: Vec<(String, String)> = list
+            .iter()
+            .map(|n| (n.name.clone(), n.name.clone()))
+            .collect();
+        sections.push(Section::Form(FormView::post(
+            "nas-edit",
+            t.edit,
+            "/nas/edit",
+            vec![
+                Field::select("name", t.name, "", names),
+                Field::new("text", "address", t.address, "").required(),
+                Field::new("text", "profile", t.profile, "generic"),
+                Field::new("number", "coa_port", t.coa_port, "3799"),
+                Field::new("checkbox", "legacy", t.blast_legacy, ""),
+            ],
+            t.save,
+        )));
     }
     Ok(render(c, t.nav_nas, "/nas", sections))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct NasForm {
-    pub name: String,
-    /// An address or prefix.
-    pub address: String,
-    #[serde(default)]
-    pub profile: String,
-    #[serde(default)]
-    pub coa_port: Option<String>,
-    /// "1": legacy (Message-Authenticator not required).
-    #[serde(default)]
-    pub legacy: Option<String>,
-}
-
-/// Adds a NAS with a generated secret (returned once).
-pub async fn create_nas(state: &AdminState, c: &Caller, f: &NasForm) -> Result<String, WebError> {
+fn parse_nas_fields(f: &NasForm) -> Result<(ipnet::IpNet, u16, bool, String), WebError> {
     let address: ipnet::IpNet = f
         .address
         .trim()
@@ -1398,12 +1676,319 @@ pub async fn create_nas(state: &AdminState, c: &Caller, f: &NasForm) -> Result<S
             .ok_or_else(|| WebError::BadRequest(format!("{p:?} is not a port")))?,
     };
     let legacy = matches!(f.legacy.as_deref(), Some("1") | Some("true") | Some("on"));
-    let secret = crate::admin::accounts::random_secret()[..32].to_string();
     let profile = if f.profile.trim().is_empty() {
         "generic".to_string()
     } else {
         f.profile.trim().to_string()
     };
+    Ok((address, coa_port, legacy, profile))
+}
+
+/// `POST /nas/edit`: address, profile, CoA port, legacy flag.
+pub async fn nas_edit(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Form(f): Form<NasForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let result = async {
+        let (address, coa_port, legacy, profile) = parse_nas_fields(&f)?;
+        let before = state
+            .store
+            .nas()
+            .get(f.name.trim())
+            .await?
+            .ok_or_else(|| WebError::NotFound(format!("NAS {}", f.name)))?;
+        state
+            .store
+            .nas()
+            .update(f.name.trim(), address, &profile, coa_port, !legacy)
+            .await?;
+        record(
+            &state,
+            &c,
+            "nas.edit",
+            f.name.trim(),
+            Outcome::Ok,
+            json!({
+                "before": {"address": before.address.to_string(), "profile": before.profile, "coa_port": before.coa_port, "legacy": !before.require_message_authenticator},
+                "after": {"address": address.to_string(), "profile": profile, "coa_port": coa_port, "legacy": legacy},
+            }),
+        )
+        .await
+    }
+    .await;
+    let notice = match result {
+        Ok(()) => Section::notice(t.saved),
+        Err(e) => user_error(t, e)?,
+    };
+    nas_page(&state, &c, vec![notice]).await
+}
+
+#[derive(Deserialize)]
+pub struct UserEditForm {
+    username: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    valid_until: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split([';', ','])
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `POST /users/edit`: groups, validity and (when given) a new password.
+pub async fn user_edit(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Form(f): Form<UserEditForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let result = async {
+        let name = f.username.trim();
+        let before = state
+            .store
+            .users()
+            .get(name)
+            .await?
+            .ok_or_else(|| WebError::NotFound(format!("user {name}")))?;
+        let groups = split_list(&f.groups);
+        let valid_until = match f.valid_until.trim() {
+            "" => None,
+            d => Some(parse_day(d).ok_or_else(|| WebError::BadRequest(format!("{d:?} is not a date")))? + 86_400_000),
+        };
+        state.store.users().set_groups(name, &groups).await?;
+        state.store.users().set_valid_until(name, valid_until).await?;
+        let password_changed = !f.password.is_empty();
+        if password_changed {
+            crate::credentials::check_new_password(&f.password).map_err(|e| WebError::BadRequest(e.to_string()))?;
+            let pw = f.password.clone();
+            let store_nt = state.config.radius.store_nt_hash;
+            let (phc, nt) = tokio::task::spawn_blocking(move || {
+                (
+                    crate::credentials::hash_password(&pw),
+                    store_nt.then(|| crate::radius::mschap::nt_password_hash(&pw)),
+                )
+            })
+            .await
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+            let phc = phc.map_err(|e| WebError::Internal(e.to_string()))?;
+            state.store.users().set_password(name, &phc, nt).await?;
+        }
+        record(
+            &state,
+            &c,
+            "user.edit",
+            name,
+            Outcome::Ok,
+            json!({
+                "before": {"groups": before.groups, "valid_until": before.valid_until},
+                "after": {"groups": groups, "valid_until": valid_until, "password_changed": password_changed},
+            }),
+        )
+        .await
+    }
+    .await;
+    let notice = match result {
+        Ok(()) => Section::notice(t.saved),
+        Err(e) => user_error(t, e)?,
+    };
+    users_page(&state, &c, vec![notice]).await
+}
+
+#[derive(Deserialize)]
+pub struct GroupForm {
+    name: String,
+    #[serde(default)]
+    vlan: String,
+    #[serde(default)]
+    session_timeout: String,
+    #[serde(default)]
+    methods: String,
+}
+
+/// `POST /groups`: creates a group or replaces its reply policy (VLAN,
+/// session timeout, allowed methods; other attributes stay as they were).
+pub async fn group_save(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Form(f): Form<GroupForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let result = async {
+        let name = f.name.trim().to_string();
+        let before = state.store.groups().get(&name).await?;
+        let session_timeout = match f.session_timeout.trim() {
+            "" => None,
+            s => Some(
+                s.parse::<u32>()
+                    .map_err(|_| WebError::BadRequest(format!("session timeout {s:?}: seconds")))?,
+            ),
+        };
+        let methods: Vec<String> = split_list(&f.methods).into_iter().map(|m| m.to_ascii_lowercase()).collect();
+        for m in &methods {
+            if !["pap", "chap", "mschapv2", "mac", "eap"].contains(&m.as_str()) {
+                return Err(WebError::BadRequest(format!("method {m:?}: pap, chap, mschapv2, mac or eap")));
+            }
+        }
+        let mut group = before.clone().unwrap_or(crate::store::groups::Group {
+            name: name.clone(),
+            vlan: None,
+            session_timeout: None,
+            idle_timeout: None,
+            filter_id: None,
+            class: None,
+            reply_attributes: Vec::new(),
+            allowed_methods: Vec::new(),
+        });
+        group.vlan = opt_field(&f.vlan);
+        group.session_timeout = session_timeout;
+        group.allowed_methods = methods;
+        state.store.groups().upsert(&group).await?;
+        record(
+            &state,
+            &c,
+            "group.save",
+            &name,
+            Outcome::Ok,
+            json!({
+                "before": before.map(|b| json!({"vlan": b.vlan, "session_timeout": b.session_timeout, "methods": b.allowed_methods})),
+                "after": {"vlan": group.vlan, "session_timeout": group.session_timeout, "methods": group.allowed_methods},
+            }),
+        )
+        .await
+    }
+    .await;
+    let notice = match result {
+        Ok(()) => Section::notice(t.saved),
+        Err(e) => user_error(t, e)?,
+    };
+    users_page(&state, &c, vec![notice]).await
+}
+
+#[derive(Deserialize)]
+pub struct DeviceForm {
+    mac: String,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    groups: String,
+}
+
+/// `POST /devices`: registers a device (MAC authentication).
+pub async fn device_add(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Form(f): Form<DeviceForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let result = async {
+        let mac = crate::domain::MacAddr::parse(f.mac.trim())
+            .map_err(|_| WebError::BadRequest(format!("{:?} is not a MAC address", f.mac)))?;
+        let groups = split_list(&f.groups);
+        state
+            .store
+            .devices()
+            .add(&crate::store::devices::Device {
+                mac,
+                owner: opt_field(&f.owner),
+                description: opt_field(&f.description),
+                groups: groups.clone(),
+                created_at: 0,
+            })
+            .await?;
+        record(
+            &state,
+            &c,
+            "device.add",
+            &mac.to_string(),
+            Outcome::Ok,
+            json!({"after": {"owner": f.owner, "groups": groups}}),
+        )
+        .await
+    }
+    .await;
+    let notice = match result {
+        Ok(()) => Section::notice(t.saved),
+        Err(e) => user_error(t, e)?,
+    };
+    users_page(&state, &c, vec![notice]).await
+}
+
+/// `POST /devices/{mac}/remove`.
+pub async fn device_remove(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(mac): Path<String>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let mac = crate::domain::MacAddr::parse(&mac)
+        .map_err(|_| PageError(WebError::NotFound(format!("device {mac}")), c.lang))?;
+    if !state.store.devices().remove(mac).await.page(&c)? {
+        return Err(PageError(
+            WebError::NotFound(format!("device {mac}")),
+            c.lang,
+        ));
+    }
+    record(
+        &state,
+        &c,
+        "device.remove",
+        &mac.to_string(),
+        Outcome::Ok,
+        json!({}),
+    )
+    .await
+    .page(&c)?;
+    users_page(&state, &c, vec![Section::notice(t.done)]).await
+}
+
+/// `POST /groups/{name}/remove`.
+pub async fn group_remove(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+) -> PageResult {
+    let t = c.lang.texts();
+    if !state.store.groups().remove(&name).await.page(&c)? {
+        return Err(PageError(
+            WebError::NotFound(format!("group {name}")),
+            c.lang,
+        ));
+    }
+    record(&state, &c, "group.remove", &name, Outcome::Ok, json!({}))
+        .await
+        .page(&c)?;
+    users_page(&state, &c, vec![Section::notice(t.done)]).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct NasForm {
+    pub name: String,
+    /// An address or prefix.
+    pub address: String,
+    #[serde(default)]
+    pub profile: String,
+    #[serde(default)]
+    pub coa_port: Option<String>,
+    /// "1": legacy (Message-Authenticator not required).
+    #[serde(default)]
+    pub legacy: Option<String>,
+}
+
+/// Adds a NAS with a generated secret (returned once).
+pub async fn create_nas(state: &AdminState, c: &Caller, f: &NasForm) -> Result<String, WebError> {
+    let (address, coa_port, legacy, profile) = parse_nas_fields(f)?;
+    let secret = crate::admin::accounts::random_secret()[..32].to_string();
     state
         .store
         .nas()

@@ -54,6 +54,7 @@ route_table! {
     get  "/aps"                               ReadInventory  Page => pages::aps;
     post "/aps"                               ManageNetwork  Page => pages::ap_add;
     get  "/aps/{name}"                        ReadInventory  Page => pages::ap_detail;
+    get  "/aps/{name}/chart.json"             ReadInventory  Page => pages::ap_chart;
     post "/aps/{name}/remove"                 ManageNetwork  Page => pages::ap_remove;
     get  "/sessions"                          ReadSessions   Page => pages::sessions;
     get  "/sessions/{id}"                     ReadSessions   Page => pages::session_detail;
@@ -65,9 +66,15 @@ route_table! {
     post "/users/import"                      ManageNetwork  Page => pages::users_import;
     post "/users/{name}/enable"               ManageNetwork  Page => pages::user_enable;
     post "/users/{name}/disable"              ManageNetwork  Page => pages::user_disable;
+    post "/users/edit"                        ManageNetwork  Page => pages::user_edit;
+    post "/groups"                            ManageNetwork  Page => pages::group_save;
+    post "/groups/{name}/remove"              ManageNetwork  Page => pages::group_remove;
+    post "/devices"                           ManageNetwork  Page => pages::device_add;
+    post "/devices/{mac}/remove"              ManageNetwork  Page => pages::device_remove;
     get  "/nas"                               ReadInventory  Page => pages::nas;
     post "/nas"                               ManageNetwork  Page => pages::nas_add;
     post "/nas/{name}/rotate"                 ManageNetwork  Page => pages::nas_rotate;
+    post "/nas/edit"                          ManageNetwork  Page => pages::nas_edit;
     get  "/alerts"                            ReadAlerts     Page => pages::alerts;
     post "/alerts/{id}/ack"                   ManageAlerts   Page => pages::alert_ack;
     post "/maintenance"                       ManageAlerts   Page => pages::maintenance_add;

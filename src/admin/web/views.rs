@@ -192,6 +192,11 @@ impl Row {
             actions: Vec::new(),
         }
     }
+
+    pub fn with_action(mut self, action: Option<RowAction>) -> Row {
+        self.actions.extend(action);
+        self
+    }
 }
 
 pub struct Table {
@@ -341,7 +346,7 @@ pub enum Section {
     Chart {
         id: &'static str,
         title: String,
-        data: &'static str,
+        data: String,
     },
     /// TOTP enrolment: the QR code (an SVG data URI) and the key.
     Qr {
@@ -381,14 +386,18 @@ pub struct PageView {
     pub sections: Vec<Section>,
     /// The overview page subscribes to its events.
     pub live: bool,
+    /// Some section is a chart (the page loads uPlot).
+    pub charts: bool,
 }
 
 impl PageView {
     pub fn new(frame: Frame, sections: Vec<Section>) -> PageView {
+        let charts = sections.iter().any(|s| matches!(s, Section::Chart { .. }));
         PageView {
             frame,
             sections,
             live: false,
+            charts,
         }
     }
 

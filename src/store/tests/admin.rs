@@ -389,3 +389,39 @@ async fn rows_removed_from_the_end_are_found() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn nas_request_counts_of_every_node_add_up_per_hour() {
+    use crate::store::nas::RequestStats;
+    both(|h| async move {
+        let nas = h.store.nas();
+        let hour: i64 = 1_800_000_000_000; // a whole hour
+        let s = |requests, with_ma, last_ms| RequestStats {
+            requests,
+            with_ma,
+            last_ms,
+        };
+        // Two nodes report the same hour; an older hour and another NAS.
+        nas.add_request_stats("ap-1", hour, s(10, 10, hour + 5))
+            .await
+            .unwrap();
+        nas.add_request_stats("ap-1", hour, s(30, 10, hour + 9))
+            .await
+            .unwrap();
+        nas.add_request_stats("ap-1", hour - 3_600_000, s(5, 0, hour - 1))
+            .await
+            .unwrap();
+        nas.add_request_stats("legacy", hour, s(4, 0, hour + 2))
+            .await
+            .unwrap();
+        let now = nas.request_stats_since(hour).await.unwrap();
+        assert_eq!(now["ap-1"], s(40, 20, hour + 9));
+        assert_eq!(now["ap-1"].share(), Some(50.0));
+        assert_eq!(now["legacy"].share(), Some(0.0));
+        let day = nas.request_stats_since(hour - 3_600_000).await.unwrap();
+        assert_eq!(day["ap-1"].requests, 45);
+        assert_eq!(nas.prune_request_stats(hour).await.unwrap(), 1);
+        assert_eq!(RequestStats::default().share(), None);
+    })
+    .await;
+}
