@@ -507,6 +507,71 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
         assert_eq!(ok.status, 200, "{}", ok.body);
         assert!(ok.body.contains("carol"), "{}", ok.body);
 
+        // Inventory and directory changes from the pages, each audited.
+        for (path, fields, expect) in [
+            (
+                "/aps",
+                vec![
+                    ("name", "ap-web"),
+                    ("address", "127.0.0.1:16100"),
+                    ("building", "A"),
+                ],
+                "ap-web",
+            ),
+            (
+                "/aps/ap-web/edit",
+                vec![
+                    ("name", "ap-web"),
+                    ("address", "127.0.0.1:16100"),
+                    ("building", "Annex"),
+                    ("floor", "3"),
+                ],
+                "Annex",
+            ),
+            (
+                "/groups",
+                vec![
+                    ("name", "guests"),
+                    ("vlan", "30"),
+                    ("session_timeout", "3600"),
+                    ("methods", "pap;mac"),
+                ],
+                "guests",
+            ),
+            (
+                "/devices",
+                vec![
+                    ("mac", "aa:bb:cc:00:11:22"),
+                    ("owner", "carol"),
+                    ("groups", "guests"),
+                ],
+                "aa:bb:cc:00:11:22",
+            ),
+            (
+                "/users/edit",
+                vec![
+                    ("username", "carol"),
+                    ("groups", "staff;guests"),
+                    ("valid_until", "2027-06-30"),
+                ],
+                "guests, staff",
+            ),
+        ] {
+            let mut all = vec![("csrf", csrf.as_str())];
+            all.extend(fields);
+            let r = sys.post_form(path, &all).await;
+            assert_eq!(r.status, 200, "{path}: {}", r.body);
+            assert!(r.body.contains(expect), "{path} shows {expect}");
+            assert!(!r.body.contains("notice error"), "{path}: {}", r.body);
+        }
+        let bad_group = sys
+            .post_form(
+                "/groups",
+                &[("csrf", &csrf), ("name", "x"), ("methods", "telnet")],
+            )
+            .await;
+        assert!(bad_group.body.contains("notice error") && bad_group.body.contains("telnet"));
+
         // The API: JSON, problem documents, limits, creation.
         let mut api = Browser::new(&server);
         let auth = format!("Bearer {}", tokens["sysadmin"]);

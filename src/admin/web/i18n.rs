@@ -175,6 +175,8 @@ texts! {
     chart_30d: "30 天", "30 d";
     detected_profile: "SNMP 识别的厂商配置", "Profile detected by SNMP";
     adopt: "纳管", "Adopt";
+    adopt_hint: "留空则用设备自报的名称", "Empty: the name the device reports";
+    keep_if_empty: "留空则不变", "Empty: unchanged";
     discovered: "已发现的设备", "Discovered devices";
     community: "SNMP 团体名", "SNMP community";
     user: "用户", "User";

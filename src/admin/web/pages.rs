@@ -333,8 +333,193 @@ async fn aps_page(
             ],
             t.add,
         )));
+        // Devices a sweep or a controller found, not yet in the inventory.
+        let found = state.store.aps().discovered().await.page(c)?;
+        if !found.is_empty() {
+            sections.push(Section::Table(Table::new(
+                "discovered",
+                t.discovered,
+                &[t.address, t.profile, t.mac, t.name, t.model, "via", t.time],
+                found
+                    .iter()
+                    .take(500)
+                    .map(|d| {
+                        Row::new(vec![
+                            Cell::text(&d.address),
+                            Cell::text(opt(&d.profile)),
+                            Cell::text(opt(&d.mac)),
+                            Cell::text(opt(&d.sys_name)),
+                            Cell::text(opt(&d.model)),
+                            Cell::text(&d.via),
+                            Cell::text(time(d.seen_ms)),
+                        ])
+                    })
+                    .collect(),
+                t.none,
+            )));
+            sections.push(Section::Form(FormView::post(
+                "ap-adopt",
+                t.adopt,
+                "/aps/adopt",
+                vec![
+                    Field::select(
+                        "address",
+                        t.address,
+                        "",
+                        found
+                            .iter()
+                            .take(500)
+                            .map(|d| {
+                                (
+                                    d.address.clone(),
+                                    format!("{} {}", d.address, opt(&d.sys_name)),
+                                )
+                            })
+                            .collect(),
+                    ),
+                    Field::new("text", "name", t.name, "").hint(t.adopt_hint),
+                    Field::new("password", "community", t.community, ""),
+                    Field::new("text", "building", t.building, ""),
+                    Field::new("text", "floor", t.floor, ""),
+                    Field::new("text", "room", t.room, ""),
+                ],
+                t.adopt,
+            )));
+        }
     }
     Ok(render(c, t.nav_aps, "/aps", sections))
+}
+
+#[derive(Deserialize)]
+pub struct AdoptForm {
+    address: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    community: String,
+    #[serde(default)]
+    building: String,
+    #[serde(default)]
+    floor: String,
+    #[serde(default)]
+    room: String,
+}
+
+/// `POST /aps/adopt`: a discovered device into the inventory with what was
+/// learned of it (profile, MAC, model, name).
+pub async fn ap_adopt(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Form(f): Form<AdoptForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let result = async {
+        let d = state
+            .store
+            .aps()
+            .discovered()
+            .await?
+            .into_iter()
+            .find(|d| d.address == f.address)
+            .ok_or_else(|| WebError::NotFound(format!("discovered device {}", f.address)))?;
+        let name = opt_field(&f.name)
+            .or(d.sys_name.clone())
+            .unwrap_or_else(|| d.address.replace(['.', ':', '/', '[', ']'], "-"));
+        let spec = crate::store::aps::NewAp {
+            name: name.clone(),
+            address: d.address.clone(),
+            profile: d.profile.clone().unwrap_or_else(|| "generic".into()),
+            mac: d.mac.clone(),
+            model: d.model.clone(),
+            controller: (d.via != "sweep").then(|| d.via.clone()),
+            snmp: match opt_field(&f.community) {
+                Some(community) => crate::store::aps::SnmpSecret::V2c { community },
+                None => crate::store::aps::SnmpSecret::None,
+            },
+            building: opt_field(&f.building),
+            floor: opt_field(&f.floor),
+            room: opt_field(&f.room),
+            ..Default::default()
+        };
+        state.store.aps().add(&spec).await?;
+        state.store.aps().forget_discovered(&d.address).await?;
+        record(
+            &state,
+            &c,
+            "ap.adopt",
+            &name,
+            Outcome::Ok,
+            json!({"after": {"address": d.address, "profile": spec.profile, "mac": d.mac}}),
+        )
+        .await
+    }
+    .await;
+    let notice = match result {
+        Ok(()) => Section::notice(t.saved),
+        Err(e) => user_error(t, e)?,
+    };
+    aps_page(&state, &c, &ApsQuery::default(), vec![notice]).await
+}
+
+/// `POST /aps/{name}/edit`: address, profile, place and (when given) a new
+/// SNMP community; the rest of the inventory record stays.
+pub async fn ap_edit(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+    Form(f): Form<ApForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let result = async {
+        let ap = state
+            .store
+            .aps()
+            .get(&name)
+            .await?
+            .ok_or_else(|| WebError::NotFound(format!("AP {name}")))?;
+        let before = ap.spec.clone();
+        let mut spec = ap.spec;
+        spec.name = opt_field(&f.name).unwrap_or(before.name.clone());
+        spec.address = opt_field(&f.address).unwrap_or(before.address.clone());
+        spec.profile = opt_field(&f.profile).unwrap_or(before.profile.clone());
+        spec.building = opt_field(&f.building);
+        spec.floor = opt_field(&f.floor);
+        spec.room = opt_field(&f.room);
+        if let Some(community) = opt_field(&f.community) {
+            spec.snmp = crate::store::aps::SnmpSecret::V2c { community };
+        }
+        state.store.aps().update(&name, &spec).await?;
+        record(
+            &state,
+            &c,
+            "ap.edit",
+            &name,
+            Outcome::Ok,
+            json!({
+                "before": {"name": before.name, "address": before.address, "profile": before.profile, "building": before.building, "floor": before.floor, "room": before.room},
+                "after": {"name": spec.name, "address": spec.address, "profile": spec.profile, "building": spec.building, "floor": spec.floor, "room": spec.room, "snmp_changed": !f.community.trim().is_empty()},
+            }),
+        )
+        .await?;
+        Ok::<String, WebError>(spec.name)
+    }
+    .await;
+    match result {
+        Ok(new_name) => {
+            ap_detail_page(
+                &state,
+                &c,
+                &new_name,
+                &RangeQuery::default(),
+                vec![Section::notice(t.saved)],
+            )
+            .await
+        }
+        Err(e) => {
+            let notice = user_error(t, e)?;
+            ap_detail_page(&state, &c, &name, &RangeQuery::default(), vec![notice]).await
+        }
+    }
 }
 
 fn status_cell(t: &super::i18n::Texts, status: &str) -> Cell {
@@ -535,15 +720,27 @@ pub async fn ap_detail(
     Path(name): Path<String>,
     Query(q): Query<RangeQuery>,
 ) -> PageResult {
+    ap_detail_page(&state, &c, &name, &q, Vec::new()).await
+}
+
+async fn ap_detail_page(
+    state: &AdminState,
+    c: &Caller,
+    name: &str,
+    q: &RangeQuery,
+    notices: Vec<Section>,
+) -> PageResult {
+    let (state, c) = (state.clone(), c.clone());
     let t = c.lang.texts();
     let ap = state
         .store
         .aps()
-        .get(&name)
+        .get(name)
         .await
         .page(&c)?
         .ok_or_else(|| PageError(WebError::NotFound(format!("AP {name}")), c.lang))?;
-    let mut sections = vec![Section::Pairs {
+    let mut sections = notices;
+    sections.push(Section::Pairs {
         title: String::new(),
         rows: vec![
             (t.status.into(), ap.status.clone()),
@@ -575,7 +772,7 @@ pub async fn ap_detail(
             ("sysDescr".into(), opt(&ap.sys_descr)),
             (t.reason.into(), opt(&ap.last_error)),
         ],
-    }];
+    });
     let radios = state.store.samples().latest_radios(ap.id).await.page(&c)?;
     let rows = radios
         .iter()
@@ -703,6 +900,24 @@ pub async fn ap_detail(
             .collect(),
         t.none,
     )));
+    if c.may(Permission::ManageNetwork) {
+        let v = |o: &Option<String>| o.clone().unwrap_or_default();
+        sections.push(Section::Form(FormView::post(
+            "ap-edit",
+            t.edit,
+            &format!("/aps/{}/edit", urlenc(ap.name())),
+            vec![
+                Field::new("text", "name", t.name, ap.name()).required(),
+                Field::new("text", "address", t.address, &ap.spec.address).required(),
+                Field::new("text", "profile", t.profile, &ap.spec.profile),
+                Field::new("password", "community", t.community, "").hint(t.keep_if_empty),
+                Field::new("text", "building", t.building, &v(&ap.spec.building)),
+                Field::new("text", "floor", t.floor, &v(&ap.spec.floor)),
+                Field::new("text", "room", t.room, &v(&ap.spec.room)),
+            ],
+            t.save,
+        )));
+    }
     if c.may(Permission::ManageNetwork) {
         sections.push(Section::Table(Table {
             rows: vec![Row {

@@ -53,9 +53,11 @@ route_table! {
     get  "/overview/clients.json"             Overview       Page => overview::clients_chart;
     get  "/aps"                               ReadInventory  Page => pages::aps;
     post "/aps"                               ManageNetwork  Page => pages::ap_add;
+    post "/aps/adopt"                         ManageNetwork  Page => pages::ap_adopt;
     get  "/aps/{name}"                        ReadInventory  Page => pages::ap_detail;
     get  "/aps/{name}/chart.json"             ReadInventory  Page => pages::ap_chart;
     post "/aps/{name}/remove"                 ManageNetwork  Page => pages::ap_remove;
+    post "/aps/{name}/edit"                   ManageNetwork  Page => pages::ap_edit;
     get  "/sessions"                          ReadSessions   Page => pages::sessions;
     get  "/sessions/{id}"                     ReadSessions   Page => pages::session_detail;
     post "/sessions/{id}/disconnect"          Disconnect     Page => pages::session_disconnect;
