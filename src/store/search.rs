@@ -200,25 +200,38 @@ impl<'a> Search<'a> {
             }
         }
         let where_sql = f.where_sql();
-        let total: i64 = f
-            .bind(&format!("SELECT COUNT(*) AS n FROM aps {where_sql}"))
-            .fetch_one(&self.store.pool)
-            .await?
-            .try_get("n")?;
         let n = f.next();
+        let searching = q.text.as_deref().is_some_and(|t| !t.trim().is_empty());
+        // A text search scans every row anyway: the page and the total come
+        // from that one scan (a window count). Without one, the count and
+        // an index-ordered page that stops early are cheaper than sorting
+        // the whole table for the window.
+        let window = if searching {
+            ", COUNT(*) OVER () AS total_rows"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {AP_COLS} FROM aps {where_sql} ORDER BY {} LIMIT ${n} OFFSET ${}",
+            "SELECT {AP_COLS}{window} FROM aps {where_sql} ORDER BY {} LIMIT ${n} OFFSET ${}",
             q.sort.order_by(q.desc),
             n + 1
         );
-        let rows = f
+        let found = f
             .bind(&sql)
             .bind(q.limit.clamp(1, 1000))
             .bind(q.offset.max(0))
             .fetch_all(&self.store.pool)
             .await?;
+        let total: i64 = match found.first() {
+            Some(r) if searching => r.try_get("total_rows")?,
+            _ => f
+                .bind(&format!("SELECT COUNT(*) AS n FROM aps {where_sql}"))
+                .fetch_one(&self.store.pool)
+                .await?
+                .try_get("n")?,
+        };
         let aps = self.store.aps();
-        let rows = rows
+        let rows = found
             .iter()
             .map(|r| aps.decode(r))
             .collect::<Result<Vec<_>>>()?;

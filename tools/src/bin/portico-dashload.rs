@@ -134,6 +134,7 @@ async fn fill(
         .await
         .with_context(|| format!("connecting to {url}"))?;
     let sqlite = database.is_empty();
+    POSTGRES.store(!sqlite, std::sync::atomic::Ordering::Relaxed);
     if sqlite {
         sqlx::query("PRAGMA journal_mode=WAL")
             .execute(&pool)
@@ -147,7 +148,7 @@ async fn fill(
     eprintln!("aps: {aps} in {:?}", t.elapsed());
     let t = Instant::now();
     let samples = fill_samples(&pool, aps, days, now, &mut rng).await?;
-    eprintln!("ap samples: {samples} in {:?}", t.elapsed());
+    eprintln!("AP and radio samples: {samples} in {:?}", t.elapsed());
     let t = Instant::now();
     fill_sessions(&pool, sessions, aps, now, &mut rng).await?;
     eprintln!("open sessions: {sessions} in {:?}", t.elapsed());
@@ -156,7 +157,7 @@ async fn fill(
     eprintln!("auth log: {auth_log} in {:?}", t.elapsed());
     // Fresh statistics, as a long-running site has.
     sqlx::query("ANALYZE").execute(&pool).await?;
-    println!("filled: {aps} APs, {samples} AP samples, {sessions} open sessions, {auth_log} auth-log rows");
+    println!("filled: {aps} APs, {samples} AP and radio samples, {sessions} open sessions, {auth_log} auth-log rows");
     Ok(())
 }
 
@@ -193,12 +194,17 @@ impl From<String> for Val {
     }
 }
 
-/// A multi-row INSERT with `$n` placeholders, which both backends take
-/// through the Any driver (sqlx's QueryBuilder writes `?` for Any).
+/// A multi-row INSERT: `$n` placeholders for PostgreSQL, `?` for SQLite
+/// (which looks `$n` names up one by one: slow with thousands per
+/// statement). sqlx's QueryBuilder writes `?` for Any, which PostgreSQL
+/// refuses.
 struct Multi {
     sql: String,
     vals: Vec<Val>,
 }
+
+/// Whether the fill writes to PostgreSQL (set once, before any insert).
+static POSTGRES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 struct RowValues<'a>(&'a mut Vec<Val>);
 
@@ -236,7 +242,11 @@ impl Multi {
                 if k > 0 {
                     self.sql.push(',');
                 }
-                self.sql.push_str(&format!("${}", start + k + 1));
+                if POSTGRES.load(std::sync::atomic::Ordering::Relaxed) {
+                    self.sql.push_str(&format!("${}", start + k + 1));
+                } else {
+                    self.sql.push('?');
+                }
             }
             self.sql.push(')');
         }
