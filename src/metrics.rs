@@ -45,12 +45,10 @@ pub struct OutcomeLabels {
 /// hashing them for every packet.
 pub struct NasCounters {
     nas: String,
-    /// Access-Requests since start, and those with a valid
-    /// Message-Authenticator (the BlastRADIUS view), and the last one's time.
-    pub access_requests: AtomicU64,
-    pub access_with_ma: AtomicU64,
+    /// The last Access-Request's time (the BlastRADIUS view).
     pub last_request_ms: AtomicI64,
-    /// Counted since the last flush to the store (swapped to 0 by it).
+    /// Access-Requests, and those with a valid Message-Authenticator,
+    /// counted since the last flush to the store (swapped to 0 by it).
     unflushed_requests: AtomicU64,
     unflushed_with_ma: AtomicU64,
     requests: Family<NasCodeLabels, Counter>,
@@ -67,10 +65,8 @@ impl NasCounters {
     /// One Access-Request; `with_ma`: it carried a valid
     /// Message-Authenticator.
     pub fn access_request(&self, with_ma: bool, now_ms: i64) {
-        self.access_requests.fetch_add(1, Ordering::Relaxed);
         self.unflushed_requests.fetch_add(1, Ordering::Relaxed);
         if with_ma {
-            self.access_with_ma.fetch_add(1, Ordering::Relaxed);
             self.unflushed_with_ma.fetch_add(1, Ordering::Relaxed);
         }
         self.last_request_ms.store(now_ms, Ordering::Relaxed);
@@ -424,8 +420,6 @@ impl Metrics {
             .or_insert_with(|| {
                 Arc::new(NasCounters {
                     nas: nas.to_string(),
-                    access_requests: AtomicU64::new(0),
-                    access_with_ma: AtomicU64::new(0),
                     last_request_ms: AtomicI64::new(0),
                     unflushed_requests: AtomicU64::new(0),
                     unflushed_with_ma: AtomicU64::new(0),

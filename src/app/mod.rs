@@ -717,3 +717,31 @@ async fn bind_admin(
         })?;
     Ok((listener, tls))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn request_counts_reach_the_store_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open("", dir.path(), 2).await.unwrap();
+        let metrics = Metrics::new();
+        let c = metrics.nas_counters("ap-1");
+        let now = crate::clock::now_ms();
+        for with_ma in [true, true, true, false] {
+            c.access_request(with_ma, now);
+        }
+        flush_nas_stats(&store, &metrics).await;
+        // Nothing new: a second flush adds nothing.
+        flush_nas_stats(&store, &metrics).await;
+        let stats = store
+            .nas()
+            .request_stats_since(now - 3_600_000)
+            .await
+            .unwrap();
+        assert_eq!(stats["ap-1"].requests, 4);
+        assert_eq!(stats["ap-1"].share(), Some(75.0));
+        assert_eq!(stats["ap-1"].last_ms, now);
+    }
+}

@@ -47,7 +47,10 @@ fn generated_requests_get_no_server_error_and_match_the_schema() {
             None,
         );
         let schema = format!("http://{}/api/v1/openapi.json", server.admin);
+        // schemathesis keeps a cache in its working directory: a temporary one.
+        let workdir = tempfile::tempdir().expect("workdir");
         let out = Command::new(&bin)
+            .current_dir(workdir.path())
             .args(["run", &schema])
             .args([
                 "--header",
