@@ -564,6 +564,17 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
             assert!(r.body.contains(expect), "{path} shows {expect}");
             assert!(!r.body.contains("notice error"), "{path}: {}", r.body);
         }
+        let csv = sys.get("/sessions.csv?all=1").await;
+        assert_eq!(csv.status, 200);
+        assert!(
+            csv.content_type.starts_with("text/csv") && csv.body.starts_with("started,stopped,nas")
+        );
+        let auth_csv = sys.get("/logs/auth-log.csv?user=dave").await;
+        assert!(
+            auth_csv.body.starts_with("time,username,mac"),
+            "{}",
+            auth_csv.body
+        );
         let bad_group = sys
             .post_form(
                 "/groups",
@@ -702,6 +713,13 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
             "nas.add",
             "admin.totp-enrol",
             "admin.sign-out",
+            "ap.add",
+            "ap.edit",
+            "group.save",
+            "device.add",
+            "user.edit",
+            "sessions.export",
+            "auth-log.export",
         ] {
             assert!(trail.contains(action), "{action} audited");
         }

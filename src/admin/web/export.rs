@@ -275,6 +275,108 @@ pub async fn real_name_csv(
 }
 
 #[derive(serde::Deserialize, Default)]
+pub struct SessionsExport {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    all: Option<String>,
+}
+
+/// `GET /sessions.csv?q=&all=1`: the accounting sessions of the sessions
+/// page's filter (user, MAC or IP; open only unless `all=1`), newest
+/// first, streamed in keyset pages.
+pub async fn sessions_csv(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Query(q): Query<SessionsExport>,
+) -> Result<Response, PageError> {
+    use crate::store::search::SessionQuery;
+    state
+        .audit()
+        .record(
+            &c.actor(),
+            "sessions.export",
+            "-",
+            Outcome::Ok,
+            json!({"q": q.q, "all": q.all}),
+        )
+        .await
+        .map_err(|e| PageError(e.into(), c.lang))?;
+    let query = SessionQuery {
+        open_only: q.all.as_deref() != Some("1"),
+        text: q.q.filter(|t| !t.trim().is_empty()),
+        nas: None,
+        before_id: None,
+        limit: 1000,
+    };
+    let header = csv_line(&[
+        "started",
+        "stopped",
+        "nas",
+        "nas_ip",
+        "session_id",
+        "username",
+        "mac",
+        "ap",
+        "framed_ip",
+        "input_octets",
+        "output_octets",
+        "session_time",
+        "terminate_cause",
+    ]);
+    let start = (state, query, Some(header), false);
+    let stream =
+        futures_util::stream::unfold(start, |(state, mut query, header, done)| async move {
+            if let Some(h) = header {
+                return Some((
+                    Ok::<Bytes, std::io::Error>(Bytes::from(h)),
+                    (state, query, None, done),
+                ));
+            }
+            if done {
+                return None;
+            }
+            let rows = match state.store.search().sessions(&query).await {
+                Ok(r) => r,
+                Err(e) => {
+                    return Some((
+                        Err(std::io::Error::other(e.to_string())),
+                        (state, query, None, true),
+                    ))
+                }
+            };
+            if rows.is_empty() {
+                return None;
+            }
+            let done = (rows.len() as i64) < query.limit;
+            query.before_id = rows.last().map(|s| s.id);
+            let mut chunk = String::new();
+            for s in &rows {
+                chunk.push_str(&csv_line(&[
+                    &iso(s.started_ms),
+                    &s.stopped_ms.map(iso).unwrap_or_default(),
+                    &s.nas_name,
+                    &s.nas_ip,
+                    &s.session_id,
+                    s.username.as_deref().unwrap_or(""),
+                    s.calling_station.as_deref().unwrap_or(""),
+                    s.called_station.as_deref().unwrap_or(""),
+                    s.framed_ip.as_deref().unwrap_or(""),
+                    &s.input_octets.to_string(),
+                    &s.output_octets.to_string(),
+                    &s.session_time.to_string(),
+                    s.terminate_cause.as_deref().unwrap_or(""),
+                ]));
+            }
+            Some((Ok(Bytes::from(chunk)), (state, query, None, done)))
+        });
+    Ok(attachment(
+        "portico-sessions.csv",
+        Body::from_stream(stream),
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
 pub struct AuditExport {
     actor: Option<String>,
     action: Option<String>,

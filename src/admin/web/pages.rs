@@ -1057,6 +1057,13 @@ async fn sessions_page(
             ));
         }
     }
+    if c.may(Permission::ReadLogs) {
+        table.export = Some(format!(
+            "/sessions.csv?q={}&all={}",
+            urlenc(&q.q.clone().unwrap_or_default()),
+            if open_only { "" } else { "1" }
+        ));
+    }
     sections.push(Section::Table(table));
     Ok(render(c, t.nav_sessions, "/sessions", sections))
 }
@@ -2708,6 +2715,15 @@ pub async fn logs(
     }
     table.export = Some(format!("/logs/auth-log.csv?{qs}"));
     sections.push(Section::Table(table));
+    // Accounting: searched on the sessions page, exported here too.
+    let mut links = vec![(
+        "/sessions.csv?all=1".to_string(),
+        format!("{} · {}", t.accounting, t.export_csv),
+    )];
+    if c.may(Permission::ReadSessions) {
+        links.insert(0, ("/sessions?all=1".to_string(), t.accounting.to_string()));
+    }
+    sections.push(Section::Links(links));
     if c.may(Permission::ExportRealName) {
         sections.push(Section::notice(t.real_name_hint));
         let mut form = FormView::filter(

@@ -84,6 +84,7 @@ route_table! {
     get  "/logs"                              ReadLogs       Page => pages::logs;
     get  "/logs/auth-log.csv"                 ReadLogs       Page => export::auth_log_csv;
     get  "/logs/real-name.csv"                ExportRealName Page => export::real_name_csv;
+    get  "/sessions.csv"                      ReadLogs       Page => export::sessions_csv;
     get  "/vouchers"                          CreateVouchers Page => pages::vouchers;
     post "/vouchers"                          CreateVouchers Page => pages::voucher_create;
     get  "/vouchers/{id}/print"               CreateVouchers Page => pages::voucher_print;
