@@ -24,6 +24,7 @@ pub mod portal;
 pub mod profiles;
 pub mod qr;
 pub mod radius;
+pub mod rate_limit;
 pub mod snmp;
 pub mod store;
 pub mod tls;

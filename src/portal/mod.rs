@@ -15,7 +15,7 @@ pub mod handoff;
 pub mod i18n;
 pub mod launcher;
 pub mod legal_log;
-pub mod limits;
+
 pub mod pages;
 pub mod signin;
 pub mod sms;
@@ -43,9 +43,9 @@ pub struct PortalState {
     pub config: PortalConfig,
     pub keys: tokens::PortalKeys,
     pub branding: branding::BrandingSource,
-    pub per_mac: limits::RateLimiter<crate::domain::MacAddr>,
-    /// Per IPv4 address or IPv6 /64 (see `limits::source_key`).
-    pub per_ip: limits::RateLimiter<std::net::IpAddr>,
+    pub per_mac: crate::rate_limit::RateLimiter<crate::domain::MacAddr>,
+    /// Per IPv4 address or IPv6 /64 (see `rate_limit::source_key`).
+    pub per_ip: crate::rate_limit::RateLimiter<std::net::IpAddr>,
     /// Wrong passwords per account (shared with RADIUS and the dashboard).
     pub lockout: crate::lockout::AccountLockout,
     /// DNS look-ups of AP login hosts under way at once.
@@ -82,8 +82,11 @@ impl PortalState {
             lockout,
             dns_lookups: Arc::new(Semaphore::new(trust::DNS_LOOKUPS)),
             branding: branding::BrandingSource::new(config.branding_dir.clone()),
-            per_mac: limits::RateLimiter::new(config.attempts_per_mac_per_minute, minute),
-            per_ip: limits::RateLimiter::new(config.attempts_per_ip_per_minute, minute),
+            per_mac: crate::rate_limit::RateLimiter::new(
+                config.attempts_per_mac_per_minute,
+                minute,
+            ),
+            per_ip: crate::rate_limit::RateLimiter::new(config.attempts_per_ip_per_minute, minute),
             hash_slots: Arc::new(Semaphore::new(cores)),
             coa_timeout: Duration::from_secs(2),
             coa_attempts: 3,

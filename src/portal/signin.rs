@@ -70,7 +70,7 @@ pub fn check_limits(
     ip: Option<IpAddr>,
 ) -> Result<(), SignInError> {
     let mac_ok = state.per_mac.allow(mac);
-    let ip_ok = ip.is_none_or(|ip| state.per_ip.allow(super::limits::source_key(ip)));
+    let ip_ok = ip.is_none_or(|ip| state.per_ip.allow(crate::rate_limit::source_key(ip)));
     if mac_ok && ip_ok {
         Ok(())
     } else {

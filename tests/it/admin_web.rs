@@ -726,6 +726,23 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
         assert!(trail.contains(",denied,"), "failed sign-ins audited");
         let verify = env.cli_ok(&["audit", "verify"], None);
         assert!(!verify.contains("BROKEN"), "{verify}");
+        // One address guessing across names is slowed down too: past 20
+        // attempts a minute every sign-in from it is refused.
+        let mut guesser = Browser::new(&server);
+        let mut last = String::new();
+        for i in 0..25 {
+            let page = guesser.get("/login").await;
+            let pre = input_value(&page.body, "pre").expect("pre");
+            let name = format!("nobody{i}");
+            last = guesser
+                .post_form(
+                    "/login",
+                    &[("pre", &pre), ("username", &name), ("password", "x")],
+                )
+                .await
+                .body;
+        }
+        assert!(last.contains("登录失败次数过多"), "rate limited: {last}");
         drop(server);
     }
 }

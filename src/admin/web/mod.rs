@@ -60,7 +60,13 @@ pub struct AdminState {
     pub lockout: AccountLockout,
     pub metrics: Arc<Metrics>,
     pub overview: overview::OverviewCache,
+    /// Password and code attempts per client (IPv4 address or IPv6 /64),
+    /// beside the per-account lockout: one address cannot try many names.
+    pub sign_in_attempts: Arc<crate::rate_limit::RateLimiter<IpAddr>>,
 }
+
+/// Sign-in attempts (password or code) one client may make per minute.
+pub const SIGN_IN_ATTEMPTS_PER_MINUTE: u32 = 20;
 
 impl AdminState {
     pub fn new(store: Store, config: Arc<Config>, auditor: Auditor, metrics: Arc<Metrics>) -> Self {
@@ -78,6 +84,10 @@ impl AdminState {
         let lockout = AccountLockout::new(store.clone(), (&config.portal.account_lockout).into());
         AdminState {
             overview: overview::OverviewCache::new(),
+            sign_in_attempts: Arc::new(crate::rate_limit::RateLimiter::new(
+                SIGN_IN_ATTEMPTS_PER_MINUTE,
+                std::time::Duration::from_secs(60),
+            )),
             store,
             config,
             clock,

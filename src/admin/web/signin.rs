@@ -53,6 +53,17 @@ fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
     r
 }
 
+/// Counts one sign-in attempt of the client (per IPv4 address or IPv6
+/// /64); false past the per-minute limit.
+fn allowed_from(state: &AdminState, origin: &str) -> bool {
+    match origin.parse::<std::net::IpAddr>() {
+        Ok(ip) => state
+            .sign_in_attempts
+            .allow(crate::rate_limit::source_key(ip)),
+        Err(_) => true,
+    }
+}
+
 /// A form from another site (or a script) cannot sign anyone in.
 fn cross_site(headers: &HeaderMap) -> bool {
     headers
@@ -163,6 +174,19 @@ async fn login_inner(
     let username = f.username.trim().to_string();
     if username.is_empty() || username.len() > 253 || f.password.len() > 256 {
         return retry(t.err_sign_in);
+    }
+    if !allowed_from(&state, &origin) {
+        let _ = state
+            .audit()
+            .record(
+                &Actor::unknown(&username, &origin),
+                "admin.sign-in",
+                &username,
+                Outcome::Denied,
+                json!({"reason": "too many attempts from this address"}),
+            )
+            .await;
+        return retry(t.err_locked);
     }
     let now = state.now_ms();
     let key = lockout_key(&username);
@@ -373,6 +397,10 @@ pub async fn totp(
         }
         let now = state.now_ms();
         let key = lockout_key(&s.username);
+        if !allowed_from(&state, &origin) {
+            return Ok(totp_view(lang, &s.csrf, Some(Section::error(t.err_locked)))
+                .respond(StatusCode::TOO_MANY_REQUESTS));
+        }
         if let Err(LockError::Locked { .. }) = state.lockout.check(&key, now).await {
             state
                 .store
