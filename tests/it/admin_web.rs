@@ -564,6 +564,39 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
             assert!(r.body.contains(expect), "{path} shows {expect}");
             assert!(!r.body.contains("notice error"), "{path}: {}", r.body);
         }
+        // CSV import: the upload box's body, and the multipart form of a
+        // browser without JavaScript; a bad line imports nothing.
+        let bad = sys
+            .send(
+                "post",
+                "/users/import",
+                &[("x-csrf-token", &csrf)],
+                Some((
+                    "text/csv",
+                    "username,password\nerin,Erin-Pass-2026\n,nameless\n".into(),
+                )),
+                true,
+            )
+            .await;
+        assert_eq!(bad.status, 400);
+        assert!(bad.body.contains("line 3"), "{}", bad.body);
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n".to_string()
+            + &csrf
+            + "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"u.csv\"\r\nContent-Type: text/csv\r\n\r\nusername,password,groups\nerin,Erin-Pass-2026,staff\nfrank,Frank-Pass-2026,staff\n\r\n--XyZ--\r\n";
+        let ok = sys
+            .send(
+                "post",
+                &format!("/users/import?csrf={csrf}"),
+                &[],
+                Some(("multipart/form-data; boundary=XyZ", body)),
+                true,
+            )
+            .await;
+        assert_eq!(ok.status, 200, "{}", ok.body);
+        assert!(
+            ok.body.contains("frank") && ok.body.contains("erin"),
+            "imported and listed"
+        );
         let csv = sys.get("/sessions.csv?all=1").await;
         assert_eq!(csv.status, 200);
         assert!(
@@ -720,6 +753,7 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
             "user.edit",
             "sessions.export",
             "auth-log.export",
+            "user.import",
         ] {
             assert!(trail.contains(action), "{action} audited");
         }

@@ -1721,17 +1721,56 @@ pub async fn user_disable(
     set_user_enabled(&state, &c, &name, false).await
 }
 
-/// `POST /users/import` (body: the CSV): all lines or none; the bad lines
-/// named. Answers plain text for the upload box.
+/// `POST /users/import`: all lines or none, the bad lines named. The
+/// upload box (admin.js) sends the file as the body (`text/csv`) and
+/// shows the plain-text answer; without JavaScript the form posts
+/// multipart and gets the users page with the outcome.
 pub async fn users_import(
     State(state): State<AdminState>,
     Extension(c): Extension<Caller>,
-    body: String,
+    req: axum::extract::Request,
 ) -> Response {
+    use axum::extract::FromRequest;
     let t = c.lang.texts();
-    match crate::admin::import::import_users(&state.store, state.config.radius.store_nt_hash, &body)
-        .await
-    {
+    let multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let text = if multipart {
+        match axum::extract::Multipart::from_request(req, &()).await {
+            Ok(mut m) => {
+                let mut text = None;
+                while let Ok(Some(field)) = m.next_field().await {
+                    if field.name() == Some("file") {
+                        text = field.text().await.ok();
+                        break;
+                    }
+                }
+                text
+            }
+            Err(_) => None,
+        }
+    } else {
+        axum::body::to_bytes(req.into_body(), super::MAX_BODY)
+            .await
+            .ok()
+            .and_then(|b| String::from_utf8(b.to_vec()).ok())
+    };
+    let Some(text) = text else {
+        let msg = format!("{}CSV (UTF-8)", t.err_input);
+        return if multipart {
+            users_page(&state, &c, vec![Section::error(msg)])
+                .await
+                .into_response()
+        } else {
+            (StatusCode::BAD_REQUEST, msg).into_response()
+        };
+    };
+    let result =
+        crate::admin::import::import_users(&state.store, state.config.radius.store_nt_hash, &text)
+            .await;
+    let (status, outcome, answer) = match result {
         Ok(n) => {
             let _ = record(
                 &state,
@@ -1742,7 +1781,7 @@ pub async fn users_import(
                 json!({"imported": n}),
             )
             .await;
-            (StatusCode::OK, format!("{} {n}", t.imported)).into_response()
+            (StatusCode::OK, Ok(()), format!("{} {n}", t.imported))
         }
         Err(crate::admin::import::ImportError::Lines(lines)) => {
             let _ = record(
@@ -1754,13 +1793,28 @@ pub async fn users_import(
                 json!({"errors": lines.len()}),
             )
             .await;
-            (StatusCode::BAD_REQUEST, lines.join("\n")).into_response()
+            (StatusCode::BAD_REQUEST, Err(()), lines.join("\n"))
         }
         Err(e) => {
             tracing::error!(error = %e, "user import failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, t.err_internal).into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Err(()),
+                t.err_internal.to_string(),
+            )
         }
+    };
+    if multipart {
+        let notice = match outcome {
+            Ok(()) => Section::notice(answer),
+            Err(()) => Section::error(answer),
+        };
+        return match users_page(&state, &c, vec![notice]).await {
+            Ok(page) => (status, page).into_response(),
+            Err(e) => e.into_response(),
+        };
     }
+    (status, answer).into_response()
 }
 
 // --- NAS ---------------------------------------------------------------------------
