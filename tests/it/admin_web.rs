@@ -535,6 +535,7 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
                     ("vlan", "30"),
                     ("session_timeout", "3600"),
                     ("methods", "pap;mac"),
+                    ("reply", "Filter-Id=guests"),
                 ],
                 "guests",
             ),
@@ -608,6 +609,8 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
             "{}",
             auth_csv.body
         );
+        let users = sys.get("/users").await;
+        assert!(users.body.contains("Filter-Id=guests"), "group reply policy shown");
         let bad_group = sys
             .post_form(
                 "/groups",

@@ -218,6 +218,7 @@ texts! {
     imported: "已导入", "Imported";
     vlan: "VLAN", "VLAN";
     session_timeout: "会话超时", "Session timeout";
+    reply_attributes: "附加应答属性", "Extra reply attributes";
     owner: "所有者", "Owner";
     description: "说明", "Description";
     secret: "共享密钥", "Shared secret";

@@ -1480,7 +1480,13 @@ async fn users_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) 
     sections.push(Section::Table(Table::new(
         "groups",
         t.groups,
-        &[t.name, t.vlan, t.session_timeout, t.method],
+        &[
+            t.name,
+            t.vlan,
+            t.session_timeout,
+            t.method,
+            t.reply_attributes,
+        ],
         groups
             .iter()
             .map(|g| {
@@ -1497,6 +1503,13 @@ async fn users_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) 
                     } else {
                         g.allowed_methods.join(", ")
                     }),
+                    Cell::text(
+                        g.reply_attributes
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
                 ])
                 .with_action(manage.then(|| {
                     RowAction::danger(
@@ -1584,6 +1597,8 @@ async fn users_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) 
                 Field::new("number", "session_timeout", t.session_timeout, ""),
                 Field::new("text", "methods", t.method, "")
                     .hint("pap;mschapv2;eap;mac (empty: all)"),
+                Field::new("text", "reply", t.reply_attributes, "")
+                    .hint("Aruba-User-Role=staff;Filter-Id=guests (empty: unchanged)"),
             ],
             t.save,
         )));
@@ -2088,6 +2103,9 @@ pub struct GroupForm {
     session_timeout: String,
     #[serde(default)]
     methods: String,
+    /// `Name=Value;Name=Value`: extra reply attributes by dictionary name.
+    #[serde(default)]
+    reply: String,
 }
 
 /// `POST /groups`: creates a group or replaces its reply policy (VLAN,
@@ -2127,6 +2145,20 @@ pub async fn group_save(
         group.vlan = opt_field(&f.vlan);
         group.session_timeout = session_timeout;
         group.allowed_methods = methods;
+        if !f.reply.trim().is_empty() {
+            group.reply_attributes = f
+                .reply
+                .split(';')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.split_once('=')
+                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+                        .ok_or_else(|| WebError::BadRequest(format!("reply attribute {p:?}: Name=Value")))
+                })
+                .collect::<Result<_, _>>()?;
+        }
         state.store.groups().upsert(&group).await?;
         record(
             &state,
@@ -2136,7 +2168,7 @@ pub async fn group_save(
             Outcome::Ok,
             json!({
                 "before": before.map(|b| json!({"vlan": b.vlan, "session_timeout": b.session_timeout, "methods": b.allowed_methods})),
-                "after": {"vlan": group.vlan, "session_timeout": group.session_timeout, "methods": group.allowed_methods},
+                "after": {"vlan": group.vlan, "session_timeout": group.session_timeout, "methods": group.allowed_methods, "reply": group.reply_attributes},
             }),
         )
         .await
