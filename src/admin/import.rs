@@ -75,6 +75,16 @@ pub fn parse_user_csv(text: &str) -> Result<Vec<ImportRow>, Vec<String>> {
     })
 }
 
+/// A staff password as stored: its argon2id hash, and its NT hash when
+/// `store_nt` (MS-CHAPv2). Slow by design: call off the async threads.
+pub fn staff_credentials(
+    password: &str,
+    store_nt: bool,
+) -> Result<(String, Option<[u8; 16]>), ImportError> {
+    let phc = credentials::hash_password(password).map_err(|e| ImportError::Hash(e.to_string()))?;
+    Ok((phc, store_nt.then(|| mschap::nt_password_hash(password))))
+}
+
 /// Checks `text`, refuses names that exist, hashes every password (on
 /// every core: argon2id is slow by design) and adds all users in one
 /// transaction. Returns how many were imported.
@@ -120,15 +130,13 @@ fn hash_rows(
                 s.spawn(move || {
                     part.iter()
                         .map(|r| {
+                            let (phc, nt) = staff_credentials(&r.password, store_nt)
+                                .map_err(|e| ImportError::Hash(format!("line {}: {e}", r.line)))?;
                             Ok(NewUser {
                                 username: r.username.clone(),
                                 display_name: r.display_name.clone(),
-                                password_hash: Some(
-                                    credentials::hash_password(&r.password).map_err(|e| {
-                                        ImportError::Hash(format!("line {}: {e}", r.line))
-                                    })?,
-                                ),
-                                nt_hash: store_nt.then(|| mschap::nt_password_hash(&r.password)),
+                                password_hash: Some(phc),
+                                nt_hash: nt,
                                 groups: r.groups.clone(),
                                 valid_until: None,
                             })

@@ -6,6 +6,7 @@ use anyhow::{bail, Result};
 use clap::Subcommand;
 
 use super::*;
+use crate::admin::web::export::{session_csv_fields, SESSION_CSV_HEADER};
 
 #[derive(Subcommand, Debug)]
 pub enum SessionCmd {
@@ -108,37 +109,9 @@ pub(super) async fn session_cmd(store: &Store, config: &Config, cmd: SessionCmd)
         SessionCmd::Export { since, output } => {
             let rows = store.accounting().since(parse_date(&since)?).await?;
             let mut w = csv_writer(output.as_deref())?;
-            w.write_record([
-                "started",
-                "stopped",
-                "nas",
-                "nas_ip",
-                "session_id",
-                "username",
-                "mac",
-                "ap",
-                "framed_ip",
-                "input_octets",
-                "output_octets",
-                "session_time",
-                "terminate_cause",
-            ])?;
-            for s in rows {
-                w.write_record([
-                    fmt_ms(s.started_ms),
-                    fmt_opt_ms(s.stopped_ms),
-                    s.nas_name,
-                    s.nas_ip,
-                    s.session_id,
-                    s.username.unwrap_or_default(),
-                    s.calling_station.unwrap_or_default(),
-                    s.called_station.unwrap_or_default(),
-                    s.framed_ip.unwrap_or_default(),
-                    s.input_octets.to_string(),
-                    s.output_octets.to_string(),
-                    s.session_time.to_string(),
-                    s.terminate_cause.unwrap_or_default(),
-                ])?;
+            w.write_record(SESSION_CSV_HEADER)?;
+            for s in &rows {
+                w.write_record(session_csv_fields(s, fmt_ms))?;
             }
             w.flush()?;
         }

@@ -106,6 +106,51 @@ pub struct Page<T> {
 
 type ApiResult<T> = Result<T, ApiError>;
 
+/// A page of a list read whole (users, NAS: small tables), from the
+/// offset in `cursor`.
+fn page_in_memory<T, U>(
+    all: Vec<T>,
+    limit: i64,
+    cursor_offset: Option<i64>,
+    f: impl FnMut(T) -> U,
+) -> Page<U> {
+    let offset = usize::try_from(cursor_offset.unwrap_or(0)).unwrap_or(usize::MAX);
+    let total = all.len();
+    let items: Vec<U> = all
+        .into_iter()
+        .skip(offset)
+        .take(usize::try_from(limit).unwrap_or(0))
+        .map(f)
+        .collect();
+    let next = offset.saturating_add(items.len());
+    Page {
+        next_cursor: (next < total && !items.is_empty()).then(|| next.to_string()),
+        items,
+    }
+}
+
+/// The cursor after a keyset page (newest first): the last row's id when
+/// the page was full.
+fn keyset_next(len: usize, limit: i64, last_id: Option<i64>) -> Option<String> {
+    (len as i64 == limit)
+        .then_some(last_id)
+        .flatten()
+        .map(|id| id.to_string())
+}
+
+impl From<crate::store::users::User> for UserItem {
+    fn from(u: crate::store::users::User) -> UserItem {
+        UserItem {
+            username: u.username,
+            display_name: u.display_name,
+            enabled: u.enabled,
+            groups: u.groups,
+            valid_until: u.valid_until,
+            created_at: u.created_at,
+        }
+    }
+}
+
 // --- Overview -------------------------------------------------------------------
 
 /// The overview's figures (cached for a few seconds).
@@ -316,9 +361,7 @@ pub async fn sessions(
             limit,
         })
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|s| s.id.to_string()))
-        .flatten();
+    let next = keyset_next(rows.len(), limit, rows.last().map(|s| s.id));
     Ok(Json(Page {
         items: rows
             .into_iter()
@@ -400,28 +443,9 @@ pub async fn users(
     State(state): State<AdminState>,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<UserItem>>> {
-    let limit = limit(p.limit)? as usize;
-    let offset = cursor(&p.cursor)?.unwrap_or(0) as usize;
+    let (limit, offset) = (limit(p.limit)?, cursor(&p.cursor)?);
     let all = state.store.users().list().await?;
-    let total = all.len();
-    let items: Vec<UserItem> = all
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|u| UserItem {
-            username: u.username,
-            display_name: u.display_name,
-            enabled: u.enabled,
-            groups: u.groups,
-            valid_until: u.valid_until,
-            created_at: u.created_at,
-        })
-        .collect();
-    let next = offset + items.len();
-    Ok(Json(Page {
-        next_cursor: (next < total && !items.is_empty()).then(|| next.to_string()),
-        items,
-    }))
+    Ok(Json(page_in_memory(all, limit, offset, UserItem::from)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -459,18 +483,7 @@ pub async fn user_add(
         .get(b.username.trim())
         .await?
         .ok_or_else(|| WebError::Internal("user vanished after creation".into()))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UserItem {
-            username: u.username,
-            display_name: u.display_name,
-            enabled: u.enabled,
-            groups: u.groups,
-            valid_until: u.valid_until,
-            created_at: u.created_at,
-        }),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(UserItem::from(u))).into_response())
 }
 
 // --- NAS --------------------------------------------------------------------------
@@ -497,34 +510,22 @@ pub async fn nas(
     State(state): State<AdminState>,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<NasItem>>> {
-    let limit = limit(p.limit)? as usize;
-    let offset = cursor(&p.cursor)?.unwrap_or(0) as usize;
+    let (limit, offset) = (limit(p.limit)?, cursor(&p.cursor)?);
     let all = state.store.nas().list().await?;
     let stats = pages::blast_stats(&state).await?;
-    let total = all.len();
-    let items: Vec<NasItem> = all
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|n| {
-            let st = stats.get(&n.name).copied().unwrap_or_default();
-            let (share, last) = (st.share(), st.last_ms);
-            NasItem {
-                address: n.address.to_string(),
-                profile: n.profile,
-                coa_port: n.coa_port,
-                require_message_authenticator: n.require_message_authenticator,
-                message_authenticator_share: share,
-                last_request_ms: (last > 0).then_some(last),
-                name: n.name,
-            }
-        })
-        .collect();
-    let next = offset + items.len();
-    Ok(Json(Page {
-        next_cursor: (next < total && !items.is_empty()).then(|| next.to_string()),
-        items,
-    }))
+    Ok(Json(page_in_memory(all, limit, offset, |n| {
+        let st = stats.get(&n.name).copied().unwrap_or_default();
+        let (share, last) = (st.share(), st.last_ms);
+        NasItem {
+            address: n.address.to_string(),
+            profile: n.profile,
+            coa_port: n.coa_port,
+            require_message_authenticator: n.require_message_authenticator,
+            message_authenticator_share: share,
+            last_request_ms: (last > 0).then_some(last),
+            name: n.name,
+        }
+    })))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -641,9 +642,7 @@ pub async fn auth_log(
             limit,
         })
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id.to_string()))
-        .flatten();
+    let next = keyset_next(rows.len(), limit, rows.last().map(|r| r.id));
     Ok(Json(Page {
         items: rows
             .into_iter()
@@ -815,9 +814,7 @@ pub async fn audit(
             limit,
         })
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.seq.to_string()))
-        .flatten();
+    let next = keyset_next(rows.len(), limit, rows.last().map(|r| r.seq));
     Ok(Json(Page {
         items: rows
             .into_iter()

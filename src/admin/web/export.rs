@@ -274,6 +274,46 @@ pub async fn real_name_csv(
     ))
 }
 
+/// The columns of an accounting-session export (dashboard and CLI).
+pub const SESSION_CSV_HEADER: [&str; 13] = [
+    "started",
+    "stopped",
+    "nas",
+    "nas_ip",
+    "session_id",
+    "username",
+    "mac",
+    "ap",
+    "framed_ip",
+    "input_octets",
+    "output_octets",
+    "session_time",
+    "terminate_cause",
+];
+
+/// One session as the export's fields, times written by `time`.
+pub fn session_csv_fields(
+    s: &crate::store::accounting::AcctSession,
+    time: fn(i64) -> String,
+) -> [String; 13] {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    [
+        time(s.started_ms),
+        s.stopped_ms.map(time).unwrap_or_default(),
+        s.nas_name.clone(),
+        s.nas_ip.clone(),
+        s.session_id.clone(),
+        text(&s.username),
+        text(&s.calling_station),
+        text(&s.called_station),
+        text(&s.framed_ip),
+        s.input_octets.to_string(),
+        s.output_octets.to_string(),
+        s.session_time.to_string(),
+        text(&s.terminate_cause),
+    ]
+}
+
 #[derive(serde::Deserialize, Default)]
 pub struct SessionsExport {
     #[serde(default)]
@@ -309,21 +349,7 @@ pub async fn sessions_csv(
         before_id: None,
         limit: 1000,
     };
-    let header = csv_line(&[
-        "started",
-        "stopped",
-        "nas",
-        "nas_ip",
-        "session_id",
-        "username",
-        "mac",
-        "ap",
-        "framed_ip",
-        "input_octets",
-        "output_octets",
-        "session_time",
-        "terminate_cause",
-    ]);
+    let header = csv_line(&SESSION_CSV_HEADER);
     let start = (state, query, Some(header), false);
     let stream =
         futures_util::stream::unfold(start, |(state, mut query, header, done)| async move {
@@ -352,21 +378,8 @@ pub async fn sessions_csv(
             query.before_id = rows.last().map(|s| s.id);
             let mut chunk = String::new();
             for s in &rows {
-                chunk.push_str(&csv_line(&[
-                    &iso(s.started_ms),
-                    &s.stopped_ms.map(iso).unwrap_or_default(),
-                    &s.nas_name,
-                    &s.nas_ip,
-                    &s.session_id,
-                    s.username.as_deref().unwrap_or(""),
-                    s.calling_station.as_deref().unwrap_or(""),
-                    s.called_station.as_deref().unwrap_or(""),
-                    s.framed_ip.as_deref().unwrap_or(""),
-                    &s.input_octets.to_string(),
-                    &s.output_octets.to_string(),
-                    &s.session_time.to_string(),
-                    s.terminate_cause.as_deref().unwrap_or(""),
-                ]));
+                let fields = session_csv_fields(s, iso);
+                chunk.push_str(&csv_line(&fields.each_ref().map(String::as_str)));
             }
             Some((Ok(Bytes::from(chunk)), (state, query, None, done)))
         });

@@ -222,17 +222,17 @@ pub async fn guard(
     let caller = if let Some(token) = bearer {
         match token_caller(&state, &token, &origin, lang, now).await {
             Ok(Some(c)) => c,
-            Ok(None) => return unauthenticated(route.surface, lang, true),
+            Ok(None) => return unauthenticated(route.surface, true),
             Err(e) => return WebError::Store(e).respond(route.surface, lang),
         }
     } else {
         let id = cookie(req.headers(), SESSION_COOKIE).map(str::to_string);
         let Some(id) = id else {
-            return unauthenticated(route.surface, lang, false);
+            return unauthenticated(route.surface, false);
         };
         match session_caller(&state, &id, &origin, lang, now).await {
             Ok(Some(c)) => c,
-            Ok(None) => return unauthenticated(route.surface, lang, false),
+            Ok(None) => return unauthenticated(route.surface, false),
             Err(e) => return WebError::Store(e).respond(route.surface, lang),
         }
     };
@@ -442,7 +442,7 @@ pub async fn check_csrf(req: Request, expected: &str) -> Result<Request, WebErro
     Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
-fn unauthenticated(surface: Surface, lang: Lang, token: bool) -> Response {
+fn unauthenticated(surface: Surface, token: bool) -> Response {
     match surface {
         Surface::Api => problem(
             StatusCode::UNAUTHORIZED,
@@ -453,14 +453,11 @@ fn unauthenticated(surface: Surface, lang: Lang, token: bool) -> Response {
                 "sign in, or send Authorization: Bearer <token>"
             },
         ),
-        Surface::Page => {
-            let _ = lang;
-            (
-                StatusCode::SEE_OTHER,
-                [(header::LOCATION, HeaderValue::from_static("/login"))],
-            )
-                .into_response()
-        }
+        Surface::Page => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, HeaderValue::from_static("/login"))],
+        )
+            .into_response(),
     }
 }
 

@@ -212,11 +212,7 @@ async fn compute(
 
 /// `GET /events/overview`: the figures as JSON `overview` events, every
 /// few seconds, while the page is open.
-pub async fn events(
-    State(state): State<AdminState>,
-    axum::Extension(caller): axum::Extension<Caller>,
-    headers: axum::http::HeaderMap,
-) -> Response {
+pub async fn events(State(state): State<AdminState>, headers: axum::http::HeaderMap) -> Response {
     let start = (state, headers, true);
     let stream = futures_util::stream::unfold(start, |(state, headers, first)| async move {
         if !first {
@@ -236,7 +232,6 @@ pub async fn events(
         let event = Event::default().event("overview").data(data);
         Some((Ok::<_, Infallible>(event), (state, headers, false)))
     });
-    let _ = caller;
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()

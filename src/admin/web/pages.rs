@@ -1628,6 +1628,18 @@ pub struct UserForm {
     pub groups: String,
 }
 
+/// A staff password's stored forms, hashed off the async threads.
+async fn staff_credentials(
+    state: &AdminState,
+    password: &str,
+) -> Result<(String, Option<[u8; 16]>), WebError> {
+    let (pw, store_nt) = (password.to_string(), state.config.radius.store_nt_hash);
+    tokio::task::spawn_blocking(move || crate::admin::import::staff_credentials(&pw, store_nt))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?
+        .map_err(|e| WebError::Internal(e.to_string()))
+}
+
 /// Creates a staff account (shared by the page and the API).
 pub async fn create_user(state: &AdminState, c: &Caller, f: &UserForm) -> Result<(), WebError> {
     let username = crate::domain::validate_username(f.username.trim())
@@ -1635,24 +1647,8 @@ pub async fn create_user(state: &AdminState, c: &Caller, f: &UserForm) -> Result
         .to_string();
     crate::credentials::check_new_password(&f.password)
         .map_err(|e| WebError::BadRequest(e.to_string()))?;
-    let groups: Vec<String> = f
-        .groups
-        .split([';', ','])
-        .map(str::trim)
-        .filter(|g| !g.is_empty())
-        .map(String::from)
-        .collect();
-    let pw = f.password.clone();
-    let store_nt = state.config.radius.store_nt_hash;
-    let (phc, nt) = tokio::task::spawn_blocking(move || {
-        (
-            crate::credentials::hash_password(&pw),
-            store_nt.then(|| crate::radius::mschap::nt_password_hash(&pw)),
-        )
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?;
-    let phc = phc.map_err(|e| WebError::Internal(e.to_string()))?;
+    let groups = split_list(&f.groups);
+    let (phc, nt) = staff_credentials(state, &f.password).await?;
     state
         .store
         .users()
@@ -2060,17 +2056,7 @@ pub async fn user_edit(
         let password_changed = !f.password.is_empty();
         if password_changed {
             crate::credentials::check_new_password(&f.password).map_err(|e| WebError::BadRequest(e.to_string()))?;
-            let pw = f.password.clone();
-            let store_nt = state.config.radius.store_nt_hash;
-            let (phc, nt) = tokio::task::spawn_blocking(move || {
-                (
-                    crate::credentials::hash_password(&pw),
-                    store_nt.then(|| crate::radius::mschap::nt_password_hash(&pw)),
-                )
-            })
-            .await
-            .map_err(|e| WebError::Internal(e.to_string()))?;
-            let phc = phc.map_err(|e| WebError::Internal(e.to_string()))?;
+            let (phc, nt) = staff_credentials(&state, &f.password).await?;
             state.store.users().set_password(name, &phc, nt).await?;
         }
         record(

@@ -264,10 +264,7 @@ async fn login_inner(
     } else {
         Stage::Ready
     };
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(200).collect::<String>());
+    let ua = user_agent(&headers);
     let id = match new_session(&state, &admin.username, stage, &origin, ua.as_deref()).await {
         Ok(id) => id,
         Err(e) => return e.respond(super::Surface::Page, lang),
@@ -377,6 +374,27 @@ fn csrf_ok(s: &AdminSession, given: &str) -> bool {
     bool::from(s.csrf.as_bytes().ct_eq(given.as_bytes()))
 }
 
+/// The session of a sign-in step's POST: at `stage`, with its CSRF token,
+/// not from another site. `None`: start again at /login.
+async fn step_session(
+    state: &AdminState,
+    headers: &HeaderMap,
+    stage: Stage,
+    csrf: &str,
+) -> Result<Option<(String, AdminSession)>, WebError> {
+    Ok(session_at(state, headers, stage)
+        .await?
+        .filter(|(_, s)| csrf_ok(s, csrf) && !cross_site(headers)))
+}
+
+/// The browser's User-Agent, shortened, for the sessions list.
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect())
+}
+
 /// `POST /login/totp`: the second factor. A code counts once: its time
 /// step must be later than the last one used.
 pub async fn totp(
@@ -389,12 +407,9 @@ pub async fn totp(
     let t = lang.texts();
     let origin = origin_of(&req_ext);
     let result: Result<Response, WebError> = async {
-        let Some((id, s)) = session_at(&state, &headers, Stage::Totp).await? else {
+        let Some((id, s)) = step_session(&state, &headers, Stage::Totp, &f.csrf).await? else {
             return Ok(see_other("/login", vec![]));
         };
-        if !csrf_ok(&s, &f.csrf) || cross_site(&headers) {
-            return Ok(see_other("/login", vec![]));
-        }
         let now = state.now_ms();
         let key = lockout_key(&s.username);
         if !allowed_from(&state, &origin) {
@@ -596,12 +611,9 @@ pub async fn setup(
     let t = lang.texts();
     let origin = origin_of(&req_ext);
     let result: Result<Response, WebError> = async {
-        let Some((id, s)) = session_at(&state, &headers, Stage::Setup).await? else {
+        let Some((id, s)) = step_session(&state, &headers, Stage::Setup, &f.csrf).await? else {
             return Ok(see_other("/login", vec![]));
         };
-        if !csrf_ok(&s, &f.csrf) || cross_site(&headers) {
-            return Ok(see_other("/login", vec![]));
-        }
         let admin = state
             .store
             .admins()
@@ -678,10 +690,7 @@ pub async fn setup(
                 )
                 .await;
         }
-        let ua = headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(200).collect::<String>());
+        let ua = user_agent(&headers);
         let new_id = new_session(
             &state,
             &admin.username,
