@@ -11,7 +11,10 @@ use super::read_stdin_lines;
 use crate::app;
 use crate::config::Config;
 use crate::domain::{AuthProtocol, PrivProtocol};
+use crate::profiles::snmp::Role;
+use crate::profiles::{Profiles, AUTO_PROFILE, GENERIC_PROFILE};
 use crate::snmp::client::SnmpStats;
+use crate::snmp::collect;
 use crate::snmp::discover::{self, SweepOptions};
 use crate::store::aps::{Ap, ApKind, NewAp, SnmpSecret};
 use crate::store::Store;
@@ -21,10 +24,11 @@ pub struct ApFields {
     /// HOST or HOST:PORT of the SNMP agent (port 161 by default).
     #[arg(long)]
     pub address: Option<String>,
-    /// Vendor profile (from ap-profiles/); default generic.
+    /// Vendor profile (from ap-profiles/). Without it, `ap add` asks the
+    /// device (sysObjectID, sysDescr) and picks the profile that matches.
     #[arg(long)]
     pub profile: Option<String>,
-    /// `ap` or `controller` (a controller lists the APs it manages).
+    /// `ap` or `controller`; the profile says which, this overrides it.
     #[arg(long)]
     pub kind: Option<String>,
     #[arg(long)]
@@ -117,6 +121,29 @@ pub enum ApCmd {
     },
     /// Devices found by `discover` or listed by controllers, not yet adopted.
     Discovered {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a discovered device into the inventory with what was learned
+    /// (profile, kind, MAC, model, serial, its controller).
+    Adopt {
+        /// The device's number (`ap discovered`) or address.
+        target: String,
+        /// The name in the inventory (default: the device's own name).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        fields: Box<ApFields>,
+    },
+    /// What a profile reads from a recorded walk (`snmpwalk -On` output or
+    /// `.snmprec`): detected profile, APs, radios, VAPs, clients.
+    Test {
+        /// The walk file.
+        #[arg(long)]
+        walk: PathBuf,
+        /// The profile to use (default: detected from the walk).
+        #[arg(long)]
+        profile: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -253,9 +280,48 @@ fn apply(spec: &mut NewAp, f: &ApFields) -> Result<()> {
     Ok(())
 }
 
+/// Asks a device what it is and picks the profile: Ok(None) when it
+/// answered and no profile matches, Err when it did not answer.
+async fn detect_device(
+    profiles: &Profiles,
+    spec: &NewAp,
+) -> std::result::Result<Option<(String, String)>, String> {
+    let addr = crate::snmp::scheduler::resolve(&spec.address)
+        .await
+        .ok_or_else(|| format!("cannot resolve {}", spec.address))?;
+    let creds = crate::snmp::credentials_of(&spec.snmp).ok_or("no SNMP credentials")?;
+    let opts = crate::snmp::client::RequestOptions {
+        timeout: std::time::Duration::from_millis(1500),
+        retries: 1,
+        ..Default::default()
+    };
+    let mut client =
+        crate::snmp::client::Client::connect(addr, &creds, opts, Arc::new(SnmpStats::default()))
+            .await
+            .map_err(|e| e.to_string())?;
+    let oids: Vec<crate::snmp::oid::Oid> = [collect::SYS_OBJECT_ID, collect::SYS_DESCR]
+        .iter()
+        .filter_map(|o| crate::snmp::oid::Oid::parse(o).ok())
+        .collect();
+    let got = client.get(&oids).await.map_err(|e| e.to_string())?;
+    let sys = collect::decode_system(&Default::default(), &got);
+    Ok(
+        collect::detect(profiles, sys.object_id.as_deref(), sys.descr.as_deref())
+            .map(|(p, why)| (p.name.clone(), why)),
+    )
+}
+
+/// `controller` when the profile's devices list APs, else `ap`.
+fn kind_of(profiles: &Profiles, profile: &str) -> ApKind {
+    match profiles.get(profile).map(|p| p.snmp.role) {
+        Some(Role::Controller) => ApKind::Controller,
+        _ => ApKind::Ap,
+    }
+}
+
 fn check_profile(config: &Config, spec: &NewAp) -> Result<()> {
     let profiles = app::load_profiles(config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if profiles.get(&spec.profile).is_none() {
+    if spec.profile != AUTO_PROFILE && profiles.get(&spec.profile).is_none() {
         bail!(
             "unknown profile {:?}; known: {}",
             spec.profile,
@@ -298,12 +364,32 @@ pub async fn ap_cmd(store: &Store, config: &Config, cmd: ApCmd) -> Result<()> {
             let mut spec = NewAp {
                 name: name.clone(),
                 address,
-                profile: "generic".into(),
+                profile: GENERIC_PROFILE.into(),
                 ..NewAp::default()
             };
             apply(&mut spec, &fields)?;
             if spec.snmp == SnmpSecret::None && !fields.no_snmp {
                 bail!("give SNMP credentials: --community-stdin, --v3-user USER (passwords on stdin), or --no-snmp");
+            }
+            let profiles = app::load_profiles(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            if fields.profile.is_none() && spec.snmp != SnmpSecret::None {
+                match detect_device(&profiles, &spec).await {
+                    Ok(Some((p, why))) => {
+                        println!("detected profile {p} ({why})");
+                        spec.profile = p;
+                    }
+                    Ok(None) => println!("no profile matches this device; using generic"),
+                    Err(e) => {
+                        println!(
+                            "cannot reach {} now ({e}); the profile is detected on the first poll",
+                            spec.address
+                        );
+                        spec.profile = AUTO_PROFILE.into();
+                    }
+                }
+            }
+            if fields.kind.is_none() {
+                spec.kind = kind_of(&profiles, &spec.profile);
             }
             check_profile(config, &spec)?;
             let ap = store
@@ -388,6 +474,15 @@ pub async fn ap_cmd(store: &Store, config: &Config, cmd: ApCmd) -> Result<()> {
             let radios = store.samples().latest_radios(ap.id).await?;
             let since = ap.last_ok_ms.unwrap_or(0);
             let clients = store.samples().clients(ap.id, since).await?;
+            let vaps: serde_json::Value = ap
+                .vaps
+                .as_deref()
+                .and_then(|v| serde_json::from_str(v).ok())
+                .unwrap_or(serde_json::Value::Null);
+            if !json {
+                print!("{}", show_text(&ap, &radios, &vaps, &clients));
+                return Ok(());
+            }
             let mut v = ap_json(&ap);
             v["radios"] = serde_json::json!(radios
                 .iter()
@@ -396,6 +491,7 @@ pub async fn ap_cmd(store: &Store, config: &Config, cmd: ApCmd) -> Result<()> {
                     "noise": r.noise, "utilization": r.utilization, "clients": r.clients,
                 }))
                 .collect::<Vec<_>>());
+            v["vaps"] = vaps;
             v["clients"] = serde_json::json!(clients
                 .iter()
                 .map(|(at, c)| serde_json::json!({
@@ -403,10 +499,14 @@ pub async fn ap_cmd(store: &Store, config: &Config, cmd: ApCmd) -> Result<()> {
                     "ssid": c.ssid, "rssi": c.rssi, "snr": c.snr,
                 }))
                 .collect::<Vec<_>>());
-            // One format: JSON (`--json` is accepted for symmetry with `list`).
-            let _ = json;
             println!("{}", serde_json::to_string_pretty(&v)?);
         }
+        ApCmd::Adopt {
+            target,
+            name,
+            fields,
+        } => adopt(store, config, &target, name, &fields).await?,
+        ApCmd::Test { .. } => bail!("`ap test` runs without the store (see cli::walks)"),
         ApCmd::Import { file } => import(store, config, &file).await?,
         ApCmd::Export {
             output,
@@ -418,12 +518,13 @@ pub async fn ap_cmd(store: &Store, config: &Config, cmd: ApCmd) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 println!(
-                    "{:<24} {:<14} {:<12} {:<18} {:<20} MODEL",
-                    "ADDRESS", "VIA", "PROFILE", "MAC", "NAME"
+                    "{:<5} {:<24} {:<14} {:<12} {:<18} {:<20} MODEL",
+                    "ID", "ADDRESS", "VIA", "PROFILE", "MAC", "NAME"
                 );
                 for d in list {
                     println!(
-                        "{:<24} {:<14} {:<12} {:<18} {:<20} {}",
+                        "{:<5} {:<24} {:<14} {:<12} {:<18} {:<20} {}",
+                        d.id,
                         d.address,
                         d.via,
                         d.profile.unwrap_or_default(),
@@ -435,6 +536,208 @@ pub async fn ap_cmd(store: &Store, config: &Config, cmd: ApCmd) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// A value or `unknown` (never 0 for a value nobody could read).
+pub fn or_unknown<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+}
+
+fn show_text(
+    ap: &Ap,
+    radios: &[crate::store::samples::RadioSample],
+    vaps: &serde_json::Value,
+    clients: &[(i64, crate::store::samples::ClientSample)],
+) -> String {
+    use std::fmt::Write;
+    let s = &ap.spec;
+    let mut out = String::new();
+    let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let _ = writeln!(
+        out,
+        "{} ({}, profile {})",
+        s.name,
+        s.kind.as_str(),
+        s.profile
+    );
+    let _ = writeln!(
+        out,
+        "  status     {} (last poll {})",
+        ap.status,
+        fmt_ms(ap.last_poll_ms)
+    );
+    if let Some(e) = &ap.last_error {
+        let _ = writeln!(out, "  last error {e}");
+    }
+    let _ = writeln!(out, "  address    {}", s.address);
+    if let Some(c) = &s.controller {
+        let _ = writeln!(out, "  controller {c}");
+    }
+    let _ = writeln!(out, "  mac        {}", text(&s.mac));
+    let _ = writeln!(
+        out,
+        "  model      {}",
+        text(&ap.polled_model.clone().or(s.model.clone()))
+    );
+    let _ = writeln!(
+        out,
+        "  serial     {}",
+        text(&ap.polled_serial.clone().or(s.serial.clone()))
+    );
+    let _ = writeln!(
+        out,
+        "  firmware   {}",
+        text(&ap.polled_firmware.clone().or(s.firmware.clone()))
+    );
+    let _ = writeln!(
+        out,
+        "  uptime     {}",
+        or_unknown(ap.uptime_ticks.map(|t| format!("{} s", t / 100)))
+    );
+    let _ = writeln!(out, "  clients    {}", or_unknown(ap.clients));
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "{:<28} {:>7} {:>8} {:>9} {:>7} {:>8}",
+        "RADIO", "CHANNEL", "TX dBm", "NOISE dBm", "UTIL %", "CLIENTS"
+    );
+    for r in radios {
+        let _ = writeln!(
+            out,
+            "{:<28} {:>7} {:>8} {:>9} {:>7} {:>8}",
+            r.radio,
+            or_unknown(r.channel),
+            or_unknown(r.tx_power),
+            or_unknown(r.noise),
+            or_unknown(r.utilization),
+            or_unknown(r.clients)
+        );
+    }
+    if radios.is_empty() {
+        let _ = writeln!(out, "(no radio samples)");
+    }
+    if let Some(list) = vaps.as_array() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<20} {:<8} {:<24} {:<18} {:>8}",
+            "AP", "RADIO", "SSID", "BSSID", "CLIENTS"
+        );
+        for v in list {
+            let t = |k: &str| match &v[k] {
+                serde_json::Value::Null => "-".to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let clients = if v["clients"].is_null() {
+                "unknown".to_string()
+            } else {
+                t("clients")
+            };
+            let _ = writeln!(
+                out,
+                "{:<20} {:<8} {:<24} {:<18} {:>8}",
+                t("ap"),
+                t("radio"),
+                t("ssid"),
+                t("bssid"),
+                clients
+            );
+        }
+    }
+    if !clients.is_empty() {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "{:<18} {:<15} {:<16} {:<20} {:>5} {:>5}",
+            "CLIENT", "IP", "USER", "SSID", "RSSI", "SNR"
+        );
+        for (_, c) in clients {
+            let _ = writeln!(
+                out,
+                "{:<18} {:<15} {:<16} {:<20} {:>5} {:>5}",
+                text(&c.mac),
+                text(&c.ip),
+                text(&c.username),
+                text(&c.ssid),
+                or_unknown(c.rssi),
+                or_unknown(c.snr)
+            );
+        }
+    }
+    out
+}
+
+/// `ap adopt`: a discovered device into the inventory.
+async fn adopt(
+    store: &Store,
+    config: &Config,
+    target: &str,
+    name: Option<String>,
+    fields: &ApFields,
+) -> Result<()> {
+    let Some(d) = store.aps().find_discovered(target).await? else {
+        bail!("no discovered device {target:?}; see `portico ap discovered`");
+    };
+    let profiles = app::load_profiles(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = name
+        .or_else(|| d.sys_name.clone().filter(|n| !n.trim().is_empty()))
+        .or_else(|| d.mac.as_ref().map(|m| format!("ap-{}", m.replace(':', ""))))
+        .unwrap_or_else(|| d.address.clone());
+    let mut spec = NewAp {
+        name: name.trim().to_string(),
+        profile: d.profile.clone().unwrap_or_else(|| GENERIC_PROFILE.into()),
+        mac: d.mac.clone(),
+        model: d.model.clone(),
+        serial: d.serial.clone(),
+        ..NewAp::default()
+    };
+    spec.kind = match d.kind.as_deref() {
+        Some(k) => ApKind::parse(k).unwrap_or(ApKind::Ap),
+        None => kind_of(&profiles, &spec.profile),
+    };
+    if d.via == "sweep" {
+        spec.address = d.address.clone();
+    } else {
+        // Listed by a controller: polled through it, at the address it gave.
+        let Some(controller) = store.aps().get(&d.via).await? else {
+            bail!(
+                "the controller {} that listed {target} is no longer in the inventory",
+                d.via
+            );
+        };
+        spec.controller = Some(d.via.clone());
+        spec.kind = ApKind::Ap;
+        spec.address = if crate::store::aps::check_address(&d.address).is_ok() {
+            d.address.clone()
+        } else {
+            controller.spec.address.clone()
+        };
+    }
+    apply(&mut spec, fields)?;
+    if d.via == "sweep" && spec.snmp == SnmpSecret::None && !fields.no_snmp {
+        bail!("give SNMP credentials (the sweep's community is not kept): --community-stdin, --v3-user USER, or --no-snmp");
+    }
+    check_profile(config, &spec)?;
+    let ap = store
+        .aps()
+        .add(&spec)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    store.aps().forget_discovered_id(d.id).await?;
+    println!(
+        "adopted {} {} ({}, profile {}{})",
+        ap.spec.kind.as_str(),
+        ap.spec.name,
+        ap.spec.address,
+        ap.spec.profile,
+        ap.spec
+            .controller
+            .as_ref()
+            .map(|c| format!(", through controller {c}"))
+            .unwrap_or_default()
+    );
     Ok(())
 }
 

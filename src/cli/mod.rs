@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 mod admins;
 mod aps;
+pub mod walks;
 
 mod network;
 mod portal;
@@ -85,6 +86,9 @@ pub enum Command {
     Ap(aps::ApCmd),
     /// Sweep a network for SNMP agents and list them for adoption.
     Discover(aps::DiscoverArgs),
+    /// Serve recorded walks as SNMP v2c agents on loopback (community =
+    /// file name without extension), to run the poller against them.
+    Simulate(walks::SimulateArgs),
     /// Operational events (AP up/down, traps, alerts).
     #[command(subcommand)]
     Event(aps::EventCmd),
@@ -197,6 +201,12 @@ pub async fn run(cli: Cli, config: Config, argv: Vec<String>) -> Result<()> {
             print!("{}", Config::sample());
             return Ok(());
         }
+        Command::Simulate(args) => return walks::simulate(args).await,
+        Command::Ap(aps::ApCmd::Test {
+            walk,
+            profile,
+            json,
+        }) => return walks::ap_test(&config, &walk, profile.as_deref(), json).await,
         _ => {}
     }
     let store = app::open_store(&config).await?;
@@ -260,7 +270,9 @@ async fn dispatch(
     command: Command,
 ) -> Result<()> {
     match command {
-        Command::Serve | Command::CheckConfig | Command::SampleConfig => Ok(()),
+        Command::Serve | Command::CheckConfig | Command::SampleConfig | Command::Simulate(_) => {
+            Ok(())
+        }
         Command::User(cmd) => user_cmd(store, config, cmd).await,
         Command::Group(cmd) => group_cmd(store, cmd).await,
         Command::Nas(cmd) => nas_cmd(store, config, cmd).await,

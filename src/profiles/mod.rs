@@ -38,6 +38,9 @@ use radius::radius_profile;
 pub const DEFAULT_COA_PORT: u16 = 3799;
 
 /// Name of the profile compiled into the binary.
+/// The profile name of an AP whose vendor is found on its first poll
+/// (`ap add` without `--profile` when the device did not answer).
+pub const AUTO_PROFILE: &str = "auto";
 pub const GENERIC_PROFILE: &str = "generic";
 
 const GENERIC_TOML: &str = include_str!("../../ap-profiles/generic.toml");

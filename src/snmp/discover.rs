@@ -94,22 +94,46 @@ pub async fn probe(
     } else {
         addr.to_string()
     };
+    // The profile's own model and serial scalars make the device known by
+    // serial, not only by the address it answered on.
+    let identity = match profile {
+        Some(p) => match client.get(&collect::system_oids(&p.snmp)).await {
+            Ok(got) => collect::decode_system(&p.snmp, &got),
+            Err(_) => collect::SystemInfo::default(),
+        },
+        None => collect::SystemInfo::default(),
+    };
+    let kind_of = |p: &crate::profiles::Profile| {
+        match p.snmp.role {
+            Role::Controller => "controller",
+            Role::Ap => "ap",
+        }
+        .to_string()
+    };
     let mut out = vec![Discovered {
+        id: 0,
         address: address.clone(),
         via: "sweep".into(),
         profile: profile.map(|p| p.name.clone()),
+        kind: profile.map(kind_of),
         mac: None,
+        serial: identity.serial,
         sys_name: name,
         sys_descr: descr,
         sys_object_id: object_id,
-        model: None,
+        model: identity.model,
         seen_ms: now,
     }];
     if let Some(p) = profile.filter(|p| p.snmp.role == Role::Controller) {
-        if let Some(plan) = collect::ApTablePlan::new(&p.snmp) {
-            if let Ok(walked) = client.walk(plan.columns()).await {
-                for row in plan.decode(&collect::join(walked)) {
+        let cols = collect::ap_columns(&p.snmp);
+        if !cols.is_empty() {
+            if let Ok(walked) = client.walk(&cols).await {
+                let mut dropped = 0;
+                for row in collect::decode_aps(&p.snmp, &collect::join(walked), &mut dropped) {
                     out.push(Discovered {
+                        id: 0,
+                        kind: Some("ap".into()),
+                        serial: row.serial.clone(),
                         address: row
                             .ip
                             .clone()

@@ -1,6 +1,6 @@
 //! SNMP monitoring: profile-driven polling of APs and controllers, the trap
-//! receiver, reachability and alerts. (The fleet simulator and its agent
-//! are tools, in `tools/`.)
+//! receiver, reachability and alerts, and the walk tools (`ap test --walk`,
+//! `simulate --walk`). (The fleet simulator is a tool, in `tools/`.)
 //!
 //! The codec and v3 security are the `snmp2` crate's; this module adds what
 //! it leaves out: request timeouts and retries, table walks, the trap
@@ -11,6 +11,7 @@
 //! turns walks into normalised observations per the profile; [`poller`]
 //! and [`scheduler`] do the I/O; [`alerts`] decides on plain values.
 
+pub mod agent;
 pub mod alerts;
 pub mod ber;
 pub mod client;
@@ -23,6 +24,7 @@ pub mod reach;
 pub mod scheduler;
 pub mod trap;
 pub mod value;
+pub mod walkfile;
 pub mod webhook;
 
 use crate::store::aps::SnmpSecret;

@@ -23,7 +23,7 @@ use super::icmp::Pinger;
 use super::reach::{self, Status};
 use super::trap::{Source, Sources};
 use crate::clock::now_ms;
-use crate::profiles::{Profile, Profiles, GENERIC_PROFILE};
+use crate::profiles::{Profile, Profiles, AUTO_PROFILE, GENERIC_PROFILE};
 use crate::store::aps::{Ap, ApKind, Discovered, PollUpdate, SnmpSecret};
 use crate::store::samples::{ClientSample, IfSample, PollRecord, RadioSample, SampleRetention};
 use crate::store::Store;
@@ -395,6 +395,9 @@ async fn poll_target(ctx: &PollCtx, ap: &Ap, addr: Option<SocketAddr>, state: &M
     };
     let mut radios_for_alerts = Vec::new();
     if let Ok(r) = &result {
+        if ap.spec.profile == AUTO_PROFILE {
+            detect_profile(ctx, ap, r, at_ms).await;
+        }
         fill_record(&mut record, r, None);
         if ap.spec.kind == ApKind::Controller {
             controller_aps(ctx, ap, r, at_ms, &mut record).await;
@@ -423,31 +426,16 @@ fn fill_record(record: &mut PollRecord, r: &PollResult, only: Option<&collect::A
     u.serial = r.system.serial.clone();
     u.firmware = r.system.firmware.clone();
     record.uptime_s = r.system.uptime_ticks.map(|t| i64::from(t) / 100);
-    let belongs = |x: &collect::RadioRow, ap: &collect::ApRow| {
-        x.ap_index.as_deref() == Some(ap.index.as_str())
-            || (x.ap_name.is_some() && x.ap_name == ap.name)
-    };
-    let local = |x: &collect::RadioRow| -> String {
-        match &x.ap_index {
-            Some(ap) => x
-                .index
-                .strip_prefix(ap.as_str())
-                .unwrap_or(&x.index)
-                .trim_start_matches('.')
-                .to_string(),
-            None => x.index.clone(),
-        }
-    };
     record.radios = r
         .radios
         .iter()
-        .filter(|x| only.is_none_or(|ap| belongs(x, ap)))
+        .filter(|x| only.is_none_or(|ap| x.ap.matches(ap)))
         .map(|x| RadioSample {
-            radio: match (only, &x.ap_name, &x.ap_index) {
-                (Some(_), _, _) => local(x),
-                (None, Some(n), _) => format!("{n}/{}", local(x)),
-                (None, None, Some(a)) => format!("{a}/{}", local(x)),
-                (None, None, None) => x.index.clone(),
+            // On the AP's own record the radio is just its number or name.
+            radio: if only.is_some() {
+                x.radio.clone()
+            } else {
+                r.radio_label(x)
             },
             channel: x.channel,
             tx_power: x.tx_power,
@@ -456,12 +444,11 @@ fn fill_record(record: &mut PollRecord, r: &PollResult, only: Option<&collect::A
             clients: x.clients,
         })
         .collect();
-    let radio_clients: Option<i64> = record.radios.iter().map(|x| x.clients).sum();
-    record.update.clients = if r.clients.is_empty() {
-        radio_clients
-    } else {
-        Some(i64::try_from(r.clients.len()).unwrap_or(i64::MAX))
+    record.update.clients = match only {
+        Some(ap) => r.clients_of_ap(ap),
+        None => r.total_clients(),
     };
+    record.update.vaps = vaps_json(r, only);
     if only.is_none() {
         record.interfaces = r
             .interfaces
@@ -489,6 +476,57 @@ fn fill_record(record: &mut PollRecord, r: &PollResult, only: Option<&collect::A
     }
 }
 
+/// The SSIDs a record's AP serves (its VAP rows; a controller's own record
+/// also lists its WLANs), as JSON; None when the profile reads none.
+fn vaps_json(r: &PollResult, only: Option<&collect::ApRow>) -> Option<String> {
+    let mut list: Vec<serde_json::Value> = r
+        .vaps
+        .iter()
+        .filter(|v| only.is_none_or(|ap| v.ap.matches(ap)))
+        .map(|v| {
+            serde_json::json!({
+                "ap": if only.is_none() { r.ap_label(&v.ap) } else { None },
+                "radio": v.radio, "ssid": v.ssid, "bssid": v.bssid,
+                "clients": v.clients, "channel": v.channel,
+            })
+        })
+        .collect();
+    if only.is_none() {
+        list.extend(r.wlans.iter().map(|w| {
+            serde_json::json!({"ap": null, "radio": null, "ssid": w.ssid, "bssid": null,
+                "clients": w.clients, "channel": null})
+        }));
+    }
+    (!list.is_empty()).then(|| serde_json::Value::Array(list).to_string())
+}
+
+/// A profile found for an AP added without one (`auto`), from what its
+/// first poll answered.
+async fn detect_profile(ctx: &PollCtx, ap: &Ap, r: &PollResult, at_ms: i64) {
+    let Some((p, why)) = collect::detect(
+        &ctx.profiles,
+        r.system.object_id.as_deref(),
+        r.system.descr.as_deref(),
+    ) else {
+        return;
+    };
+    let kind = match p.snmp.role {
+        crate::profiles::snmp::Role::Controller => ApKind::Controller,
+        crate::profiles::snmp::Role::Ap => ApKind::Ap,
+    };
+    if let Err(e) = ctx.store.aps().set_profile(ap.id, &p.name, kind).await {
+        tracing::warn!(error = %e, "cannot store the detected profile");
+        return;
+    }
+    ctx.events.emit(EventRecord {
+        at_ms,
+        kind: "profile-detected".into(),
+        source: ap.spec.name.clone(),
+        severity: "info".into(),
+        message: format!("AP {} uses profile {} ({why})", ap.spec.name, p.name),
+    });
+}
+
 /// A controller's AP table: adopted APs get their own status and radios;
 /// the others are listed as discovered.
 async fn controller_aps(
@@ -511,15 +549,22 @@ async fn controller_aps(
         });
         match adopted {
             Some(a) => {
-                let up = row.up.unwrap_or(true);
+                // A controller that gives no status leaves the AP unknown.
+                let status = match row.up {
+                    Some(true) => "up",
+                    Some(false) => "down",
+                    None => "unknown",
+                };
+                let up = row.up;
                 let mut rec = PollRecord {
                     update: PollUpdate {
                         ap_id: a.id,
                         at_ms,
-                        ok: up,
-                        status: if up { "up" } else { "down" }.into(),
-                        failures: i64::from(!up),
-                        error: (!up).then(|| {
+                        // Unknown is not down: the radios are still stored.
+                        ok: up != Some(false),
+                        status: status.into(),
+                        failures: i64::from(up == Some(false)),
+                        error: (up == Some(false)).then(|| {
                             format!("controller reports status {}", row.status_raw.unwrap_or(0))
                         }),
                         ..PollUpdate::default()
@@ -536,7 +581,9 @@ async fn controller_aps(
                 rec.update.model = row.model.clone();
                 rec.update.serial = row.serial.clone();
                 rec.update.firmware = row.firmware.clone();
-                if a.status != rec.update.status && a.status != "unknown" {
+                if let (Some(up), true) =
+                    (up, a.status != rec.update.status && a.status != "unknown")
+                {
                     ctx.events.emit(EventRecord {
                         at_ms,
                         kind: if up { "ap-up" } else { "ap-down" }.into(),
@@ -548,11 +595,14 @@ async fn controller_aps(
                         ),
                     });
                 }
-                alert(ctx, &a.spec.name, Some(up), &rec.radios.clone(), at_ms).await;
+                alert(ctx, &a.spec.name, up, &rec.radios.clone(), at_ms).await;
                 let _ = ctx.records.try_send(rec);
             }
             None => {
                 let d = Discovered {
+                    id: 0,
+                    kind: Some("ap".into()),
+                    serial: row.serial.clone(),
                     address: row
                         .ip
                         .clone()

@@ -144,6 +144,8 @@ pub struct Ap {
     pub polled_serial: Option<String>,
     pub polled_firmware: Option<String>,
     pub clients: Option<i64>,
+    /// The SSIDs it served at its last poll (JSON list), if known.
+    pub vaps: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -171,21 +173,43 @@ pub struct PollUpdate {
     pub serial: Option<String>,
     pub firmware: Option<String>,
     pub clients: Option<i64>,
+    /// The SSIDs it serves (JSON list), where the profile reads them.
+    pub vaps: Option<String>,
 }
 
 /// A device found by a sweep or in a controller's AP table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Discovered {
+    /// The row's number (0 before it is stored); `ap adopt ID` takes it.
+    pub id: i64,
     pub address: String,
     /// `sweep` or the controller's name.
     pub via: String,
     pub profile: Option<String>,
+    /// `ap` or `controller`, as the profile says.
+    pub kind: Option<String>,
     pub mac: Option<String>,
+    pub serial: Option<String>,
     pub sys_name: Option<String>,
     pub sys_descr: Option<String>,
     pub sys_object_id: Option<String>,
     pub model: Option<String>,
     pub seen_ms: i64,
+}
+
+impl Discovered {
+    /// What makes it one device: its MAC, else its sysObjectID and serial,
+    /// else the address it answered on.
+    pub fn device_key(&self) -> String {
+        if let Some(m) = &self.mac {
+            return format!("mac:{m}");
+        }
+        if let Some(s) = &self.serial {
+            let kind = self.sys_object_id.as_deref().unwrap_or(&self.via);
+            return format!("serial:{kind}:{s}");
+        }
+        format!("addr:{}", self.address)
+    }
 }
 
 /// Checks `HOST` or `HOST:PORT` (IPv6 as `[addr]:port` or a bare address).
@@ -320,7 +344,7 @@ pub(super) const AP_COLS: &str =
     "id, name, kind, mac, address, profile, controller, model, serial, firmware, \
      building, floor, room, x, y, snmp_version, snmp_secret_enc, tags, notes, status, failures, \
      last_poll_ms, last_ok_ms, last_error, sys_name, sys_descr, sys_object_id, uptime_ticks, \
-     polled_model, polled_serial, polled_firmware, clients, created_at, updated_at";
+     polled_model, polled_serial, polled_firmware, clients, vaps, created_at, updated_at";
 
 pub struct Aps<'a> {
     store: &'a Store,
@@ -458,16 +482,20 @@ impl<'a> Aps<'a> {
 
     pub async fn upsert_discovered(&self, d: &Discovered) -> Result<()> {
         sqlx::query(
-            "INSERT INTO discovered (address, via, profile, mac, sys_name, sys_descr, sys_object_id, model, seen_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             ON CONFLICT (address) DO UPDATE SET via = excluded.via, profile = excluded.profile, \
-             mac = excluded.mac, sys_name = excluded.sys_name, sys_descr = excluded.sys_descr, \
+            "INSERT INTO discovered_devices (device_key, address, via, profile, kind, mac, serial, sys_name, \
+             sys_descr, sys_object_id, model, seen_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (device_key) DO UPDATE SET address = excluded.address, via = excluded.via, \
+             profile = excluded.profile, kind = excluded.kind, mac = excluded.mac, serial = excluded.serial, \
+             sys_name = excluded.sys_name, sys_descr = excluded.sys_descr, \
              sys_object_id = excluded.sys_object_id, model = excluded.model, seen_ms = excluded.seen_ms",
         )
+        .bind(d.device_key())
         .bind(&d.address)
         .bind(&d.via)
         .bind(&d.profile)
+        .bind(&d.kind)
         .bind(&d.mac)
+        .bind(&d.serial)
         .bind(&d.sys_name)
         .bind(&d.sys_descr)
         .bind(&d.sys_object_id)
@@ -481,19 +509,24 @@ impl<'a> Aps<'a> {
     /// Pending discoveries (those not yet in the inventory), by address.
     pub async fn discovered(&self) -> Result<Vec<Discovered>> {
         sqlx::query(
-            "SELECT address, via, profile, mac, sys_name, sys_descr, sys_object_id, model, seen_ms \
-             FROM discovered d WHERE NOT EXISTS (SELECT 1 FROM aps a WHERE a.address = d.address \
-             OR (d.mac IS NOT NULL AND a.mac = d.mac)) ORDER BY address",
+            "SELECT id, address, via, profile, kind, mac, serial, sys_name, sys_descr, sys_object_id, model, seen_ms \
+             FROM discovered_devices d WHERE NOT EXISTS (SELECT 1 FROM aps a WHERE a.address = d.address \
+             OR (d.mac IS NOT NULL AND a.mac = d.mac) \
+             OR (d.serial IS NOT NULL AND (a.serial = d.serial OR a.polled_serial = d.serial))) \
+             ORDER BY address, id",
         )
         .fetch_all(&self.store.pool)
         .await?
         .iter()
         .map(|r| {
             Ok(Discovered {
+                id: r.try_get("id")?,
                 address: r.try_get("address")?,
                 via: r.try_get("via")?,
                 profile: r.try_get("profile")?,
+                kind: r.try_get("kind")?,
                 mac: r.try_get("mac")?,
+                serial: r.try_get("serial")?,
                 sys_name: r.try_get("sys_name")?,
                 sys_descr: r.try_get("sys_descr")?,
                 sys_object_id: r.try_get("sys_object_id")?,
@@ -504,13 +537,50 @@ impl<'a> Aps<'a> {
         .collect()
     }
 
+    /// A pending discovery by its number or its address (the newest seen
+    /// when several devices answered on one address).
+    pub async fn find_discovered(&self, id_or_address: &str) -> Result<Option<Discovered>> {
+        let list = self.discovered().await?;
+        let by_id = id_or_address
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| list.iter().find(|d| d.id == id));
+        Ok(by_id
+            .or_else(|| {
+                list.iter()
+                    .filter(|d| d.address == id_or_address)
+                    .max_by_key(|d| d.seen_ms)
+            })
+            .cloned())
+    }
+
     pub async fn forget_discovered(&self, address: &str) -> Result<bool> {
-        let n = sqlx::query("DELETE FROM discovered WHERE address = $1")
+        let n = sqlx::query("DELETE FROM discovered_devices WHERE address = $1")
             .bind(address)
             .execute(&self.store.pool)
             .await?
             .rows_affected();
         Ok(n > 0)
+    }
+
+    pub async fn forget_discovered_id(&self, id: i64) -> Result<bool> {
+        let n = sqlx::query("DELETE FROM discovered_devices WHERE id = $1")
+            .bind(id)
+            .execute(&self.store.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Sets the profile (and kind) found by detection on the first poll.
+    pub async fn set_profile(&self, id: i64, profile: &str, kind: ApKind) -> Result<()> {
+        sqlx::query("UPDATE aps SET profile = $1, kind = $2 WHERE id = $3")
+            .bind(profile)
+            .bind(kind.as_str())
+            .bind(id)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(())
     }
 
     pub(super) fn decode(&self, r: &AnyRow) -> Result<Ap> {
@@ -563,6 +633,7 @@ impl<'a> Aps<'a> {
             polled_model: r.try_get("polled_model")?,
             polled_serial: r.try_get("polled_serial")?,
             polled_firmware: r.try_get("polled_firmware")?,
+            vaps: r.try_get("vaps")?,
             clients: r.try_get("clients")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
@@ -575,7 +646,7 @@ pub(super) async fn record_poll_in(tx: &mut super::Tx, u: &PollUpdate) -> Result
         sqlx::query(
             "UPDATE aps SET status = $1, failures = 0, last_poll_ms = $2, last_ok_ms = $2, last_error = NULL, \
              sys_name = $3, sys_descr = $4, sys_object_id = $5, uptime_ticks = $6, polled_model = $7, \
-             polled_serial = $8, polled_firmware = $9, clients = $10 WHERE id = $11",
+             polled_serial = $8, polled_firmware = $9, clients = $10, vaps = $11 WHERE id = $12",
         )
         .bind(&u.status)
         .bind(u.at_ms)
@@ -587,6 +658,7 @@ pub(super) async fn record_poll_in(tx: &mut super::Tx, u: &PollUpdate) -> Result
         .bind(&u.serial)
         .bind(&u.firmware)
         .bind(u.clients)
+        .bind(&u.vaps)
         .bind(u.ap_id)
         .execute(&mut **tx)
         .await?;
@@ -699,10 +771,13 @@ mod tests {
         both(|h| async move {
             let aps = h.store.aps();
             let d = Discovered {
+                id: 0,
                 address: "192.0.2.10:1161".into(),
                 via: "sweep".into(),
                 profile: Some("generic".into()),
+                kind: Some("ap".into()),
                 mac: None,
+                serial: None,
                 sys_name: Some("x".into()),
                 sys_descr: None,
                 sys_object_id: None,
@@ -718,8 +793,46 @@ mod tests {
             .unwrap();
             let list = aps.discovered().await.unwrap();
             assert_eq!((list.len(), list[0].seen_ms), (1, 2));
+            // Keyed by device: one MAC seen at two addresses is one row;
+            // two devices behind one address are two.
+            let by_mac = Discovered {
+                address: "10.0.0.5".into(),
+                via: "ctl".into(),
+                mac: Some("00:0b:86:00:00:01".into()),
+                ..d.clone()
+            };
+            aps.upsert_discovered(&by_mac).await.unwrap();
+            aps.upsert_discovered(&Discovered {
+                address: "10.0.0.6".into(),
+                ..by_mac.clone()
+            })
+            .await
+            .unwrap();
+            aps.upsert_discovered(&Discovered {
+                address: "10.0.0.6".into(),
+                mac: Some("00:0b:86:00:00:02".into()),
+                ..by_mac.clone()
+            })
+            .await
+            .unwrap();
+            let list = aps.discovered().await.unwrap();
+            assert_eq!(list.len(), 3, "{list:?}");
+            let one = list
+                .iter()
+                .find(|x| x.mac.as_deref() == Some("00:0b:86:00:00:01"))
+                .unwrap();
+            assert_eq!(one.address, "10.0.0.6");
+            let found = aps
+                .find_discovered(&one.id.to_string())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(found.mac, one.mac);
+            assert!(aps.find_discovered("10.0.0.6").await.unwrap().is_some());
+            assert!(aps.forget_discovered_id(one.id).await.unwrap());
+            assert_eq!(aps.discovered().await.unwrap().len(), 2);
             aps.add(&spec("ap-1")).await.unwrap();
-            assert!(aps.discovered().await.unwrap().is_empty());
+            assert_eq!(aps.discovered().await.unwrap().len(), 1);
         })
         .await;
     }

@@ -25,6 +25,7 @@ pub mod lockouts;
 pub mod nas;
 pub mod one_time;
 pub mod portal_sessions;
+pub mod radio_pack;
 mod rows;
 pub mod samples;
 pub mod search;

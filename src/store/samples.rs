@@ -3,10 +3,13 @@
 //! default), then averaged into 5-minute rows kept `five_min_ms` (30 days),
 //! then hourly rows kept `hourly_ms` (a year).
 
+use std::collections::BTreeMap;
+
 use sqlx::Row;
 
 use super::aps::{record_poll_in, PollUpdate};
-use super::{Result, Store};
+use super::radio_pack::{pack, unpack, PackedRadio};
+use super::{Result, Store, StoreError};
 
 pub const RAW: i64 = 0;
 pub const FIVE_MIN: i64 = 300_000;
@@ -87,16 +90,55 @@ pub struct Samples<'a> {
     store: &'a Store,
 }
 
-/// (table, key columns, averaged columns) of the tables that roll up.
-const ROLLUPS: [(&str, &str, &str); 3] = [
+/// (table, key columns, averaged columns) of the tables that roll up in
+/// SQL. Radio samples (packed) roll up in [`rollup_radios`].
+const ROLLUPS: [(&str, &str, &str); 2] = [
     ("ap_samples", "ap_id", "up, uptime_s, clients"),
-    (
-        "radio_samples",
-        "ap_id, radio",
-        "channel, tx_power, noise, utilization, clients",
-    ),
     ("if_samples", "ap_id, if_index", "up, in_octets, out_octets"),
 ];
+
+fn unpack_row(data: &[u8]) -> Result<Vec<PackedRadio>> {
+    unpack(data).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// The average of the known values, rounded; None when none is known.
+fn average(values: &[Option<i64>]) -> Option<i64> {
+    let known: Vec<i64> = values.iter().flatten().copied().collect();
+    if known.is_empty() {
+        return None;
+    }
+    let sum: f64 = known.iter().map(|v| *v as f64).sum();
+    #[allow(clippy::cast_possible_truncation)]
+    Some((sum / known.len() as f64).round() as i64)
+}
+
+/// Averages packed rows per radio slot.
+fn average_rows(rows: &[Vec<PackedRadio>]) -> Vec<PackedRadio> {
+    let mut by_slot: BTreeMap<u32, Vec<PackedRadio>> = BTreeMap::new();
+    for r in rows.iter().flatten() {
+        by_slot.entry(r.slot).or_default().push(*r);
+    }
+    by_slot
+        .into_iter()
+        .map(|(slot, list)| {
+            let avg = |f: fn(&PackedRadio) -> Option<i64>| {
+                average(&list.iter().map(f).collect::<Vec<_>>())
+            };
+            PackedRadio {
+                slot,
+                channel: avg(|r| r.channel),
+                tx_power: avg(|r| r.tx_power),
+                noise: avg(|r| r.noise),
+                utilization: avg(|r| r.utilization),
+                clients: avg(|r| r.clients),
+            }
+        })
+        .collect()
+}
+
+fn busiest(radios: &[PackedRadio]) -> Option<i64> {
+    radios.iter().filter_map(|r| r.utilization).max()
+}
 
 impl<'a> Samples<'a> {
     pub(super) fn new(store: &'a Store) -> Self {
@@ -124,21 +166,22 @@ impl<'a> Samples<'a> {
             .bind(u.clients)
             .execute(&mut *tx)
             .await?;
-            for r in &p.radios {
-                sqlx::query(
-                    "INSERT INTO radio_samples (ap_id, radio, at_ms, resolution, channel, tx_power, noise, \
-                     utilization, clients) VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8)",
-                )
-                .bind(u.ap_id)
-                .bind(&r.radio)
-                .bind(u.at_ms)
-                .bind(r.channel)
-                .bind(r.tx_power)
-                .bind(r.noise)
-                .bind(r.utilization)
-                .bind(r.clients)
-                .execute(&mut *tx)
-                .await?;
+            if !p.radios.is_empty() {
+                let slots = radio_slots(&mut tx, u.ap_id, &p.radios).await?;
+                let packed: Vec<PackedRadio> = p
+                    .radios
+                    .iter()
+                    .zip(slots)
+                    .map(|(r, slot)| PackedRadio {
+                        slot,
+                        channel: r.channel,
+                        tx_power: r.tx_power,
+                        noise: r.noise,
+                        utilization: r.utilization,
+                        clients: r.clients,
+                    })
+                    .collect();
+                insert_radio_poll(&mut tx, u.ap_id, u.at_ms, RAW, &packed).await?;
             }
             for i in &p.interfaces {
                 sqlx::query(
@@ -176,57 +219,70 @@ impl<'a> Samples<'a> {
         Ok(())
     }
 
+    /// The names of an AP's radio slots.
+    async fn radio_names(&self, ap_id: i64) -> Result<BTreeMap<u32, String>> {
+        let mut out = BTreeMap::new();
+        for r in sqlx::query("SELECT slot, name FROM ap_radios WHERE ap_id = $1")
+            .bind(ap_id)
+            .fetch_all(&self.store.pool)
+            .await?
+        {
+            let slot: i64 = r.try_get("slot")?;
+            out.insert(u32::try_from(slot).unwrap_or(u32::MAX), r.try_get("name")?);
+        }
+        Ok(out)
+    }
+
     /// Radio samples of one AP since `since_ms`, oldest first.
     pub async fn radios(&self, ap_id: i64, since_ms: i64) -> Result<Vec<RadioPoint>> {
-        sqlx::query(
-            "SELECT radio, at_ms, resolution, channel, tx_power, noise, utilization, clients \
-             FROM radio_samples WHERE ap_id = $1 AND at_ms >= $2 ORDER BY at_ms, radio",
+        let names = self.radio_names(ap_id).await?;
+        let rows = sqlx::query(
+            "SELECT at_ms, CAST(resolution AS BIGINT) AS resolution, data FROM radio_polls \
+             WHERE ap_id = $1 AND at_ms >= $2 ORDER BY at_ms",
         )
         .bind(ap_id)
         .bind(since_ms)
         .fetch_all(&self.store.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RadioPoint {
-                at_ms: r.try_get("at_ms")?,
-                resolution: r.try_get("resolution")?,
-                sample: RadioSample {
-                    radio: r.try_get("radio")?,
-                    channel: r.try_get("channel")?,
-                    tx_power: r.try_get("tx_power")?,
-                    noise: r.try_get("noise")?,
-                    utilization: r.try_get("utilization")?,
-                    clients: r.try_get("clients")?,
-                },
-            })
-        })
-        .collect()
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let at_ms: i64 = r.try_get("at_ms")?;
+            let resolution: i64 = r.try_get("resolution")?;
+            let data: Vec<u8> = r.try_get("data")?;
+            let mut points: Vec<RadioPoint> = unpack_row(&data)?
+                .into_iter()
+                .map(|p| RadioPoint {
+                    at_ms,
+                    resolution,
+                    sample: sample_of(&names, &p),
+                })
+                .collect();
+            points.sort_by(|a, b| a.sample.radio.cmp(&b.sample.radio));
+            out.extend(points);
+        }
+        Ok(out)
     }
 
     /// The newest raw sample of each radio of one AP.
     pub async fn latest_radios(&self, ap_id: i64) -> Result<Vec<RadioSample>> {
-        let points = sqlx::query(
-            "SELECT radio, channel, tx_power, noise, utilization, clients FROM radio_samples r \
-             WHERE ap_id = $1 AND resolution = 0 AND at_ms = (SELECT MAX(at_ms) FROM radio_samples \
-             WHERE ap_id = $1 AND resolution = 0) ORDER BY radio",
+        let Some(row) = sqlx::query(
+            "SELECT data FROM radio_polls WHERE ap_id = $1 AND resolution = 0 \
+             ORDER BY at_ms DESC LIMIT 1",
         )
         .bind(ap_id)
-        .fetch_all(&self.store.pool)
-        .await?;
-        points
+        .fetch_optional(&self.store.pool)
+        .await?
+        else {
+            return Ok(Vec::new());
+        };
+        let names = self.radio_names(ap_id).await?;
+        let data: Vec<u8> = row.try_get("data")?;
+        let mut out: Vec<RadioSample> = unpack_row(&data)?
             .iter()
-            .map(|r| {
-                Ok(RadioSample {
-                    radio: r.try_get("radio")?,
-                    channel: r.try_get("channel")?,
-                    tx_power: r.try_get("tx_power")?,
-                    noise: r.try_get("noise")?,
-                    utilization: r.try_get("utilization")?,
-                    clients: r.try_get("clients")?,
-                })
-            })
-            .collect()
+            .map(|p| sample_of(&names, p))
+            .collect();
+        out.sort_by(|a, b| a.radio.cmp(&b.radio));
+        Ok(out)
     }
 
     /// Client samples since `since_ms`, newest first.
@@ -298,7 +354,17 @@ impl<'a> Samples<'a> {
                 .await?
                 .rows_affected();
             }
+            let (rolled, deleted) = rollup_radios(&mut tx, from, to, cut).await?;
+            report.rolled_up += rolled;
+            report.deleted += deleted;
         }
+        report.deleted += sqlx::query(&format!(
+            "DELETE FROM radio_polls WHERE resolution = {HOURLY} AND at_ms < $1"
+        ))
+        .bind(now_ms - keep.hourly_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         for (table, _, _) in ROLLUPS {
             report.deleted += sqlx::query(&format!(
                 "DELETE FROM {table} WHERE resolution = {HOURLY} AND at_ms < $1"
@@ -316,6 +382,117 @@ impl<'a> Samples<'a> {
         tx.commit().await?;
         Ok(report)
     }
+}
+
+fn sample_of(names: &BTreeMap<u32, String>, p: &PackedRadio) -> RadioSample {
+    RadioSample {
+        radio: names
+            .get(&p.slot)
+            .cloned()
+            .unwrap_or_else(|| format!("radio-{}", p.slot)),
+        channel: p.channel,
+        tx_power: p.tx_power,
+        noise: p.noise,
+        utilization: p.utilization,
+        clients: p.clients,
+    }
+}
+
+/// The slot of each radio name of an AP, numbering new names.
+async fn radio_slots(tx: &mut super::Tx, ap_id: i64, radios: &[RadioSample]) -> Result<Vec<u32>> {
+    let mut known: BTreeMap<String, u32> = BTreeMap::new();
+    for r in sqlx::query("SELECT slot, name FROM ap_radios WHERE ap_id = $1")
+        .bind(ap_id)
+        .fetch_all(&mut **tx)
+        .await?
+    {
+        let slot: i64 = r.try_get("slot")?;
+        known.insert(r.try_get("name")?, u32::try_from(slot).unwrap_or(u32::MAX));
+    }
+    let mut out = Vec::with_capacity(radios.len());
+    for r in radios {
+        let slot = match known.get(&r.radio) {
+            Some(s) => *s,
+            None => {
+                let next = known
+                    .values()
+                    .copied()
+                    .max()
+                    .map_or(0, |m| m.saturating_add(1));
+                sqlx::query("INSERT INTO ap_radios (ap_id, slot, name) VALUES ($1, $2, $3)")
+                    .bind(ap_id)
+                    .bind(i64::from(next))
+                    .bind(&r.radio)
+                    .execute(&mut **tx)
+                    .await?;
+                known.insert(r.radio.clone(), next);
+                next
+            }
+        };
+        out.push(slot);
+    }
+    Ok(out)
+}
+
+async fn insert_radio_poll(
+    tx: &mut super::Tx,
+    ap_id: i64,
+    at_ms: i64,
+    resolution: i64,
+    radios: &[PackedRadio],
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO radio_polls (ap_id, at_ms, resolution, busiest, data) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (ap_id, at_ms, resolution) DO UPDATE SET busiest = excluded.busiest, data = excluded.data",
+    )
+    .bind(ap_id)
+    .bind(at_ms)
+    .bind(resolution)
+    .bind(busiest(radios))
+    .bind(pack(radios))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Averages packed radio rows of resolution `from` before `cut` into
+/// buckets of `to`; returns (rows written, rows deleted).
+async fn rollup_radios(tx: &mut super::Tx, from: i64, to: i64, cut: i64) -> Result<(u64, u64)> {
+    let rows = sqlx::query(
+        "SELECT ap_id, at_ms, data FROM radio_polls WHERE resolution = $1 AND at_ms < $2 \
+         ORDER BY ap_id, at_ms",
+    )
+    .bind(from)
+    .bind(cut)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut buckets: BTreeMap<(i64, i64), Vec<Vec<PackedRadio>>> = BTreeMap::new();
+    for r in &rows {
+        let ap_id: i64 = r.try_get("ap_id")?;
+        let at_ms: i64 = r.try_get("at_ms")?;
+        let data: Vec<u8> = r.try_get("data")?;
+        // A row that cannot be read is left out of the average, and goes.
+        let Ok(radios) = unpack(&data) else {
+            tracing::warn!(ap_id, at_ms, "unreadable packed radio samples dropped");
+            continue;
+        };
+        buckets
+            .entry((ap_id, at_ms.div_euclid(to) * to))
+            .or_default()
+            .push(radios);
+    }
+    let mut written = 0u64;
+    for ((ap_id, at_ms), list) in &buckets {
+        insert_radio_poll(tx, *ap_id, *at_ms, to, &average_rows(list)).await?;
+        written += 1;
+    }
+    let deleted = sqlx::query("DELETE FROM radio_polls WHERE resolution = $1 AND at_ms < $2")
+        .bind(from)
+        .bind(cut)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok((written, deleted))
 }
 
 #[cfg(test)]

@@ -297,9 +297,9 @@ impl<'a> Search<'a> {
         n: i64,
     ) -> Result<Vec<(String, i64)>> {
         sqlx::query(
-            "SELECT a.name AS name, MAX(r.utilization) AS u FROM radio_samples r \
+            "SELECT a.name AS name, CAST(MAX(r.busiest) AS BIGINT) AS u FROM radio_polls r \
              JOIN aps a ON a.id = r.ap_id \
-             WHERE r.resolution = 0 AND r.at_ms >= $1 AND r.utilization IS NOT NULL \
+             WHERE r.resolution = 0 AND r.at_ms >= $1 AND r.busiest IS NOT NULL \
              GROUP BY a.name ORDER BY u DESC, a.name LIMIT $2",
         )
         .bind(since_ms)

@@ -23,4 +23,4 @@ mod portal_trust;
 mod portal_wechat;
 mod radius;
 mod snmp;
-mod snmp_vendors;
+mod snmp_walks;

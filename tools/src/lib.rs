@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
-pub mod agent;
+/// The agent lives in the controller now (`portico simulate --walk`).
+pub use portico::snmp::agent;
 pub mod sim_acct;
 pub mod simulator;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
-use portico::profiles::snmp::{Column, Role, SnmpProfile};
+use portico::profiles::snmp::{Field, IndexPart, PartKind, Role, SnmpProfile, Source};
 use portico::profiles::Profile;
 use portico::snmp::collect::{IF_COLUMNS, SYS_DESCR, SYS_NAME, SYS_OBJECT_ID, SYS_UPTIME};
 use portico::snmp::oid::Oid;
@@ -84,6 +84,50 @@ fn mac_bytes(arcs: &[u32]) -> Vec<u8> {
 const CHANNELS_24: [i64; 3] = [1, 6, 11];
 const CHANNELS_5: [i64; 6] = [36, 44, 52, 100, 149, 157];
 
+fn oid_of(f: &Option<Field>) -> Option<&Oid> {
+    f.as_ref().and_then(Field::column_oid)
+}
+
+fn is_whole_index(f: &Option<Field>) -> bool {
+    matches!(
+        f,
+        Some(Field {
+            source: Source::Index(None),
+            ..
+        })
+    )
+}
+
+/// A row index built from a profile's index parts: MACs from `mac`, the
+/// first integer part `first_int`, later ones `other_int`, strings as
+/// their length and characters.
+fn index_of(parts: &[IndexPart], mac: &[u32], first_int: u32, other_int: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut ints = 0;
+    for p in parts {
+        match p.kind {
+            PartKind::Mac => out.extend_from_slice(mac),
+            PartKind::LMac => {
+                out.push(6);
+                out.extend_from_slice(mac);
+            }
+            PartKind::Int => {
+                out.push(if ints == 0 { first_int } else { other_int });
+                ints += 1;
+            }
+            PartKind::Ip => out.extend_from_slice(&[10, 0, 0, first_int % 250]),
+            PartKind::String | PartKind::Implied | PartKind::Rest => {
+                let text = format!("sim{first_int}");
+                if p.kind == PartKind::String {
+                    out.push(text.len() as u32);
+                }
+                out.extend(text.bytes().map(u32::from));
+            }
+        }
+    }
+    out
+}
+
 /// The MIB view of simulated device `n` at moment `step`.
 pub fn build_view(
     profile: &Profile,
@@ -117,7 +161,7 @@ pub fn build_view(
         (&p.serial, "SIM0000"),
         (&p.firmware, "1.0.0"),
     ] {
-        if let Some(c) = col {
+        if let Some(c) = oid_of(col) {
             v.insert(c.clone(), Value::OctetString(val.as_bytes().to_vec()));
         }
     }
@@ -145,8 +189,12 @@ pub fn build_view(
         (Role::Controller, Some(t)) => (0..cfg.aps_per_controller)
             .map(|k| {
                 let ap_no = n * 1000 + u64::from(k);
-                if matches!(t.mac, Some(Column::Index))
-                    || p.radio_table.as_ref().is_some_and(|r| r.ap_index_arcs == 6)
+                if !t.index.is_empty() {
+                    index_of(&t.index, &mac_arcs(ap_no, 0), k + 1, 0)
+                } else if is_whole_index(&t.mac)
+                    || p.radio_table
+                        .as_ref()
+                        .is_some_and(|r| r.join.ap_index_arcs == 6)
                 {
                     mac_arcs(ap_no, 0)
                 } else {
@@ -160,7 +208,7 @@ pub fn build_view(
         for (k, idx) in aps.iter().enumerate() {
             let name = format!("sim-{n}-ap{k}");
             let up_value = t.up_values.first().copied().unwrap_or(1);
-            let cols: [(&Option<Oid>, Value); 6] = [
+            let cols: [(&Option<Field>, Value); 6] = [
                 (&t.name, Value::OctetString(name.into_bytes())),
                 (
                     &t.ip,
@@ -175,11 +223,11 @@ pub fn build_view(
                 (&t.status, Value::Integer(up_value)),
             ];
             for (col, val) in cols {
-                if let Some(c) = col {
+                if let Some(c) = oid_of(col) {
                     v.insert(c.child(idx), val);
                 }
             }
-            if let Some(Column::Oid(c)) = &t.mac {
+            if let Some(c) = oid_of(&t.mac) {
                 let arcs = mac_arcs(n * 1000 + k as u64, 0);
                 v.insert(c.child(idx), Value::OctetString(mac_bytes(&arcs)));
             }
@@ -189,12 +237,23 @@ pub fn build_view(
         for (k, ap_idx) in aps.iter().enumerate() {
             for radio in 0..cfg.radios {
                 let seed = n.wrapping_mul(1_000_003) ^ ((k as u64) << 20) ^ u64::from(radio);
-                let mut idx = ap_idx.clone();
-                idx.push(if p.role == Role::Controller {
+                let number = if p.role == Role::Controller {
                     radio
                 } else {
                     radio + 1
-                });
+                };
+                let idx = if r.index.is_empty() {
+                    let mut idx = ap_idx.clone();
+                    idx.push(number);
+                    idx
+                } else {
+                    index_of(
+                        &r.index,
+                        &mac_arcs(n * 1000 + k as u64, 0),
+                        number,
+                        k as u32 + 1,
+                    )
+                };
                 let channel = if radio % 2 == 0 {
                     CHANNELS_24[pick(seed, 3) as usize]
                 } else {
@@ -203,9 +262,9 @@ pub fn build_view(
                 let util = 5 + pick(seed ^ step.wrapping_mul(31), 70) as i64;
                 let clients = i64::from(cfg.clients_per_radio) + pick(seed ^ step, 3) as i64;
                 let noise = -95 + pick(seed ^ (step / 3), 8) as i64;
-                let cols: [(&Option<Oid>, Value); 6] = [
+                let cols: [(&Option<Field>, Value); 6] = [
                     (
-                        &r.ap_name,
+                        &r.join.ap_name,
                         Value::OctetString(format!("sim-{n}-ap{k}").into_bytes()),
                     ),
                     (&r.channel, Value::Integer(channel)),
@@ -221,7 +280,7 @@ pub fn build_view(
                     ),
                 ];
                 for (col, val) in cols {
-                    if let Some(c) = col {
+                    if let Some(c) = oid_of(col) {
                         v.insert(c.child(&idx), val);
                     }
                 }
@@ -232,12 +291,15 @@ pub fn build_view(
         let total = cfg.clients_per_radio * cfg.radios * u32::try_from(aps.len()).unwrap_or(1);
         for i in 0..total {
             let arcs = mac_arcs(n * 100_000 + u64::from(i), 1);
-            let idx = match &c.mac {
-                Some(Column::Index) => arcs.clone(),
-                _ => vec![i + 1],
+            let idx = if !c.index.is_empty() {
+                index_of(&c.index, &arcs, i + 1, 1)
+            } else if is_whole_index(&c.mac) {
+                arcs.clone()
+            } else {
+                vec![i + 1]
             };
             let rssi = -40 - pick(u64::from(i) ^ n ^ step, 45) as i64;
-            let cols: [(&Option<Oid>, Value); 6] = [
+            let cols: [(&Option<Field>, Value); 6] = [
                 (
                     &c.ip,
                     Value::IpAddress([10, 100, (i / 250) as u8, (i % 250) as u8 + 1]),
@@ -249,11 +311,11 @@ pub fn build_view(
                 (&c.snr, Value::Integer(rssi + 95)),
             ];
             for (col, val) in cols {
-                if let Some(col) = col {
+                if let Some(col) = oid_of(col) {
                     v.insert(col.child(&idx), val);
                 }
             }
-            if let Some(Column::Oid(m)) = &c.mac {
+            if let Some(m) = oid_of(&c.mac) {
                 v.insert(m.child(&idx), Value::OctetString(mac_bytes(&arcs)));
             }
         }

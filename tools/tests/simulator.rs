@@ -59,10 +59,9 @@ async fn simulator_serves_each_profile_and_changes_values() {
                 r.aps
             );
             assert!(
+                r.radios.iter().all(|x| r.ap_of(&x.ap).is_some()),
+                "{name}: {:?}",
                 r.radios
-                    .iter()
-                    .all(|x| x.ap_index.is_some() || x.ap_name.is_some()),
-                "{name}"
             );
         }
         assert!(r.interfaces.len() == 3);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use portico::store::radio_pack::{pack, PackedRadio};
 use rand::{Rng, SeedableRng};
 use sqlx::{Any, AnyPool};
 
@@ -174,6 +175,13 @@ fn mac(i: u64) -> String {
 enum Val {
     I(i64),
     T(String),
+    B(Vec<u8>),
+}
+
+impl From<Vec<u8>> for Val {
+    fn from(v: Vec<u8>) -> Val {
+        Val::B(v)
+    }
 }
 
 impl From<i64> for Val {
@@ -258,6 +266,7 @@ impl Multi {
             q = match v {
                 Val::I(i) => q.bind(*i),
                 Val::T(t) => q.bind(t.as_str()),
+                Val::B(b) => q.bind(b.clone()),
             };
         }
         q
@@ -334,30 +343,54 @@ async fn fill_samples(
     }
     total += rows.len();
     insert_samples(pool, &rows).await?;
-    let mut radios = Vec::new();
+    // Two radios per AP, packed one row per AP per sample (as the poller stores them).
+    let mut slots = Vec::new();
+    let mut polls = Vec::new();
     for id in ids.iter().take(aps) {
+        slots.push((*id, 0i64, "2.4"));
+        slots.push((*id, 1i64, "5"));
         for step in 0..12 {
-            for radio in ["2.4", "5"] {
-                radios.push((*id, radio, now - step * 300_000, rng.gen_range(1..95i64)));
-            }
+            let (u24, u5) = (rng.gen_range(1..95i64), rng.gen_range(1..95i64));
+            let data = pack(&[
+                PackedRadio {
+                    slot: 0,
+                    channel: Some(6),
+                    utilization: Some(u24),
+                    clients: Some(u24 / 3),
+                    ..PackedRadio::default()
+                },
+                PackedRadio {
+                    slot: 1,
+                    channel: Some(36),
+                    utilization: Some(u5),
+                    clients: Some(u5 / 3),
+                    ..PackedRadio::default()
+                },
+            ]);
+            polls.push((*id, now - step * 300_000, u24.max(u5), data));
         }
     }
-    for chunk in radios.chunks(BATCH) {
-        let mut q = Multi::new(
-            "INSERT INTO radio_samples (ap_id, radio, at_ms, resolution, channel, utilization, clients) ",
-        );
-        q.push_values(chunk, |b, (id, radio, at, u)| {
-            b.push_bind(*id)
-                .push_bind(*radio)
-                .push_bind(*at)
-                .push_bind(0i64)
-                .push_bind(if *radio == "5" { 36i64 } else { 6 })
-                .push_bind(*u)
-                .push_bind(*u / 3);
+    for chunk in slots.chunks(BATCH) {
+        let mut q = Multi::new("INSERT INTO ap_radios (ap_id, slot, name) ");
+        q.push_values(chunk, |b, (id, slot, name)| {
+            b.push_bind(*id).push_bind(*slot).push_bind(*name);
         });
         q.build().execute(pool).await?;
     }
-    Ok(total + radios.len())
+    for chunk in polls.chunks(BATCH) {
+        let mut q =
+            Multi::new("INSERT INTO radio_polls (ap_id, at_ms, resolution, busiest, data) ");
+        q.push_values(chunk, |b, (id, at, busiest, data)| {
+            b.push_bind(*id)
+                .push_bind(*at)
+                .push_bind(0i64)
+                .push_bind(*busiest)
+                .push_bind(data.clone());
+        });
+        q.build().execute(pool).await?;
+    }
+    let radios = polls.len() * 2;
+    Ok(total + radios)
 }
 
 async fn insert_samples(pool: &AnyPool, rows: &[(i64, i64, i64, i64)]) -> Result<()> {

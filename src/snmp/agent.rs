@@ -1,15 +1,16 @@
 //! A minimal SNMP v1/v2c agent over a sorted MIB view: GET, GETNEXT and
-//! GETBULK. It serves the fleet simulator; requests decode with the codec
-//! crate, responses encode with `portico::snmp::ber`.
+//! GETBULK. It serves recorded walks (`portico simulate --walk`) and the
+//! fleet simulator; requests decode with the codec crate, responses encode
+//! with [`super::ber`].
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
 use snmp2::{MessageType, Pdu};
 
-use portico::snmp::ber;
-use portico::snmp::oid::Oid;
-use portico::snmp::value::Value;
+use super::ber;
+use super::oid::Oid;
+use super::value::Value;
 
 pub type MibView = BTreeMap<Oid, Value>;
 

@@ -1,0 +1,52 @@
+-- Issue 13 (PostgreSQL; kept in step with migrations/sqlite/0006_vendor_devices.sql).
+--
+-- Discovered devices are keyed by the device (MAC, else sysObjectID and
+-- serial, else address), not by the address they answered on.
+CREATE TABLE discovered_devices (
+    id BIGSERIAL PRIMARY KEY,
+    device_key TEXT NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    via TEXT NOT NULL,
+    profile TEXT,
+    kind TEXT,
+    mac TEXT,
+    serial TEXT,
+    sys_name TEXT,
+    sys_descr TEXT,
+    sys_object_id TEXT,
+    model TEXT,
+    seen_ms BIGINT NOT NULL
+);
+INSERT INTO discovered_devices
+    (device_key, address, via, profile, mac, sys_name, sys_descr, sys_object_id, model, seen_ms)
+    SELECT COALESCE('mac:' || mac, 'addr:' || address), address, via, profile, mac, sys_name,
+           sys_descr, sys_object_id, model, seen_ms
+    FROM discovered
+    ON CONFLICT (device_key) DO NOTHING;
+DROP TABLE discovered;
+
+-- The SSIDs (VAPs) an AP serves, as of its last poll (JSON list).
+ALTER TABLE aps ADD COLUMN vaps TEXT;
+
+-- Radio samples, packed: one row per AP per poll holding all its radios
+-- (see src/store/radio_pack.rs); radios are numbered per AP in ap_radios.
+-- The time index is BRIN: samples arrive in time order, and a B-tree on
+-- time would cost more per row than the sample itself.
+CREATE TABLE ap_radios (
+    ap_id BIGINT NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
+    slot BIGINT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (ap_id, slot),
+    UNIQUE (ap_id, name)
+);
+CREATE TABLE radio_polls (
+    ap_id BIGINT NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
+    at_ms BIGINT NOT NULL,
+    resolution INTEGER NOT NULL,
+    -- The highest channel utilization among the radios (top-N queries).
+    busiest SMALLINT,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (ap_id, at_ms, resolution)
+);
+CREATE INDEX radio_polls_at ON radio_polls USING brin (at_ms);
+DROP TABLE radio_samples;

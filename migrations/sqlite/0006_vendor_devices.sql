@@ -1,0 +1,50 @@
+-- Issue 13 (SQLite; kept in step with migrations/postgres/0006_vendor_devices.sql).
+--
+-- Discovered devices are keyed by the device (MAC, else sysObjectID and
+-- serial, else address), not by the address they answered on.
+CREATE TABLE discovered_devices (
+    id INTEGER PRIMARY KEY,
+    device_key TEXT NOT NULL UNIQUE,
+    address TEXT NOT NULL,
+    via TEXT NOT NULL,
+    profile TEXT,
+    kind TEXT,
+    mac TEXT,
+    serial TEXT,
+    sys_name TEXT,
+    sys_descr TEXT,
+    sys_object_id TEXT,
+    model TEXT,
+    seen_ms INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO discovered_devices
+    (device_key, address, via, profile, mac, sys_name, sys_descr, sys_object_id, model, seen_ms)
+    SELECT COALESCE('mac:' || mac, 'addr:' || address), address, via, profile, mac, sys_name,
+           sys_descr, sys_object_id, model, seen_ms
+    FROM discovered;
+DROP TABLE discovered;
+
+-- The SSIDs (VAPs) an AP serves, as of its last poll (JSON list).
+ALTER TABLE aps ADD COLUMN vaps TEXT;
+
+-- Radio samples, packed: one row per AP per poll holding all its radios
+-- (see src/store/radio_pack.rs); radios are numbered per AP in ap_radios.
+-- About 35 bytes per radio sample instead of about 180.
+CREATE TABLE ap_radios (
+    ap_id INTEGER NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
+    slot INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (ap_id, slot),
+    UNIQUE (ap_id, name)
+);
+CREATE TABLE radio_polls (
+    ap_id INTEGER NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
+    at_ms INTEGER NOT NULL,
+    resolution INTEGER NOT NULL,
+    -- The highest channel utilization among the radios (top-N queries).
+    busiest INTEGER,
+    data BLOB NOT NULL,
+    PRIMARY KEY (ap_id, at_ms, resolution)
+) WITHOUT ROWID;
+CREATE INDEX radio_polls_at ON radio_polls (resolution, at_ms);
+DROP TABLE radio_samples;
