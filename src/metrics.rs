@@ -125,10 +125,103 @@ pub struct CertLabels {
     pub certificate: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApLabels {
+    pub ap: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RadioLabels {
+    pub ap: String,
+    pub radio: String,
+}
+
+/// Per-AP and per-radio series at most (each); past the cap new APs and
+/// radios are not exported and `snmp_series_dropped` counts them.
+pub const MAX_DEVICE_SERIES: usize = 20_000;
+
+/// The latest polled values of APs and radios as gauges. A value that is
+/// unknown has no series (absent, never 0).
+#[derive(Debug, Clone, Default)]
+pub struct DeviceGauges {
+    pub ap_up: Family<ApLabels, Gauge>,
+    pub ap_clients: Family<ApLabels, Gauge>,
+    pub radio_clients: Family<RadioLabels, Gauge>,
+    pub radio_utilization: Family<RadioLabels, Gauge>,
+    pub series_dropped: Counter,
+    /// Series per family at most (0: [`MAX_DEVICE_SERIES`]).
+    pub(crate) cap: usize,
+    aps: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    radios: Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>,
+}
+
+fn set_or_clear<L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug>(
+    family: &Family<L, Gauge>,
+    labels: &L,
+    value: Option<i64>,
+) {
+    match value {
+        Some(v) => {
+            family.get_or_create(labels).set(v);
+        }
+        None => {
+            family.remove(labels);
+        }
+    }
+}
+
+impl DeviceGauges {
+    /// After a poll: the AP's status (None = unknown), clients and radios
+    /// (label, clients, utilization).
+    pub fn observe(
+        &self,
+        ap: &str,
+        up: Option<bool>,
+        clients: Option<i64>,
+        radios: &[(String, Option<i64>, Option<i64>)],
+    ) {
+        let cap = if self.cap == 0 {
+            MAX_DEVICE_SERIES
+        } else {
+            self.cap
+        };
+        let admitted = match self.aps.lock() {
+            Ok(mut set) => set.contains(ap) || (set.len() < cap && set.insert(ap.to_string())),
+            Err(_) => false,
+        };
+        if !admitted {
+            self.series_dropped.inc();
+            return;
+        }
+        let labels = ApLabels { ap: ap.to_string() };
+        set_or_clear(&self.ap_up, &labels, up.map(i64::from));
+        set_or_clear(&self.ap_clients, &labels, clients);
+        for (radio, clients, utilization) in radios {
+            let key = (ap.to_string(), radio.clone());
+            let admitted = match self.radios.lock() {
+                Ok(mut set) => set.contains(&key) || (set.len() < cap && set.insert(key.clone())),
+                Err(_) => false,
+            };
+            if !admitted {
+                self.series_dropped.inc();
+                continue;
+            }
+            let labels = RadioLabels {
+                ap: key.0,
+                radio: key.1,
+            };
+            set_or_clear(&self.radio_clients, &labels, *clients);
+            set_or_clear(&self.radio_utilization, &labels, *utilization);
+        }
+    }
+}
+
 /// The SNMP poller's and trap receiver's counters (shared by cloning:
 /// each `Counter` is one atomic).
 #[derive(Debug, Clone, Default)]
 pub struct SnmpCounters {
+    /// The latest values per AP and radio.
+    pub devices: DeviceGauges,
     pub requests: Counter,
     pub timeouts: Counter,
     pub retries: Counter,
@@ -211,6 +304,32 @@ impl SnmpCounters {
         for (name, counter, help) in rows {
             registry.register(name, help, counter.clone());
         }
+        let d = &self.devices;
+        registry.register(
+            "ap_up",
+            "1 when the AP answered its last poll (or its controller says up), 0 when down; absent when unknown",
+            d.ap_up.clone(),
+        );
+        registry.register(
+            "ap_clients",
+            "Clients on the AP at its last poll; absent when the device does not say",
+            d.ap_clients.clone(),
+        );
+        registry.register(
+            "radio_clients",
+            "Clients on the radio at its last poll; absent when unknown",
+            d.radio_clients.clone(),
+        );
+        registry.register(
+            "radio_utilization_percent",
+            "Channel utilization of the radio at its last poll; absent when unknown",
+            d.radio_utilization.clone(),
+        );
+        registry.register(
+            "snmp_series_dropped",
+            "AP and radio series not exported because of the cardinality cap",
+            d.series_dropped.clone(),
+        );
     }
 }
 
@@ -469,6 +588,59 @@ impl Default for Metrics {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn device_series_are_absent_when_unknown_and_capped() {
+        let d = DeviceGauges {
+            cap: 2,
+            ..DeviceGauges::default()
+        };
+        let mut registry = Registry::default();
+        SnmpCounters {
+            devices: d.clone(),
+            ..SnmpCounters::default()
+        }
+        .register(&mut registry);
+        let text = |r: &Registry| {
+            let mut out = String::new();
+            prometheus_client::encoding::text::encode(&mut out, r).unwrap();
+            out
+        };
+        d.observe(
+            "lobby",
+            Some(true),
+            Some(7),
+            &[("1".into(), Some(3), Some(41)), ("2".into(), None, Some(9))],
+        );
+        let t = text(&registry);
+        assert!(t.contains("ap_clients{ap=\"lobby\"} 7"), "{t}");
+        assert!(
+            t.contains("radio_clients{ap=\"lobby\",radio=\"1\"} 3"),
+            "{t}"
+        );
+        assert!(
+            !t.contains("radio_clients{ap=\"lobby\",radio=\"2\"}"),
+            "{t}"
+        );
+        // Now unknown: the series goes rather than showing 0.
+        d.observe("lobby", None, None, &[("1".into(), None, Some(40))]);
+        let t = text(&registry);
+        assert!(
+            !t.contains("ap_clients{ap=\"lobby\"}") && !t.contains("ap_up{ap=\"lobby\"}"),
+            "{t}"
+        );
+        // The cap: a third AP and a third radio are counted, not exported.
+        d.observe("hall", Some(false), Some(0), &[]);
+        d.observe("attic", Some(true), Some(1), &[]);
+        d.observe("lobby", Some(true), Some(1), &[("3".into(), Some(1), None)]);
+        let t = text(&registry);
+        assert!(
+            t.contains("ap_up{ap=\"hall\"} 0") && !t.contains("attic"),
+            "{t}"
+        );
+        assert!(!t.contains("radio=\"3\""), "{t}");
+        assert_eq!(d.series_dropped.get(), 2);
+    }
     use super::*;
 
     #[test]

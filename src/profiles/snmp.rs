@@ -76,6 +76,8 @@ pub type RawField = Spanned<toml::Value>;
 pub struct RawTable {
     pub index: Option<Spanned<Vec<String>>>,
     pub ap_index_arcs: Option<Spanned<u32>>,
+    /// `"index:PART"`: that part of the index is the AP table's row index.
+    pub ap_index: Option<Spanned<String>>,
     pub extend_list: Option<Spanned<String>>,
     #[serde(default)]
     pub up_values: Vec<i64>,
@@ -163,6 +165,9 @@ pub struct Field {
     pub scale: Option<Factor>,
     pub offset: Option<Factor>,
     pub parse: Option<Parse>,
+    /// The device sends 0 for "not known" (a noise floor of 0 dBm, an
+    /// SNR of 0 on an idle VAP): 0 reads as unknown.
+    pub zero_unknown: bool,
     /// Why this OID is not confirmed from a MIB file or a real walk.
     pub unconfirmed: Option<String>,
 }
@@ -176,6 +181,7 @@ impl Field {
             scale: None,
             offset: None,
             parse: None,
+            zero_unknown: false,
             unconfirmed: None,
         }
     }
@@ -189,6 +195,9 @@ impl Field {
 
     /// A raw integer through the field's sign rule, scale and offset.
     pub fn convert(&self, raw: f64) -> Option<i64> {
+        if self.zero_unknown && raw == 0.0 {
+            return None;
+        }
         let mut v = raw;
         if let Some(bits) = self.signed {
             let span = 2f64.powi(i32::from(bits));
@@ -259,6 +268,8 @@ pub struct ApTable {
 pub struct ApJoin {
     /// The leading arcs of the row index are the AP table's row index.
     pub ap_index_arcs: usize,
+    /// A named index part whose arcs are the AP table's row index.
+    pub ap_index: Option<String>,
     pub ap_mac: Option<Field>,
     pub ap_name: Option<Field>,
 }
@@ -468,6 +479,7 @@ fn field(
         scale: None,
         offset: None,
         parse: None,
+        zero_unknown: false,
         unconfirmed: None,
     };
     match raw.get_ref() {
@@ -494,6 +506,7 @@ fn field(
                         f.signed = u8::try_from(*b).ok()
                     }
                     ("negate", toml::Value::Boolean(b)) => f.negate = *b,
+                    ("zero_unknown", toml::Value::Boolean(b)) => f.zero_unknown = *b,
                     ("parse", toml::Value::String(p)) => {
                         f.parse = Some(match p.as_str() {
                             "number" => Parse::Number,
@@ -513,7 +526,7 @@ fn field(
                         return Err(bad(
                             raw,
                             format!(
-                                "snmp {what}: {k} = {v} is not understood (oid, index, extend, scale, offset, signed = 8|16|32, negate, parse, unconfirmed)"
+                                "snmp {what}: {k} = {v} is not understood (oid, index, extend, scale, offset, signed = 8|16|32, negate, zero_unknown, parse, unconfirmed)"
                             ),
                         ))
                     }
@@ -534,8 +547,9 @@ fn field(
 
 /// Rejects keys that a kind of table does not use.
 fn only(raw: &RawTable, table: &str, allowed: &[&str]) -> Result<(), Invalid> {
-    let present: [(&str, Option<std::ops::Range<usize>>); 25] = [
+    let present: [(&str, Option<std::ops::Range<usize>>); 26] = [
         ("index", raw.index.as_ref().map(|x| x.span())),
+        ("ap_index", raw.ap_index.as_ref().map(|x| x.span())),
         (
             "ap_index_arcs",
             raw.ap_index_arcs.as_ref().map(|x| x.span()),
@@ -592,8 +606,24 @@ fn join(t: &RawTable, table: &str, parts: &[IndexPart]) -> Result<ApJoin, Invali
         Some(a) => usize::try_from(*a.get_ref()).unwrap_or(0),
         None => 0,
     };
+    let ap_index = match &t.ap_index {
+        None => None,
+        Some(s) => {
+            let part = s.get_ref().trim().strip_prefix("index:").unwrap_or("");
+            if !parts.iter().any(|p| p.name == part) {
+                return Err(bad(
+                    s,
+                    format!(
+                        "snmp {table}.ap_index must be \"index:PART\" naming a part of the index"
+                    ),
+                ));
+            }
+            Some(part.to_string())
+        }
+    };
     Ok(ApJoin {
         ap_index_arcs: arcs,
+        ap_index,
         ap_mac: field(&format!("{table}.ap_mac"), &t.ap_mac, parts, false)?,
         ap_name: field(&format!("{table}.ap_name"), &t.ap_name, parts, false)?,
     })

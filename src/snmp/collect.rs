@@ -387,6 +387,7 @@ impl Raw<'_> {
         }
     }
 
+    /// An address; 0.0.0.0 (what devices send for "none yet") is unknown.
     fn ip(&self) -> Option<String> {
         match self {
             Raw::Value(v) => v.as_ip(),
@@ -397,6 +398,7 @@ impl Raw<'_> {
                 .ok()
                 .map(|ip| ip.to_string()),
         }
+        .filter(|ip| ip != "0.0.0.0" && ip != "::")
     }
 
     /// Text, or a MAC where the value is six raw bytes (APs named by MAC).
@@ -457,10 +459,16 @@ impl Row<'_> {
     }
 
     fn ap_ref(&self, j: &ApJoin) -> ApRef {
+        let by_part = j.ap_index.as_ref().and_then(|p| {
+            let (_, _, r) = self.parts.get(p)?;
+            self.idx.get(r.clone()).map(index_key)
+        });
         ApRef {
-            index: (j.ap_index_arcs > 0)
-                .then(|| self.idx.get(..j.ap_index_arcs).map(index_key))
-                .flatten(),
+            index: by_part.or_else(|| {
+                (j.ap_index_arcs > 0)
+                    .then(|| self.idx.get(..j.ap_index_arcs).map(index_key))
+                    .flatten()
+            }),
             mac: self.mac(&j.ap_mac),
             name: self.name(&j.ap_name),
         }
@@ -473,11 +481,18 @@ impl Row<'_> {
         if j.ap_index_arcs > 0 {
             skip.push(0..j.ap_index_arcs.min(self.idx.len()));
         }
-        for f in [&j.ap_mac, &j.ap_name].into_iter().flatten() {
-            if let Source::Index(Some(part)) = &f.source {
-                if let Some((_, _, r)) = self.parts.get(part) {
-                    skip.push(r.clone());
-                }
+        let mut names: Vec<&str> = [&j.ap_mac, &j.ap_name]
+            .into_iter()
+            .flatten()
+            .filter_map(|f| match &f.source {
+                Source::Index(Some(part)) => Some(part.as_str()),
+                _ => None,
+            })
+            .collect();
+        names.extend(j.ap_index.as_deref());
+        for part in names {
+            if let Some((_, _, r)) = self.parts.get(part) {
+                skip.push(r.clone());
             }
         }
         let kept: Vec<u32> = self
@@ -1416,6 +1431,40 @@ mod tests {
             .map(|x| x.radio)
             .collect();
         assert_eq!(names, ["wlan0", "wlan1"]);
+    }
+
+    #[test]
+    fn every_shipped_sys_object_id_arc_detects_its_own_profile() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ap-profiles");
+        let profiles = Profiles::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let mut checked = 0;
+        for p in profiles.iter() {
+            for prefix in &p.matching.sys_object_id_prefixes {
+                // A device under the arc (one more arc) and the arc itself.
+                for oid in [format!("{prefix}.77"), prefix.clone()] {
+                    let (got, why) = detect(&profiles, Some(&oid), None)
+                        .unwrap_or_else(|| panic!("{oid} detects nothing"));
+                    assert_eq!(got.name, p.name, "{oid}: {why}");
+                    checked += 1;
+                }
+            }
+            if let Some(pattern) = &p.matching.sys_descr_pattern {
+                // A sysDescr alone (an unknown sysObjectID) finds it too.
+                let descr = format!("Device: {pattern} 1.0");
+                let got = detect(&profiles, Some("1.3.6.1.4.1.99999.1"), Some(&descr))
+                    .map(|x| x.0.name.clone());
+                assert_eq!(got.as_deref(), Some(p.name.as_str()), "{descr}");
+            }
+        }
+        assert!(checked >= 30, "{checked}");
+        // No vendor claims a generic net-snmp agent or nothing at all.
+        assert!(detect(
+            &profiles,
+            Some("1.3.6.1.4.1.8072.3.2.10"),
+            Some("Linux host 6.1")
+        )
+        .is_none());
+        assert!(detect(&profiles, None, None).is_none());
     }
 
     #[test]

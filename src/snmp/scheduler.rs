@@ -409,6 +409,7 @@ async fn poll_target(ctx: &PollCtx, ap: &Ap, addr: Option<SocketAddr>, state: &M
         s => Some(s == Status::Up),
     };
     alert(ctx, name, up, &radios_for_alerts, at_ms).await;
+    gauges(ctx, name, up, &record);
     if ctx.records.try_send(record).is_err() {
         tracing::warn!(ap = name, "poll result queue full; result dropped");
     }
@@ -596,6 +597,7 @@ async fn controller_aps(
                     });
                 }
                 alert(ctx, &a.spec.name, up, &rec.radios.clone(), at_ms).await;
+                gauges(ctx, &a.spec.name, up, &rec);
                 let _ = ctx.records.try_send(rec);
             }
             None => {
@@ -622,6 +624,18 @@ async fn controller_aps(
             }
         }
     }
+}
+
+/// Exports a record's AP and radio values on `/metrics`.
+fn gauges(ctx: &PollCtx, ap: &str, up: Option<bool>, record: &PollRecord) {
+    let radios: Vec<(String, Option<i64>, Option<i64>)> = record
+        .radios
+        .iter()
+        .map(|r| (r.radio.clone(), r.clients, r.utilization))
+        .collect();
+    ctx.stats
+        .devices
+        .observe(ap, up, record.update.clients, &radios);
 }
 
 async fn alert(ctx: &PollCtx, ap: &str, up: Option<bool>, radios: &[RadioSample], at_ms: i64) {

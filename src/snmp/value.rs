@@ -72,7 +72,14 @@ impl Value {
                     None => &[],
                 };
                 match std::str::from_utf8(trimmed) {
-                    Ok(t) if !t.chars().any(char::is_control) => Some(t.trim().to_string()),
+                    // Multi-line text (an IOS-XE sysDescr) is still text.
+                    Ok(t)
+                        if !t
+                            .chars()
+                            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) =>
+                    {
+                        Some(t.trim().to_string())
+                    }
                     _ => Some(hex::encode(s)),
                 }
             }

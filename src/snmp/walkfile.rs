@@ -56,7 +56,9 @@ pub fn parse(text: &str, name: &str) -> Result<Walk, WalkError> {
             return Err(WalkError::TooLong(name.to_string()));
         }
         if let Some((at, oid, kind, mut body)) = pending.take() {
-            let continues = !starts_like_oid(line);
+            // A comment or a blank line ends a value; so does the next OID.
+            let t = line.trim_start();
+            let continues = !starts_like_oid(line) && !t.starts_with('#') && !t.is_empty();
             if continues {
                 body.push('\n');
                 body.push_str(line);
