@@ -35,8 +35,9 @@
 //! (`"index:NAME"`, or `"index"` for the whole index as a MAC), or a
 //! NET-SNMP `extend` output (`"extend:clients-{if}"`, radio tables with
 //! `extend_list`). The long form `{ oid = ..., scale = ..., offset = ...,
-//! signed = 8|16|32, negate = true, parse = "number"|"mhz-channel",
-//! unconfirmed = "why" }` adds the conversions real MIBs need. Columns of
+//! signed = 8|16|32, negate = true, zero_unknown = true, unknown_values =
+//! [255], parse = "number"|"mhz-channel", unconfirmed = "why" }` adds the
+//! conversions real MIBs need (values listed as unknown read as unknown). Columns of
 //! one logical table may come from several MIB tables as long as they
 //! share the row index (they are joined on it).
 
@@ -168,6 +169,8 @@ pub struct Field {
     /// The device sends 0 for "not known" (a noise floor of 0 dBm, an
     /// SNR of 0 on an idle VAP): 0 reads as unknown.
     pub zero_unknown: bool,
+    /// Raw values the device sends for "not known" (255, 2147483647...).
+    pub unknown_values: Vec<i64>,
     /// Why this OID is not confirmed from a MIB file or a real walk.
     pub unconfirmed: Option<String>,
 }
@@ -182,6 +185,7 @@ impl Field {
             offset: None,
             parse: None,
             zero_unknown: false,
+            unknown_values: Vec::new(),
             unconfirmed: None,
         }
     }
@@ -195,7 +199,8 @@ impl Field {
 
     /// A raw integer through the field's sign rule, scale and offset.
     pub fn convert(&self, raw: f64) -> Option<i64> {
-        if self.zero_unknown && raw == 0.0 {
+        if (self.zero_unknown && raw == 0.0) || self.unknown_values.iter().any(|u| *u as f64 == raw)
+        {
             return None;
         }
         let mut v = raw;
@@ -480,6 +485,7 @@ fn field(
         offset: None,
         parse: None,
         zero_unknown: false,
+        unknown_values: Vec::new(),
         unconfirmed: None,
     };
     match raw.get_ref() {
@@ -507,6 +513,11 @@ fn field(
                     }
                     ("negate", toml::Value::Boolean(b)) => f.negate = *b,
                     ("zero_unknown", toml::Value::Boolean(b)) => f.zero_unknown = *b,
+                    ("unknown_values", toml::Value::Array(list))
+                        if list.iter().all(toml::Value::is_integer) =>
+                    {
+                        f.unknown_values = list.iter().filter_map(toml::Value::as_integer).collect()
+                    }
                     ("parse", toml::Value::String(p)) => {
                         f.parse = Some(match p.as_str() {
                             "number" => Parse::Number,
@@ -526,7 +537,7 @@ fn field(
                         return Err(bad(
                             raw,
                             format!(
-                                "snmp {what}: {k} = {v} is not understood (oid, index, extend, scale, offset, signed = 8|16|32, negate, zero_unknown, parse, unconfirmed)"
+                                "snmp {what}: {k} = {v} is not understood (oid, index, extend, scale, offset, signed = 8|16|32, negate, zero_unknown, unknown_values = [..], parse, unconfirmed)"
                             ),
                         ))
                     }
@@ -677,6 +688,7 @@ fn radio_table(t: &RawTable) -> Result<RadioTable, Invalid> {
         &[
             "index",
             "ap_index_arcs",
+            "ap_index",
             "extend_list",
             "ap_mac",
             "ap_name",
@@ -770,6 +782,7 @@ fn vap_table(t: &RawTable) -> Result<VapTable, Invalid> {
         &[
             "index",
             "ap_index_arcs",
+            "ap_index",
             "ap_mac",
             "ap_name",
             "radio",

@@ -401,10 +401,13 @@ impl Raw<'_> {
         .filter(|ip| ip != "0.0.0.0" && ip != "::")
     }
 
-    /// Text, or a MAC where the value is six raw bytes (APs named by MAC).
+    /// Text, or a MAC where the value is six raw bytes that are not
+    /// printable text (APs named by MAC; "lobby1" stays a name).
     fn name(&self) -> Option<String> {
         match self {
-            Raw::Value(v @ Value::OctetString(b)) if b.len() == 6 => {
+            Raw::Value(v @ Value::OctetString(b))
+                if b.len() == 6 && !b.iter().all(|c| c.is_ascii_graphic()) =>
+            {
                 v.as_mac().or_else(|| self.text())
             }
             _ => self.text(),
@@ -1269,6 +1272,30 @@ mod tests {
             &mut dropped,
         );
         assert_eq!((r[0].noise, r[1].noise), (Some(-92), Some(-90)));
+        let marked = profile(
+            "[radio_table]\ntx_power = { oid = \"1.9.1.1\", unknown_values = [255, 2147483647] }\n",
+        );
+        let r = decode_radios(
+            &marked,
+            &join(vec![vec![
+                (vec![1], Value::Integer(255)),
+                (vec![2], Value::Integer(20)),
+            ]]),
+            &mut dropped,
+        );
+        assert_eq!((r[0].tx_power, r[1].tx_power), (None, Some(20)));
+        // A six-letter AP name is a name; six raw bytes are a MAC.
+        let c = profile("[client_table]\nap = \"1.9.4.2\"\n");
+        let rows = decode_clients(
+            &c,
+            &join(vec![vec![
+                (vec![1], s("lobby1")),
+                (vec![2], Value::OctetString(vec![0, 0x0b, 0x86, 1, 2, 3])),
+            ]]),
+            &mut dropped,
+        );
+        assert_eq!(rows[0].ap.as_deref(), Some("lobby1"));
+        assert_eq!(rows[1].ap.as_deref(), Some("00:0b:86:01:02:03"));
         let off = profile("[radio_table]\nnoise = { oid = \"1.9.1.2\", offset = -256 }\n");
         let r = decode_radios(
             &off,

@@ -285,6 +285,24 @@ impl<'a> Samples<'a> {
         Ok(out)
     }
 
+    /// Bytes the radio samples take on disk (tables and their indexes):
+    /// `dbstat` on SQLite, `pg_total_relation_size` on PostgreSQL. For the
+    /// storage benchmark and `portico` operators sizing disks.
+    pub async fn radio_storage_bytes(&self) -> Result<i64> {
+        let sql = match self.store.backend() {
+            super::Backend::Sqlite => {
+                "SELECT CAST(COALESCE(SUM(pgsize), 0) AS BIGINT) AS b FROM dbstat WHERE name IN \
+                 (SELECT name FROM sqlite_master WHERE tbl_name IN ('radio_polls', 'ap_radios'))"
+            }
+            super::Backend::Postgres => {
+                "SELECT CAST(pg_total_relation_size('radio_polls') + pg_total_relation_size('ap_radios') \
+                 AS BIGINT) AS b"
+            }
+        };
+        let row = sqlx::query(sql).fetch_one(&self.store.pool).await?;
+        Ok(row.try_get("b")?)
+    }
+
     /// Client samples since `since_ms`, newest first.
     pub async fn clients(&self, ap_id: i64, since_ms: i64) -> Result<Vec<(i64, ClientSample)>> {
         sqlx::query(
