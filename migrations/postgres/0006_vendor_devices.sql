@@ -40,13 +40,15 @@ CREATE TABLE ap_radios (
     UNIQUE (ap_id, name)
 );
 CREATE TABLE radio_polls (
-    ap_id BIGINT NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
+    -- Narrow types: this table holds a year of samples.
     at_ms BIGINT NOT NULL,
-    resolution INTEGER NOT NULL,
+    ap_id INTEGER NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
+    -- In minutes here (0 raw, 5, 60), to fit a SMALLINT.
+    resolution SMALLINT NOT NULL,
     -- The highest channel utilization among the radios (top-N queries).
     busiest SMALLINT,
     data BYTEA NOT NULL,
-    PRIMARY KEY (ap_id, at_ms, resolution)
+    PRIMARY KEY (ap_id, resolution, at_ms)
 );
 CREATE INDEX radio_polls_at ON radio_polls USING brin (at_ms);
 DROP TABLE radio_samples;

@@ -29,7 +29,7 @@ ALTER TABLE aps ADD COLUMN vaps TEXT;
 
 -- Radio samples, packed: one row per AP per poll holding all its radios
 -- (see src/store/radio_pack.rs); radios are numbered per AP in ap_radios.
--- About 35 bytes per radio sample instead of about 180.
+-- See BENCHMARKS.md for the bytes per radio sample.
 CREATE TABLE ap_radios (
     ap_id INTEGER NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
     slot INTEGER NOT NULL,
@@ -40,11 +40,12 @@ CREATE TABLE ap_radios (
 CREATE TABLE radio_polls (
     ap_id INTEGER NOT NULL REFERENCES aps (id) ON DELETE CASCADE,
     at_ms INTEGER NOT NULL,
+    -- In minutes here (0 raw, 5, 60), as in PostgreSQL's SMALLINT.
     resolution INTEGER NOT NULL,
     -- The highest channel utilization among the radios (top-N queries).
     busiest INTEGER,
     data BLOB NOT NULL,
-    PRIMARY KEY (ap_id, at_ms, resolution)
+    PRIMARY KEY (ap_id, resolution, at_ms)
 ) WITHOUT ROWID;
 CREATE INDEX radio_polls_at ON radio_polls (resolution, at_ms);
 DROP TABLE radio_samples;

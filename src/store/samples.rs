@@ -97,6 +97,11 @@ const ROLLUPS: [(&str, &str, &str); 2] = [
     ("if_samples", "ap_id, if_index", "up, in_octets, out_octets"),
 ];
 
+/// `radio_polls.resolution` is in minutes (0, 5, 60) to fit a SMALLINT.
+fn res_minutes(resolution_ms: i64) -> i64 {
+    resolution_ms / 60_000
+}
+
 fn unpack_row(data: &[u8]) -> Result<Vec<PackedRadio>> {
     unpack(data).map_err(|e| StoreError::Invalid(e.to_string()))
 }
@@ -237,7 +242,7 @@ impl<'a> Samples<'a> {
     pub async fn radios(&self, ap_id: i64, since_ms: i64) -> Result<Vec<RadioPoint>> {
         let names = self.radio_names(ap_id).await?;
         let rows = sqlx::query(
-            "SELECT at_ms, CAST(resolution AS BIGINT) AS resolution, data FROM radio_polls \
+            "SELECT at_ms, CAST(resolution AS BIGINT) * 60000 AS resolution, data FROM radio_polls \
              WHERE ap_id = $1 AND at_ms >= $2 ORDER BY at_ms",
         )
         .bind(ap_id)
@@ -377,7 +382,8 @@ impl<'a> Samples<'a> {
             report.deleted += deleted;
         }
         report.deleted += sqlx::query(&format!(
-            "DELETE FROM radio_polls WHERE resolution = {HOURLY} AND at_ms < $1"
+            "DELETE FROM radio_polls WHERE resolution = {} AND at_ms < $1",
+            res_minutes(HOURLY)
         ))
         .bind(now_ms - keep.hourly_ms)
         .execute(&mut *tx)
@@ -461,11 +467,11 @@ async fn insert_radio_poll(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO radio_polls (ap_id, at_ms, resolution, busiest, data) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (ap_id, at_ms, resolution) DO UPDATE SET busiest = excluded.busiest, data = excluded.data",
+         ON CONFLICT (ap_id, resolution, at_ms) DO UPDATE SET busiest = excluded.busiest, data = excluded.data",
     )
     .bind(ap_id)
     .bind(at_ms)
-    .bind(resolution)
+    .bind(res_minutes(resolution))
     .bind(busiest(radios))
     .bind(pack(radios))
     .execute(&mut **tx)
@@ -477,10 +483,11 @@ async fn insert_radio_poll(
 /// buckets of `to`; returns (rows written, rows deleted).
 async fn rollup_radios(tx: &mut super::Tx, from: i64, to: i64, cut: i64) -> Result<(u64, u64)> {
     let rows = sqlx::query(
-        "SELECT ap_id, at_ms, data FROM radio_polls WHERE resolution = $1 AND at_ms < $2 \
+        "SELECT CAST(ap_id AS BIGINT) AS ap_id, at_ms, data FROM radio_polls \
+         WHERE resolution = $1 AND at_ms < $2 \
          ORDER BY ap_id, at_ms",
     )
-    .bind(from)
+    .bind(res_minutes(from))
     .bind(cut)
     .fetch_all(&mut **tx)
     .await?;
@@ -505,7 +512,7 @@ async fn rollup_radios(tx: &mut super::Tx, from: i64, to: i64, cut: i64) -> Resu
         written += 1;
     }
     let deleted = sqlx::query("DELETE FROM radio_polls WHERE resolution = $1 AND at_ms < $2")
-        .bind(from)
+        .bind(res_minutes(from))
         .bind(cut)
         .execute(&mut **tx)
         .await?
