@@ -124,6 +124,12 @@ struct Simulator {
 impl Simulator {
     fn start(files: &[PathBuf], port: Option<u16>) -> Simulator {
         let mut cmd = Command::new(portico_bin());
+        // No PORTICO_* from the test's environment (the config rejects
+        // keys it does not know, like PORTICO_TEST_DATABASE_URL).
+        cmd.env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            cmd.env("PATH", path);
+        }
         cmd.arg("simulate");
         for f in files {
             cmd.arg("--walk").arg(f);
@@ -448,15 +454,11 @@ fn walks_replayed_through_simulate_are_detected_polled_and_stored_row_by_row() {
 
 #[test]
 fn simulate_refuses_non_loopback_and_unreadable_walks() {
-    let out = Command::new(portico_bin())
-        .args(["simulate", "--walk", "x.walk", "--bind", "192.0.2.1"])
-        .output()
-        .expect("run");
+    let env = TestEnv::new(&backends()[0]);
+    let out = env.cli(&["simulate", "--walk", "x.walk", "--bind", "192.0.2.1"], None);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
-    let out = Command::new(portico_bin())
-        .args(["simulate", "--walk", "/nonexistent/x.walk"])
-        .output()
-        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"), "{out:?}");
+    let out = env.cli(&["simulate", "--walk", "/nonexistent/x.walk"], None);
     assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.walk"), "{out:?}");
 }
