@@ -473,7 +473,12 @@ pub async fn ap_cmd(store: &Store, config: &Config, cmd: ApCmd) -> Result<()> {
             };
             let radios = store.samples().latest_radios(ap.id).await?;
             let since = ap.last_ok_ms.unwrap_or(0);
-            let clients = store.samples().clients(ap.id, since).await?;
+            let mut clients = store.samples().clients(ap.id, since).await?;
+            // The latest poll's clients only (a poll may land between the
+            // two reads).
+            if let Some(newest) = clients.iter().map(|(at, _)| *at).max() {
+                clients.retain(|(at, _)| *at == newest);
+            }
             let vaps: serde_json::Value = ap
                 .vaps
                 .as_deref()
