@@ -455,10 +455,19 @@ fn walks_replayed_through_simulate_are_detected_polled_and_stored_row_by_row() {
 #[test]
 fn simulate_refuses_non_loopback_and_unreadable_walks() {
     let env = TestEnv::new(&backends()[0]);
-    let out = env.cli(&["simulate", "--walk", "x.walk", "--bind", "192.0.2.1"], None);
+    let out = env.cli(
+        &["simulate", "--walk", "x.walk", "--bind", "192.0.2.1"],
+        None,
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("loopback"),
+        "{out:?}"
+    );
     let out = env.cli(&["simulate", "--walk", "/nonexistent/x.walk"], None);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.walk"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("/nonexistent/x.walk"),
+        "{out:?}"
+    );
 }

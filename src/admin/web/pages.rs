@@ -425,13 +425,32 @@ pub async fn ap_adopt(
         let name = opt_field(&f.name)
             .or(d.sys_name.clone())
             .unwrap_or_else(|| d.address.replace(['.', ':', '/', '[', ']'], "-"));
+        let listed = d.via != "sweep";
+        // An AP a controller listed without an address is reached through
+        // the controller.
+        let address = match (listed, crate::store::aps::check_address(&d.address)) {
+            (true, Err(_)) => state
+                .store
+                .aps()
+                .get(&d.via)
+                .await?
+                .map(|c| c.spec.address)
+                .ok_or_else(|| WebError::NotFound(format!("controller {}", d.via)))?,
+            _ => d.address.clone(),
+        };
+        let kind = match d.kind.as_deref() {
+            Some("controller") if !listed => crate::store::aps::ApKind::Controller,
+            _ => crate::store::aps::ApKind::Ap,
+        };
         let spec = crate::store::aps::NewAp {
             name: name.clone(),
-            address: d.address.clone(),
+            address,
+            kind,
             profile: d.profile.clone().unwrap_or_else(|| "generic".into()),
             mac: d.mac.clone(),
             model: d.model.clone(),
-            controller: (d.via != "sweep").then(|| d.via.clone()),
+            serial: d.serial.clone(),
+            controller: listed.then(|| d.via.clone()),
             snmp: match opt_field(&f.community) {
                 Some(community) => crate::store::aps::SnmpSecret::V2c { community },
                 None => crate::store::aps::SnmpSecret::None,
@@ -442,7 +461,7 @@ pub async fn ap_adopt(
             ..Default::default()
         };
         state.store.aps().add(&spec).await?;
-        state.store.aps().forget_discovered(&d.address).await?;
+        state.store.aps().forget_discovered_id(d.id).await?;
         record(
             &state,
             &c,
