@@ -196,6 +196,26 @@ impl DeviceGauges {
         let labels = ApLabels { ap: ap.to_string() };
         set_or_clear(&self.ap_up, &labels, up.map(i64::from));
         set_or_clear(&self.ap_clients, &labels, clients);
+        // Radios this AP no longer reports (or a failed poll): their series go.
+        let gone: Vec<(String, String)> = match self.radios.lock() {
+            Ok(mut set) => {
+                let old: Vec<(String, String)> = set
+                    .iter()
+                    .filter(|(a, r)| a == ap && !radios.iter().any(|(x, _, _)| x == r))
+                    .cloned()
+                    .collect();
+                for k in &old {
+                    set.remove(k);
+                }
+                old
+            }
+            Err(_) => Vec::new(),
+        };
+        for (a, r) in gone {
+            let l = RadioLabels { ap: a, radio: r };
+            self.radio_clients.remove(&l);
+            self.radio_utilization.remove(&l);
+        }
         for (radio, clients, utilization) in radios {
             let key = (ap.to_string(), radio.clone());
             let admitted = match self.radios.lock() {
@@ -632,7 +652,16 @@ mod tests {
         // The cap: a third AP and a third radio are counted, not exported.
         d.observe("hall", Some(false), Some(0), &[]);
         d.observe("attic", Some(true), Some(1), &[]);
-        d.observe("lobby", Some(true), Some(1), &[("3".into(), Some(1), None)]);
+        d.observe(
+            "lobby",
+            Some(true),
+            Some(1),
+            &[
+                ("1".into(), Some(1), None),
+                ("2".into(), Some(1), None),
+                ("3".into(), Some(1), None),
+            ],
+        );
         let t = text(&registry);
         assert!(
             t.contains("ap_up{ap=\"hall\"} 0") && !t.contains("attic"),

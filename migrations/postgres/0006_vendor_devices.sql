@@ -51,4 +51,11 @@ CREATE TABLE radio_polls (
     PRIMARY KEY (ap_id, resolution, at_ms)
 );
 CREATE INDEX radio_polls_at ON radio_polls USING brin (at_ms);
-DROP TABLE radio_samples;
+-- Downsampling finds the raw and five-minute rows to roll up without
+-- reading a year of hourly ones.
+CREATE INDEX radio_polls_to_roll ON radio_polls (resolution, at_ms) WHERE resolution < 60;
+-- The old per-radio rows are packed into radio_polls at the first start
+-- (store::samples::convert_legacy_radio_samples), then dropped.
+DROP INDEX radio_samples_at;
+DROP INDEX radio_samples_ap;
+ALTER TABLE radio_samples RENAME TO radio_samples_legacy;

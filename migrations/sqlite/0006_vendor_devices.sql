@@ -48,4 +48,8 @@ CREATE TABLE radio_polls (
     PRIMARY KEY (ap_id, resolution, at_ms)
 ) WITHOUT ROWID;
 CREATE INDEX radio_polls_at ON radio_polls (resolution, at_ms);
-DROP TABLE radio_samples;
+-- The old per-radio rows are packed into radio_polls at the first start
+-- (store::samples::convert_legacy_radio_samples), then dropped.
+DROP INDEX radio_samples_at;
+DROP INDEX radio_samples_ap;
+ALTER TABLE radio_samples RENAME TO radio_samples_legacy;

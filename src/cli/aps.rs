@@ -706,13 +706,13 @@ async fn adopt(
         spec.address = d.address.clone();
     } else {
         // Listed by a controller: polled through it, at the address it gave.
-        let Some(controller) = store.aps().get(&d.via).await? else {
+        let Some(controller) = store.aps().find_by_name_or_address(&d.via).await? else {
             bail!(
-                "the controller {} that listed {target} is no longer in the inventory",
+                "the controller {} that listed {target} is not in the inventory: adopt or add it first",
                 d.via
             );
         };
-        spec.controller = Some(d.via.clone());
+        spec.controller = Some(controller.spec.name.clone());
         spec.kind = ApKind::Ap;
         spec.address = if crate::store::aps::check_address(&d.address).is_ok() {
             d.address.clone()

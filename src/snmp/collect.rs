@@ -406,7 +406,7 @@ impl Raw<'_> {
     fn name(&self) -> Option<String> {
         match self {
             Raw::Value(v @ Value::OctetString(b))
-                if b.len() == 6 && !b.iter().all(|c| c.is_ascii_graphic()) =>
+                if b.len() == 6 && !b.iter().all(|c| (0x20..=0x7e).contains(c)) =>
             {
                 v.as_mac().or_else(|| self.text())
             }
@@ -1000,11 +1000,20 @@ pub async fn poll<A: Agent>(agent: &mut A, p: &SnmpProfile) -> Result<PollResult
     Ok(r)
 }
 
+/// `ap-` and eight hex digits of a row index (FNV-1a): stable across
+/// polls, short, and not mistaken for an OID.
+pub fn index_tag(index: &str) -> String {
+    let h = index.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    format!("ap-{h:08x}")
+}
+
 /// The sum of the known values; None when none is known.
 fn sum_known(values: impl Iterator<Item = Option<i64>>) -> Option<i64> {
     values
         .flatten()
-        .fold(None, |acc, v| Some(acc.unwrap_or(0) + v))
+        .fold(None, |acc, v| Some(acc.unwrap_or(0i64).saturating_add(v)))
 }
 
 impl PollResult {
@@ -1018,19 +1027,23 @@ impl PollResult {
 
     /// How an AP is named to people: its name, else its MAC, else the
     /// controller's row index.
+    /// (Never OID arcs: an AP known by nothing else gets a short stable
+    /// tag of its index.)
     pub fn ap_label(&self, r: &ApRef) -> Option<String> {
         match self.ap_of(r) {
             Some(a) => Some(
                 a.name
                     .clone()
                     .or_else(|| a.mac.clone())
-                    .unwrap_or_else(|| a.index.clone()),
+                    .or_else(|| a.serial.clone())
+                    .or_else(|| a.ip.clone())
+                    .unwrap_or_else(|| index_tag(&a.index)),
             ),
             None => r
                 .name
                 .clone()
                 .or_else(|| r.mac.clone())
-                .or_else(|| r.index.clone()),
+                .or_else(|| r.index.as_deref().map(index_tag)),
         }
     }
 
@@ -1083,13 +1096,17 @@ impl PollResult {
         if self.system.clients.is_some() {
             return self.system.clients;
         }
-        if self.client_table_read {
+        // A client table with rows counts; an empty one is 0 only when no
+        // radio, VAP, WLAN or AP count says otherwise (some agents answer
+        // an unsupported table with nothing).
+        if self.client_table_read && !self.clients.is_empty() {
             return i64::try_from(self.clients.len()).ok();
         }
         sum_known(self.radios.iter().map(|x| x.clients))
             .or_else(|| sum_known(self.vaps.iter().map(|x| x.clients)))
             .or_else(|| sum_known(self.wlans.iter().map(|x| x.clients)))
             .or_else(|| sum_known(self.aps.iter().map(|x| x.clients)))
+            .or_else(|| self.client_table_read.then_some(0))
     }
 }
 

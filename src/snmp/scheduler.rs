@@ -445,6 +445,15 @@ fn fill_record(record: &mut PollRecord, r: &PollResult, only: Option<&collect::A
             clients: x.clients,
         })
         .collect();
+    // Two radios under one name (two 5 GHz radios named by band) stay two.
+    let mut seen: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for r in &mut record.radios {
+        let n = seen.entry(r.radio.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            r.radio = format!("{}#{n}", r.radio);
+        }
+    }
     record.update.clients = match only {
         Some(ap) => r.clients_of_ap(ap),
         None => r.total_clients(),
@@ -515,9 +524,19 @@ async fn detect_profile(ctx: &PollCtx, ap: &Ap, r: &PollResult, at_ms: i64) {
         crate::profiles::snmp::Role::Controller => ApKind::Controller,
         crate::profiles::snmp::Role::Ap => ApKind::Ap,
     };
-    if let Err(e) = ctx.store.aps().set_profile(ap.id, &p.name, kind).await {
-        tracing::warn!(error = %e, "cannot store the detected profile");
-        return;
+    match ctx
+        .store
+        .aps()
+        .set_detected_profile(ap.id, &p.name, kind)
+        .await
+    {
+        Ok(true) => {}
+        // Set meanwhile (by a person, or an earlier poll).
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot store the detected profile");
+            return;
+        }
     }
     ctx.events.emit(EventRecord {
         at_ms,

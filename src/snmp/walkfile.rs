@@ -84,7 +84,11 @@ pub fn parse(text: &str, name: &str) -> Result<Walk, WalkError> {
                 continue;
             };
             let (kind, body) = match rest.split_once(": ") {
-                Some((k, b)) if !k.contains(' ') || k == "Network Address" => {
+                Some((k, b))
+                    if !k.contains(' ')
+                        || k == "Network Address"
+                        || k.starts_with("Wrong Type") =>
+                {
                     (k.to_string(), b.to_string())
                 }
                 _ => (String::new(), rest.to_string()),
@@ -393,6 +397,7 @@ mod tests {
 .1.3.6.1.4.1.9.2 = Gauge32: 7
 .1.3.6.1.4.1.9.3 = \"\"
 .1.3.6.1.4.1.9.4 = INTEGER: -92
+.1.3.6.1.4.1.9.6 = Wrong Type (should be INTEGER): Gauge32: 5
 this line is garbage
 .1.3.6.1.4.1.9.5 = Counter32: -1
 ";
@@ -427,8 +432,8 @@ this line is garbage
         );
         // Garbage and a negative counter are skipped and reported by line.
         assert_eq!(w.skipped.len(), 2, "{:?}", w.skipped);
-        assert_eq!(w.skipped[0].0, 12);
-        assert_eq!(w.skipped[1].0, 13);
+        assert_eq!(w.skipped[0].0, 13);
+        assert_eq!(w.skipped[1].0, 14);
     }
 
     #[test]

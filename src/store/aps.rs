@@ -537,6 +537,19 @@ impl<'a> Aps<'a> {
         .collect()
     }
 
+    /// The AP named `key`, else the one at address `key` (a sweep names a
+    /// controller by the address it answered on).
+    pub async fn find_by_name_or_address(&self, key: &str) -> Result<Option<Ap>> {
+        if let Some(ap) = self.get(key).await? {
+            return Ok(Some(ap));
+        }
+        Ok(self
+            .list()
+            .await?
+            .into_iter()
+            .find(|a| a.spec.address == key || a.spec.address.strip_suffix(":161") == Some(key)))
+    }
+
     /// A pending discovery by its number or its address (the newest seen
     /// when several devices answered on one address).
     pub async fn find_discovered(&self, id_or_address: &str) -> Result<Option<Discovered>> {
@@ -572,15 +585,19 @@ impl<'a> Aps<'a> {
         Ok(n > 0)
     }
 
-    /// Sets the profile (and kind) found by detection on the first poll.
-    pub async fn set_profile(&self, id: i64, profile: &str, kind: ApKind) -> Result<()> {
-        sqlx::query("UPDATE aps SET profile = $1, kind = $2 WHERE id = $3")
-            .bind(profile)
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(&self.store.pool)
-            .await?;
-        Ok(())
+    /// Sets the profile (and kind) found by detection on the first poll,
+    /// only while the AP still waits for one (`auto`); true if it did.
+    pub async fn set_detected_profile(&self, id: i64, profile: &str, kind: ApKind) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE aps SET profile = $1, kind = $2 WHERE id = $3 AND profile = 'auto'",
+        )
+        .bind(profile)
+        .bind(kind.as_str())
+        .bind(id)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
     }
 
     pub(super) fn decode(&self, r: &AnyRow) -> Result<Ap> {

@@ -157,11 +157,13 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
         let secrets = load_data_key(&pool, &data_dir.join(DATA_KEY_FILE)).await?;
-        Ok(Store {
+        let store = Store {
             pool,
             backend,
             secrets: Arc::new(secrets),
-        })
+        };
+        samples::convert_legacy_radio_samples(&store).await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

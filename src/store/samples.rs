@@ -141,8 +141,14 @@ fn average_rows(rows: &[Vec<PackedRadio>]) -> Vec<PackedRadio> {
         .collect()
 }
 
+/// The highest plausible utilization (a device's nonsense value must not
+/// fail the SMALLINT column and with it the whole batch).
 fn busiest(radios: &[PackedRadio]) -> Option<i64> {
-    radios.iter().filter_map(|r| r.utilization).max()
+    radios
+        .iter()
+        .filter_map(|r| r.utilization)
+        .filter(|u| (0..=1000).contains(u))
+        .max()
 }
 
 impl<'a> Samples<'a> {
@@ -408,6 +414,90 @@ impl<'a> Samples<'a> {
     }
 }
 
+/// Packs the per-radio rows of the layout before issue 13
+/// (`radio_samples_legacy`, left by migration 0006) into `radio_polls`,
+/// one AP at a time, then drops that table. Returns the rows converted;
+/// does nothing when there is no such table.
+pub(super) async fn convert_legacy_radio_samples(store: &Store) -> Result<u64> {
+    let exists = match store.backend() {
+        super::Backend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'radio_samples_legacy'"
+        }
+        super::Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_name = 'radio_samples_legacy' AND table_schema = current_schema()"
+        }
+    };
+    let n: i64 = sqlx::query(exists)
+        .fetch_one(&store.pool)
+        .await?
+        .try_get("n")?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let aps: Vec<i64> = sqlx::query("SELECT DISTINCT ap_id FROM radio_samples_legacy")
+        .fetch_all(&store.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("ap_id"))
+        .collect::<std::result::Result<_, _>>()?;
+    let mut converted = 0u64;
+    for ap_id in aps {
+        let mut tx = store.begin_write().await?;
+        let rows = sqlx::query(
+            "SELECT radio, at_ms, resolution, channel, tx_power, noise, utilization, clients \
+             FROM radio_samples_legacy WHERE ap_id = $1 ORDER BY resolution, at_ms, radio",
+        )
+        .bind(ap_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut groups: BTreeMap<(i64, i64), Vec<RadioSample>> = BTreeMap::new();
+        for r in &rows {
+            groups
+                .entry((r.try_get("resolution")?, r.try_get("at_ms")?))
+                .or_default()
+                .push(RadioSample {
+                    radio: r.try_get("radio")?,
+                    channel: r.try_get("channel")?,
+                    tx_power: r.try_get("tx_power")?,
+                    noise: r.try_get("noise")?,
+                    utilization: r.try_get("utilization")?,
+                    clients: r.try_get("clients")?,
+                });
+        }
+        for ((resolution, at_ms), radios) in &groups {
+            let slots = radio_slots(&mut tx, ap_id, radios).await?;
+            let packed: Vec<PackedRadio> = radios
+                .iter()
+                .zip(slots)
+                .map(|(r, slot)| PackedRadio {
+                    slot,
+                    channel: r.channel,
+                    tx_power: r.tx_power,
+                    noise: r.noise,
+                    utilization: r.utilization,
+                    clients: r.clients,
+                })
+                .collect();
+            insert_radio_poll(&mut tx, ap_id, *at_ms, *resolution, &packed).await?;
+        }
+        sqlx::query("DELETE FROM radio_samples_legacy WHERE ap_id = $1")
+            .bind(ap_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        converted += rows.len() as u64;
+    }
+    // IF EXISTS: another node of a cluster may have finished first.
+    sqlx::query("DROP TABLE IF EXISTS radio_samples_legacy")
+        .execute(&store.pool)
+        .await?;
+    if converted > 0 {
+        tracing::info!(rows = converted, "radio samples packed into the new layout");
+    }
+    Ok(converted)
+}
+
 fn sample_of(names: &BTreeMap<u32, String>, p: &PackedRadio) -> RadioSample {
     RadioSample {
         radio: names
@@ -535,6 +625,64 @@ mod tests {
             utilization: Some(util),
             clients: Some(4),
         }
+    }
+
+    #[tokio::test]
+    async fn legacy_radio_rows_are_packed_not_lost() {
+        both(|h| async move {
+            let ap = h
+                .store
+                .aps()
+                .add(&NewAp {
+                    name: "old".into(),
+                    address: "192.0.2.9".into(),
+                    profile: "generic".into(),
+                    snmp: SnmpSecret::None,
+                    ..NewAp::default()
+                })
+                .await
+                .unwrap();
+            // The table as migration 0006 leaves it on an upgraded store.
+            sqlx::query(
+                "CREATE TABLE radio_samples_legacy (ap_id BIGINT NOT NULL, radio TEXT NOT NULL, \
+                 at_ms BIGINT NOT NULL, resolution BIGINT NOT NULL, channel BIGINT, tx_power BIGINT, \
+                 noise BIGINT, utilization BIGINT, clients BIGINT)",
+            )
+            .execute(&h.store.pool)
+            .await
+            .unwrap();
+            for (radio, at, res, util) in [("1", 1000, RAW, 10), ("2", 1000, RAW, 20), ("1", 3_600_000, HOURLY, 30)] {
+                sqlx::query(
+                    "INSERT INTO radio_samples_legacy VALUES ($1, $2, $3, $4, 36, 17, -92, $5, NULL)",
+                )
+                .bind(ap.id)
+                .bind(radio)
+                .bind(at as i64)
+                .bind(res)
+                .bind(util as i64)
+                .execute(&h.store.pool)
+                .await
+                .unwrap();
+            }
+            assert_eq!(convert_legacy_radio_samples(&h.store).await.unwrap(), 3);
+            let pts = h.store.samples().radios(ap.id, 0).await.unwrap();
+            type Row = (i64, i64, String, Option<i64>, Option<i64>);
+            let got: Vec<Row> = pts
+                .iter()
+                .map(|p| (p.at_ms, p.resolution, p.sample.radio.clone(), p.sample.utilization, p.sample.clients))
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    (1000, RAW, "1".to_string(), Some(10), None),
+                    (1000, RAW, "2".to_string(), Some(20), None),
+                    (3_600_000, HOURLY, "1".to_string(), Some(30), None)
+                ]
+            );
+            // Gone, and a second start does nothing.
+            assert_eq!(convert_legacy_radio_samples(&h.store).await.unwrap(), 0);
+        })
+        .await;
     }
 
     #[tokio::test]

@@ -424,18 +424,24 @@ pub async fn ap_adopt(
             .ok_or_else(|| WebError::NotFound(format!("discovered device {}", f.address)))?;
         let name = opt_field(&f.name)
             .or(d.sys_name.clone())
+            .or_else(|| d.mac.as_ref().map(|m| format!("ap-{}", m.replace(':', ""))))
             .unwrap_or_else(|| d.address.replace(['.', ':', '/', '[', ']'], "-"));
         let listed = d.via != "sweep";
         // An AP a controller listed without an address is reached through
         // the controller.
-        let address = match (listed, crate::store::aps::check_address(&d.address)) {
-            (true, Err(_)) => state
-                .store
-                .aps()
-                .get(&d.via)
-                .await?
-                .map(|c| c.spec.address)
-                .ok_or_else(|| WebError::NotFound(format!("controller {}", d.via)))?,
+        let controller = match listed {
+            true => Some(
+                state
+                    .store
+                    .aps()
+                    .find_by_name_or_address(&d.via)
+                    .await?
+                    .ok_or_else(|| WebError::NotFound(format!("controller {}", d.via)))?,
+            ),
+            false => None,
+        };
+        let address = match (&controller, crate::store::aps::check_address(&d.address)) {
+            (Some(c), Err(_)) => c.spec.address.clone(),
             _ => d.address.clone(),
         };
         let kind = match d.kind.as_deref() {
@@ -450,7 +456,7 @@ pub async fn ap_adopt(
             mac: d.mac.clone(),
             model: d.model.clone(),
             serial: d.serial.clone(),
-            controller: listed.then(|| d.via.clone()),
+            controller: controller.map(|c| c.spec.name),
             snmp: match opt_field(&f.community) {
                 Some(community) => crate::store::aps::SnmpSecret::V2c { community },
                 None => crate::store::aps::SnmpSecret::None,
