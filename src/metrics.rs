@@ -171,6 +171,45 @@ fn set_or_clear<L: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Deb
 }
 
 impl DeviceGauges {
+    /// Drops the series of APs no longer in the inventory.
+    pub fn retain(&self, inventory: &std::collections::HashSet<String>) {
+        let gone_aps: Vec<String> = match self.aps.lock() {
+            Ok(mut set) => {
+                let gone: Vec<String> = set
+                    .iter()
+                    .filter(|a| !inventory.contains(*a))
+                    .cloned()
+                    .collect();
+                for a in &gone {
+                    set.remove(a);
+                }
+                gone
+            }
+            Err(_) => return,
+        };
+        for a in &gone_aps {
+            let l = ApLabels { ap: a.clone() };
+            self.ap_up.remove(&l);
+            self.ap_clients.remove(&l);
+        }
+        if let Ok(mut set) = self.radios.lock() {
+            let gone: Vec<(String, String)> = set
+                .iter()
+                .filter(|(a, _)| !inventory.contains(a))
+                .cloned()
+                .collect();
+            for k in gone {
+                set.remove(&k);
+                let l = RadioLabels {
+                    ap: k.0,
+                    radio: k.1,
+                };
+                self.radio_clients.remove(&l);
+                self.radio_utilization.remove(&l);
+            }
+        }
+    }
+
     /// After a poll: the AP's status (None = unknown), clients and radios
     /// (label, clients, utilization).
     pub fn observe(
@@ -669,6 +708,13 @@ mod tests {
         );
         assert!(!t.contains("radio=\"3\""), "{t}");
         assert_eq!(d.series_dropped.get(), 2);
+        // An AP removed from the inventory takes its series with it.
+        d.retain(&["hall".to_string()].into_iter().collect());
+        let t = text(&registry);
+        assert!(
+            !t.contains("lobby") && t.contains("ap_up{ap=\"hall\"} 0"),
+            "{t}"
+        );
     }
     use super::*;
 

@@ -233,6 +233,8 @@ async fn reload(ctx: &Arc<PollCtx>, sources: &Sources, targets: &mut HashMap<i64
     let mut seen = std::collections::HashSet::new();
     let mut src_map = HashMap::new();
     let mut managed: HashMap<String, Vec<Arc<Ap>>> = HashMap::new();
+    let names: std::collections::HashSet<String> =
+        list.iter().map(|a| a.spec.name.clone()).collect();
     for ap in list {
         let ap = Arc::new(ap);
         let addr = resolve(&ap.spec.address).await;
@@ -279,6 +281,7 @@ async fn reload(ctx: &Arc<PollCtx>, sources: &Sources, targets: &mut HashMap<i64
         }
     }
     targets.retain(|id, _| seen.contains(id));
+    ctx.stats.devices.retain(&names);
     sources.replace(src_map);
     if let Ok(mut m) = ctx.managed.write() {
         *m = managed;

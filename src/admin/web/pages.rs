@@ -325,7 +325,7 @@ async fn aps_page(
             vec![
                 Field::new("text", "name", t.name, "").required(),
                 Field::new("text", "address", t.address, "").required(),
-                Field::new("text", "profile", t.profile, "generic"),
+                Field::new("text", "profile", t.profile, crate::profiles::AUTO_PROFILE),
                 Field::new("password", "community", t.community, ""),
                 Field::new("text", "building", t.building, ""),
                 Field::new("text", "floor", t.floor, ""),
@@ -576,20 +576,37 @@ fn opt_field(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
+/// `controller` when the profile's devices list APs (the profile says; a
+/// profile directory that does not load leaves `ap`).
+fn kind_for_profile(config: &crate::config::Config, profile: &str) -> crate::store::aps::ApKind {
+    let dir = &config.profiles.dir;
+    let dir = (!dir.as_os_str().is_empty()).then_some(dir.as_path());
+    match crate::profiles::Profiles::load(dir, None)
+        .ok()
+        .and_then(|p| p.get(profile).map(|x| x.snmp.role))
+    {
+        Some(crate::profiles::snmp::Role::Controller) => crate::store::aps::ApKind::Controller,
+        _ => crate::store::aps::ApKind::Ap,
+    }
+}
+
 pub async fn ap_add(
     State(state): State<AdminState>,
     Extension(c): Extension<Caller>,
     Form(f): Form<ApForm>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let profile = if f.profile.trim().is_empty() {
-        "generic".to_string()
-    } else {
-        f.profile.trim().to_string()
+    // Empty or `auto` with a community: the first poll detects the vendor.
+    let polled = opt_field(&f.community).is_some();
+    let profile = match f.profile.trim() {
+        "" | crate::profiles::AUTO_PROFILE if polled => crate::profiles::AUTO_PROFILE.to_string(),
+        "" | crate::profiles::AUTO_PROFILE => crate::profiles::GENERIC_PROFILE.to_string(),
+        p => p.to_string(),
     };
     let spec = crate::store::aps::NewAp {
         name: f.name.trim().to_string(),
         address: f.address.trim().to_string(),
+        kind: kind_for_profile(&state.config, &profile),
         profile: profile.clone(),
         snmp: match opt_field(&f.community) {
             Some(community) => crate::store::aps::SnmpSecret::V2c { community },
