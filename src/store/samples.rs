@@ -178,21 +178,7 @@ impl<'a> Samples<'a> {
             .execute(&mut *tx)
             .await?;
             if !p.radios.is_empty() {
-                let slots = radio_slots(&mut tx, u.ap_id, &p.radios).await?;
-                let packed: Vec<PackedRadio> = p
-                    .radios
-                    .iter()
-                    .zip(slots)
-                    .map(|(r, slot)| PackedRadio {
-                        slot,
-                        channel: r.channel,
-                        tx_power: r.tx_power,
-                        noise: r.noise,
-                        utilization: r.utilization,
-                        clients: r.clients,
-                    })
-                    .collect();
-                insert_radio_poll(&mut tx, u.ap_id, u.at_ms, RAW, &packed).await?;
+                insert_radio_samples(&mut tx, u.ap_id, u.at_ms, RAW, &p.radios).await?;
             }
             for i in &p.interfaces {
                 sqlx::query(
@@ -466,20 +452,7 @@ pub(super) async fn convert_legacy_radio_samples(store: &Store) -> Result<u64> {
                 });
         }
         for ((resolution, at_ms), radios) in &groups {
-            let slots = radio_slots(&mut tx, ap_id, radios).await?;
-            let packed: Vec<PackedRadio> = radios
-                .iter()
-                .zip(slots)
-                .map(|(r, slot)| PackedRadio {
-                    slot,
-                    channel: r.channel,
-                    tx_power: r.tx_power,
-                    noise: r.noise,
-                    utilization: r.utilization,
-                    clients: r.clients,
-                })
-                .collect();
-            insert_radio_poll(&mut tx, ap_id, *at_ms, *resolution, &packed).await?;
+            insert_radio_samples(&mut tx, ap_id, *at_ms, *resolution, radios).await?;
         }
         sqlx::query("DELETE FROM radio_samples_legacy WHERE ap_id = $1")
             .bind(ap_id)
@@ -546,6 +519,30 @@ async fn radio_slots(tx: &mut super::Tx, ap_id: i64, radios: &[RadioSample]) -> 
         out.push(slot);
     }
     Ok(out)
+}
+
+/// One AP's radio samples at one moment: slots for their names, packed.
+async fn insert_radio_samples(
+    tx: &mut super::Tx,
+    ap_id: i64,
+    at_ms: i64,
+    resolution: i64,
+    radios: &[RadioSample],
+) -> Result<()> {
+    let slots = radio_slots(tx, ap_id, radios).await?;
+    let packed: Vec<PackedRadio> = radios
+        .iter()
+        .zip(slots)
+        .map(|(r, slot)| PackedRadio {
+            slot,
+            channel: r.channel,
+            tx_power: r.tx_power,
+            noise: r.noise,
+            utilization: r.utilization,
+            clients: r.clients,
+        })
+        .collect();
+    insert_radio_poll(tx, ap_id, at_ms, resolution, &packed).await
 }
 
 async fn insert_radio_poll(
