@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod coverage;
 pub mod credentials;
 pub mod csv_import;
 pub mod domain;

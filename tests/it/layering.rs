@@ -32,7 +32,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shared policy", &["lockout"]),
     (
         "services",
-        &["radius", "snmp", "portal", "gateway", "admin"],
+        &["radius", "snmp", "portal", "gateway", "admin", "coverage"],
     ),
     ("wiring", &["app"]),
     ("entry", &["cli"]),

@@ -1,0 +1,6 @@
+//! Coverage: floor plans, RF prediction, calibration, KPIs, holes and the
+//! channel plan (issue 14). So far the prediction model ([`model`]), pure
+//! and checked against the formula by hand; plans, storage, views and
+//! calibration build on it.
+
+pub mod model;
