@@ -1,8 +1,10 @@
 //! Coverage: floor plans, RF prediction, calibration, KPIs, holes and the
-//! channel plan (issue 14). So far the prediction model ([`model`]), pure
-//! and checked against the formula by hand, and the KPIs and holes of a
-//! prediction ([`kpi`]); plans, storage, views and calibration build on
-//! them.
+//! channel plan (issue 14). So far the pure parts: the prediction model
+//! ([`model`]), checked against the formula by hand; the KPIs and holes of
+//! a prediction ([`kpi`]); and the least-squares fit of the distance
+//! exponent to measured signals ([`calibrate`]). Plans, storage, views
+//! and the survey build on them.
 
+pub mod calibrate;
 pub mod kpi;
 pub mod model;
