@@ -192,21 +192,23 @@ impl DeviceGauges {
             self.ap_up.remove(&l);
             self.ap_clients.remove(&l);
         }
-        if let Ok(mut set) = self.radios.lock() {
-            let gone: Vec<(String, String)> = set
-                .iter()
-                .filter(|(a, _)| !inventory.contains(a))
-                .cloned()
-                .collect();
-            for k in gone {
-                set.remove(&k);
-                let l = RadioLabels {
-                    ap: k.0,
-                    radio: k.1,
-                };
-                self.radio_clients.remove(&l);
-                self.radio_utilization.remove(&l);
-            }
+        self.forget_radios(|a, _| !inventory.contains(a));
+    }
+
+    /// Removes the radio series `gone` picks.
+    fn forget_radios(&self, gone: impl Fn(&str, &str) -> bool) {
+        let Ok(mut set) = self.radios.lock() else {
+            return;
+        };
+        let old: Vec<(String, String)> = set.iter().filter(|(a, r)| gone(a, r)).cloned().collect();
+        for k in old {
+            set.remove(&k);
+            let l = RadioLabels {
+                ap: k.0,
+                radio: k.1,
+            };
+            self.radio_clients.remove(&l);
+            self.radio_utilization.remove(&l);
         }
     }
 
@@ -236,25 +238,7 @@ impl DeviceGauges {
         set_or_clear(&self.ap_up, &labels, up.map(i64::from));
         set_or_clear(&self.ap_clients, &labels, clients);
         // Radios this AP no longer reports (or a failed poll): their series go.
-        let gone: Vec<(String, String)> = match self.radios.lock() {
-            Ok(mut set) => {
-                let old: Vec<(String, String)> = set
-                    .iter()
-                    .filter(|(a, r)| a == ap && !radios.iter().any(|(x, _, _)| x == r))
-                    .cloned()
-                    .collect();
-                for k in &old {
-                    set.remove(k);
-                }
-                old
-            }
-            Err(_) => Vec::new(),
-        };
-        for (a, r) in gone {
-            let l = RadioLabels { ap: a, radio: r };
-            self.radio_clients.remove(&l);
-            self.radio_utilization.remove(&l);
-        }
+        self.forget_radios(|a, r| a == ap && !radios.iter().any(|(x, _, _)| x == r));
         for (radio, clients, utilization) in radios {
             let key = (ap.to_string(), radio.clone());
             let admitted = match self.radios.lock() {

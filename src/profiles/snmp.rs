@@ -720,16 +720,7 @@ fn radio_table(t: &RawTable) -> Result<RadioTable, Invalid> {
         ssid: f("ssid", &t.ssid)?,
         index: parts,
     };
-    let fields = [
-        &table.radio,
-        &table.band,
-        &table.channel,
-        &table.tx_power,
-        &table.noise,
-        &table.utilization,
-        &table.clients,
-        &table.ssid,
-    ];
+    let fields: Vec<&Option<Field>> = table.named_fields().iter().map(|(_, f)| *f).collect();
     let extends = fields
         .iter()
         .filter(|f| {
@@ -939,79 +930,130 @@ impl SnmpProfile {
 
     /// Every field of the profile with where it is used (for `ap test`
     /// and the tests that check OIDs are confirmed or marked).
-    pub fn fields<'a>(&'a self) -> Vec<(String, &'a Field)> {
-        let mut out: Vec<(String, &Field)> = Vec::new();
-        fn add<'a>(out: &mut Vec<(String, &'a Field)>, name: &str, f: &'a Option<Field>) {
-            if let Some(f) = f {
-                out.push((name.to_string(), f));
-            }
-        }
-        let mut add = |name: &str, f: &'a Option<Field>| add(&mut out, name, f);
-        add("model", &self.model);
-        add("serial", &self.serial);
-        add("firmware", &self.firmware);
-        add("clients", &self.clients);
-        if let Some(t) = &self.ap_table {
-            for (k, f) in [
-                ("name", &t.name),
-                ("mac", &t.mac),
-                ("ip", &t.ip),
-                ("model", &t.model),
-                ("serial", &t.serial),
-                ("firmware", &t.firmware),
-                ("status", &t.status),
-                ("clients", &t.clients),
-            ] {
-                add(&format!("ap_table.{k}"), f);
-            }
-        }
-        if let Some(t) = &self.radio_table {
-            for (k, f) in [
-                ("ap_mac", &t.join.ap_mac),
-                ("ap_name", &t.join.ap_name),
-                ("radio", &t.radio),
-                ("band", &t.band),
-                ("channel", &t.channel),
-                ("tx_power", &t.tx_power),
-                ("noise", &t.noise),
-                ("utilization", &t.utilization),
-                ("clients", &t.clients),
-                ("ssid", &t.ssid),
-            ] {
-                add(&format!("radio_table.{k}"), f);
-            }
-        }
-        if let Some(t) = &self.vap_table {
-            for (k, f) in [
-                ("ap_mac", &t.join.ap_mac),
-                ("ap_name", &t.join.ap_name),
-                ("radio", &t.radio),
-                ("ssid", &t.ssid),
-                ("bssid", &t.bssid),
-                ("clients", &t.clients),
-                ("channel", &t.channel),
-            ] {
-                add(&format!("vap_table.{k}"), f);
-            }
-        }
-        if let Some(t) = &self.wlan_table {
-            add("wlan_table.ssid", &t.ssid);
-            add("wlan_table.clients", &t.clients);
-        }
-        if let Some(t) = &self.client_table {
-            for (k, f) in [
-                ("mac", &t.mac),
-                ("ip", &t.ip),
-                ("user", &t.user),
-                ("ap", &t.ap),
-                ("ssid", &t.ssid),
-                ("rssi", &t.rssi),
-                ("snr", &t.snr),
-            ] {
-                add(&format!("client_table.{k}"), f);
+    pub fn fields(&self) -> Vec<(String, &Field)> {
+        let scalars: Named = vec![
+            ("model", &self.model),
+            ("serial", &self.serial),
+            ("firmware", &self.firmware),
+            ("clients", &self.clients),
+        ];
+        let tables: [(&str, Named); 6] = [
+            ("", scalars),
+            (
+                "ap_table.",
+                self.ap_table
+                    .iter()
+                    .flat_map(ApTable::named_fields)
+                    .collect(),
+            ),
+            (
+                "radio_table.",
+                self.radio_table
+                    .iter()
+                    .flat_map(RadioTable::named_fields)
+                    .collect(),
+            ),
+            (
+                "vap_table.",
+                self.vap_table
+                    .iter()
+                    .flat_map(VapTable::named_fields)
+                    .collect(),
+            ),
+            (
+                "wlan_table.",
+                self.wlan_table
+                    .iter()
+                    .flat_map(WlanTable::named_fields)
+                    .collect(),
+            ),
+            (
+                "client_table.",
+                self.client_table
+                    .iter()
+                    .flat_map(ClientTable::named_fields)
+                    .collect(),
+            ),
+        ];
+        let mut out = Vec::new();
+        for (prefix, list) in tables {
+            for (k, f) in list {
+                if let Some(f) = f {
+                    out.push((format!("{prefix}{k}"), f));
+                }
             }
         }
         out
+    }
+}
+
+/// A table's fields by name.
+type Named<'a> = Vec<(&'static str, &'a Option<Field>)>;
+
+// One list of each table's fields, for the OIDs to walk and for `fields`.
+impl ApTable {
+    pub fn named_fields(&self) -> [(&'static str, &Option<Field>); 8] {
+        [
+            ("name", &self.name),
+            ("mac", &self.mac),
+            ("ip", &self.ip),
+            ("model", &self.model),
+            ("serial", &self.serial),
+            ("firmware", &self.firmware),
+            ("status", &self.status),
+            ("clients", &self.clients),
+        ]
+    }
+}
+
+impl RadioTable {
+    pub fn named_fields(&self) -> [(&'static str, &Option<Field>); 10] {
+        [
+            ("ap_mac", &self.join.ap_mac),
+            ("ap_name", &self.join.ap_name),
+            ("radio", &self.radio),
+            ("band", &self.band),
+            ("channel", &self.channel),
+            ("tx_power", &self.tx_power),
+            ("noise", &self.noise),
+            ("utilization", &self.utilization),
+            ("clients", &self.clients),
+            ("ssid", &self.ssid),
+        ]
+    }
+}
+
+impl VapTable {
+    pub fn named_fields(&self) -> [(&'static str, &Option<Field>); 7] {
+        [
+            ("ap_mac", &self.join.ap_mac),
+            ("ap_name", &self.join.ap_name),
+            ("radio", &self.radio),
+            ("ssid", &self.ssid),
+            ("bssid", &self.bssid),
+            ("clients", &self.clients),
+            ("channel", &self.channel),
+        ]
+    }
+}
+
+impl WlanTable {
+    pub fn named_fields(&self) -> [(&'static str, &Option<Field>); 2] {
+        [("ssid", &self.ssid), ("clients", &self.clients)]
+    }
+}
+
+impl ClientTable {
+    pub fn named_fields(&self) -> [(&'static str, &Option<Field>); 7] {
+        [
+            ("mac", &self.mac),
+            ("ip", &self.ip),
+            ("user", &self.user),
+            ("ap", &self.ap),
+            ("ssid", &self.ssid),
+            ("rssi", &self.rssi),
+            ("snr", &self.snr),
+        ]
     }
 }
 

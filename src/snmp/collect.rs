@@ -564,18 +564,9 @@ pub fn band_of_channel(channel: Option<i64>) -> Option<String> {
 // --- Tables ------------------------------------------------------------
 
 pub fn ap_columns(p: &SnmpProfile) -> Vec<Oid> {
-    p.ap_table.as_ref().map_or_else(Vec::new, |t| {
-        columns(&[
-            &t.name,
-            &t.mac,
-            &t.ip,
-            &t.model,
-            &t.serial,
-            &t.firmware,
-            &t.status,
-            &t.clients,
-        ])
-    })
+    p.ap_table
+        .as_ref()
+        .map_or_else(Vec::new, |t| columns(&t.named_fields().map(|(_, f)| f)))
 }
 
 pub fn decode_aps(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<ApRow> {
@@ -601,20 +592,9 @@ pub fn decode_aps(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<Ap
 }
 
 pub fn radio_columns(p: &SnmpProfile) -> Vec<Oid> {
-    p.radio_table.as_ref().map_or_else(Vec::new, |t| {
-        columns(&[
-            &t.join.ap_mac,
-            &t.join.ap_name,
-            &t.radio,
-            &t.band,
-            &t.channel,
-            &t.tx_power,
-            &t.noise,
-            &t.utilization,
-            &t.clients,
-            &t.ssid,
-        ])
-    })
+    p.radio_table
+        .as_ref()
+        .map_or_else(Vec::new, |t| columns(&t.named_fields().map(|(_, f)| f)))
 }
 
 fn radio_row(p: &SnmpProfile, r: &Row<'_>) -> Option<RadioRow> {
@@ -654,17 +634,9 @@ pub fn decode_radios(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec
 }
 
 pub fn vap_columns(p: &SnmpProfile) -> Vec<Oid> {
-    p.vap_table.as_ref().map_or_else(Vec::new, |t| {
-        columns(&[
-            &t.join.ap_mac,
-            &t.join.ap_name,
-            &t.radio,
-            &t.ssid,
-            &t.bssid,
-            &t.clients,
-            &t.channel,
-        ])
-    })
+    p.vap_table
+        .as_ref()
+        .map_or_else(Vec::new, |t| columns(&t.named_fields().map(|(_, f)| f)))
 }
 
 pub fn decode_vaps(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<VapRow> {
@@ -691,7 +663,7 @@ pub fn decode_vaps(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<V
 pub fn wlan_columns(p: &SnmpProfile) -> Vec<Oid> {
     p.wlan_table
         .as_ref()
-        .map_or_else(Vec::new, |t| columns(&[&t.ssid, &t.clients]))
+        .map_or_else(Vec::new, |t| columns(&t.named_fields().map(|(_, f)| f)))
 }
 
 pub fn decode_wlans(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<WlanRow> {
@@ -707,9 +679,9 @@ pub fn decode_wlans(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<
 }
 
 pub fn client_columns(p: &SnmpProfile) -> Vec<Oid> {
-    p.client_table.as_ref().map_or_else(Vec::new, |t| {
-        columns(&[&t.mac, &t.ip, &t.user, &t.ap, &t.ssid, &t.rssi, &t.snr])
-    })
+    p.client_table
+        .as_ref()
+        .map_or_else(Vec::new, |t| columns(&t.named_fields().map(|(_, f)| f)))
 }
 
 pub fn decode_clients(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<ClientRow> {
@@ -827,23 +799,13 @@ fn extend_templates(p: &SnmpProfile) -> Vec<&str> {
     let Some(t) = &p.radio_table else {
         return Vec::new();
     };
-    [
-        &t.clients,
-        &t.channel,
-        &t.noise,
-        &t.tx_power,
-        &t.utilization,
-        &t.radio,
-        &t.band,
-        &t.ssid,
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(|f| match &f.source {
-        Source::Extend(t) => Some(t.as_str()),
-        _ => None,
-    })
-    .collect()
+    t.named_fields()
+        .into_iter()
+        .filter_map(|(_, f)| match &f.as_ref()?.source {
+            Source::Extend(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Radios from `extend` outputs, one per wireless interface.
