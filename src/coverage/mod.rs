@@ -1,10 +1,14 @@
 //! Coverage: floor plans, RF prediction, calibration, KPIs, holes and the
 //! channel plan (issue 14). So far the pure parts: the prediction model
 //! ([`model`]), checked against the formula by hand; the KPIs and holes of
-//! a prediction ([`kpi`]); and the least-squares fit of the distance
-//! exponent to measured signals ([`calibrate`]). Plans, storage, views
-//! and the survey build on them.
+//! a prediction ([`kpi`]); the least-squares fit of the distance
+//! exponent to measured signals ([`calibrate`]); the walls of an
+//! architect's DXF drawing ([`dxf`]); planning suggestions, a channel
+//! plan and transmit powers ([`plan`]). Storage, views and the survey
+//! build on them.
 
 pub mod calibrate;
+pub mod dxf;
 pub mod kpi;
 pub mod model;
+pub mod plan;
