@@ -145,6 +145,8 @@ pub struct Config {
     pub eap: EapConfig,
     /// SNMP polling, traps and alerts.
     pub snmp: SnmpConfig,
+    /// Floor plans, RF prediction, KPIs and holes.
+    pub coverage: CoverageConfig,
 }
 
 impl Default for Config {
@@ -162,7 +164,58 @@ impl Default for Config {
             portal: PortalConfig::default(),
             eap: EapConfig::default(),
             snmp: SnmpConfig::default(),
+            coverage: CoverageConfig::default(),
         }
+    }
+}
+
+/// `[coverage]`: how floors are predicted and judged.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoverageConfig {
+    /// Grid cell size (m).
+    pub resolution: f64,
+    /// Signal a place needs to count as covered (dBm); below it, holes.
+    pub target_dbm: f64,
+    /// Smallest hole that is reported (m²).
+    pub hole_min_area: f64,
+    /// Height of a phone or laptop above its floor (m).
+    pub receiver_height: f64,
+    /// Regulatory domain of the channel plan: `cn`, `etsi` or `fcc`.
+    pub region: String,
+}
+
+impl Default for CoverageConfig {
+    fn default() -> Self {
+        CoverageConfig {
+            resolution: 0.5,
+            target_dbm: -67.0,
+            hole_min_area: 4.0,
+            receiver_height: 1.0,
+            region: "cn".into(),
+        }
+    }
+}
+
+impl CoverageConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if !(0.1..=5.0).contains(&self.resolution) {
+            return bad("coverage.resolution must be between 0.1 and 5 (metres)");
+        }
+        if !(-100.0..=-30.0).contains(&self.target_dbm) {
+            return bad("coverage.target_dbm must be between -100 and -30 (dBm)");
+        }
+        if !(0.0..=10_000.0).contains(&self.hole_min_area) {
+            return bad("coverage.hole_min_area must be between 0 and 10000 (m²)");
+        }
+        if !(0.0..=10.0).contains(&self.receiver_height) {
+            return bad("coverage.receiver_height must be between 0 and 10 (metres)");
+        }
+        if !matches!(self.region.as_str(), "cn" | "etsi" | "fcc") {
+            return bad("coverage.region must be cn, etsi or fcc");
+        }
+        Ok(())
     }
 }
 
@@ -416,6 +469,7 @@ impl Config {
         }
         self.portal.validate()?;
         self.snmp.validate()?;
+        self.coverage.validate()?;
         let url = self.database.url.as_ref().map(Secret::expose).unwrap_or("");
         if !(url.is_empty()
             || url.starts_with("sqlite:")

@@ -27,7 +27,7 @@ impl Measurement {
 }
 
 /// What a fit found.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Fit {
     pub n: f64,
     /// Root-mean-square error of the model with the starting N (dB).

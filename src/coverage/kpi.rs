@@ -62,7 +62,7 @@ impl Default for Targets {
 }
 
 /// Shares are of the counted area, 0.0 to 1.0.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Kpi {
     pub area_m2: f64,
     pub primary: f64,
@@ -106,7 +106,7 @@ pub fn kpi(grid: &Grid, p: &Prediction, counted: &[bool], t: &Targets) -> Kpi {
 }
 
 /// A connected region below the target.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Hole {
     pub area_m2: f64,
     /// Centre of its cells (m).

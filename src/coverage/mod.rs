@@ -4,11 +4,12 @@
 //! a prediction ([`kpi`]); the least-squares fit of the distance
 //! exponent to measured signals ([`calibrate`]); the walls of an
 //! architect's DXF drawing ([`dxf`]); planning suggestions, a channel
-//! plan and transmit powers ([`plan`]). Storage, views and the survey
-//! build on them.
+//! plan and transmit powers ([`plan`]); and the [`service`] that reads a
+//! stored floor and answers the API, dashboard and CLI.
 
 pub mod calibrate;
 pub mod dxf;
 pub mod kpi;
 pub mod model;
 pub mod plan;
+pub mod service;

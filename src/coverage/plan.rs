@@ -172,7 +172,7 @@ impl Default for PlanOptions {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PlanEntry {
     pub ap: String,
     pub current_channel: Option<i64>,
@@ -186,7 +186,7 @@ pub struct PlanEntry {
 }
 
 /// Co-channel pairs (channel groups overlapping) of a set of channels.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Conflicts {
     /// Pairs hearing each other above −82 dBm.
     pub pairs_above_82: usize,
@@ -194,8 +194,9 @@ pub struct Conflicts {
     pub worst_pair_dbm: Option<f64>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ChannelPlan {
+    #[serde(skip)]
     pub band: Band,
     /// The width planned (after any fallback).
     pub width_mhz: u16,
@@ -765,7 +766,7 @@ pub struct PowerInput {
 }
 
 /// Why a power was suggested.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum PowerRule {
     /// The target at the cell edge.
     Edge,
@@ -777,7 +778,7 @@ pub enum PowerRule {
     NoNeighbour,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct PowerSuggestion {
     pub ap: String,
     pub current_dbm: Option<f64>,

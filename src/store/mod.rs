@@ -20,6 +20,7 @@ mod batch;
 mod connect;
 pub mod devices;
 pub mod events;
+pub mod floors;
 pub mod groups;
 pub mod lockouts;
 pub mod nas;
@@ -237,6 +238,9 @@ impl Store {
     }
     pub fn samples(&self) -> samples::Samples<'_> {
         samples::Samples::new(self)
+    }
+    pub fn floors(&self) -> floors::Floors<'_> {
+        floors::Floors::new(self)
     }
     pub fn alerts(&self) -> alerts::Alerts<'_> {
         alerts::Alerts::new(self)

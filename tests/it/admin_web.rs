@@ -61,6 +61,7 @@ impl Browser {
         let url = format!("{}{path}", self.base);
         let mut req = match method {
             "post" | "POST" => self.http.post(&url),
+            "put" | "PUT" => self.http.put(&url),
             _ => self.http.get(&url),
         };
         if !self.cookies.is_empty() {
@@ -384,7 +385,7 @@ async fn sign_in_roles_csrf_and_the_api_on(env: TestEnv) {
                     Surface::Api => {
                         let auth = format!("Bearer {}", tokens[name]);
                         let body =
-                            (spec.method == "post").then(|| ("application/json", "{}".to_string()));
+                            (spec.method != "get").then(|| ("application/json", "{}".to_string()));
                         let mut api = Browser::new(&server);
                         api.send(spec.method, &path, &[("authorization", &auth)], body, true)
                             .await

@@ -65,6 +65,8 @@ const SERVICE_INTERFACES: &[(&str, &str)] = &[
     ("admin", "snmp::discover"),
     // The dashboard makes voucher codes the way the portal checks them.
     ("admin", "portal::vouchers"),
+    // The dashboard and API show floors, predictions and plans.
+    ("admin", "coverage::service"),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

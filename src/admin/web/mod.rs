@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod export;
+pub mod floors;
 pub mod i18n;
 pub mod overview;
 pub mod pages;

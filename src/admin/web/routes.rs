@@ -3,10 +3,10 @@
 //! both generated from it.
 
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
-use super::{api, export, guard, overview, pages, security_headers, signin, views};
+use super::{api, export, floors, guard, overview, pages, security_headers, signin, views};
 use super::{AdminState, RouteGuard, Surface};
 use crate::admin::roles::Permission;
 
@@ -117,6 +117,20 @@ route_table! {
     post "/api/v1/alerts/{id}/ack"            ManageAlerts   Api => api::alert_ack;
     get  "/api/v1/audit"                      ReadAudit      Api => api::audit;
     get  "/api/v1/troubleshoot"               ReadSessions   Api => api::troubleshoot;
+    get  "/api/v1/floors"                     ReadInventory  Api => floors::floors;
+    post "/api/v1/floors"                     ManageNetwork  Api => floors::floor_add;
+    get  "/api/v1/floors/{id}"                ReadInventory  Api => floors::floor;
+    put  "/api/v1/floors/{id}/walls"          ManageNetwork  Api => floors::floor_walls;
+    put  "/api/v1/floors/{id}/areas"          ManageNetwork  Api => floors::floor_areas;
+    get  "/api/v1/floors/{id}/plan"           ReadInventory  Api => floors::floor_plan;
+    put  "/api/v1/floors/{id}/plan"           ManageNetwork  Api => floors::floor_plan_put;
+    put  "/api/v1/aps/{name}/placement"       ManageNetwork  Api => floors::ap_placement;
+    get  "/api/v1/floors/{id}/coverage"       ReadInventory  Api => floors::floor_coverage;
+    get  "/api/v1/floors/{id}/coverage.png"   ReadInventory  Api => floors::floor_coverage_png;
+    get  "/api/v1/floors/{id}/kpi"            ReadInventory  Api => floors::floor_kpi;
+    get  "/api/v1/floors/{id}/channel-plan"   ReadInventory  Api => floors::floor_channel_plan;
+    post "/api/v1/floors/{id}/points"         ManageNetwork  Api => floors::floor_point;
+    post "/api/v1/floors/{id}/calibrate"      ManageNetwork  Api => floors::floor_calibrate;
 }
 
 /// The dashboard and API router for the management listener.

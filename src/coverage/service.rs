@@ -1,0 +1,715 @@
+//! Coverage of a stored floor: reads its walls, areas and the APs placed
+//! in its building (their radios' channel, power and noise from the last
+//! poll), predicts the three bands, and answers the API's and the
+//! dashboard's questions (values, heatmap PNG, KPIs and holes, rooms,
+//! channel plan). Prediction is CPU work: callers run [`compute`] on a
+//! blocking thread.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use super::kpi::{Hole, Kpi, Targets};
+pub use super::model::Band;
+use super::model::{
+    material, predict_bands, received_dbm, Grid, Params, Prediction, Transmitter, Wall,
+};
+use super::plan::{self, ChannelPlan, PlanOptions, PowerInput, PowerOptions, Radio, Regulatory};
+use super::{calibrate, kpi};
+use crate::config::CoverageConfig;
+use crate::store::floors::{AreaKind, Floor, FloorWall, PlacedAp};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoverageError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Transmit power assumed for a band when neither the AP's last poll nor
+/// its placement gives one (dBm): typical enterprise defaults.
+pub const ASSUMED_TX_DBM: [f64; 3] = [17.0, 20.0, 20.0];
+
+/// The labels of the bands, as the API spells them.
+pub const BAND_LABELS: [&str; 3] = ["2.4", "5", "6"];
+
+pub fn band_label(b: Band) -> &'static str {
+    BAND_LABELS[b.index()]
+}
+
+/// Checks the materials of walls against the table (or `custom` with
+/// its own losses).
+pub fn check_materials(walls: &[FloorWall]) -> Result<(), CoverageError> {
+    for (n, w) in walls.iter().enumerate() {
+        if w.loss_db.is_none() && material(&w.material).is_none() {
+            return Err(CoverageError::Invalid(format!(
+                "wall {}: unknown material {:?} (drywall, glass, wood, brick, concrete, metal, \
+                 elevator-shaft, or custom with loss_db)",
+                n + 1,
+                w.material
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// One AP's radio in one band as the model uses it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RadioUse {
+    pub channel: Option<i64>,
+    pub tx_power_dbm: f64,
+    /// Where the power came from: `placement`, `snmp` or `assumed`.
+    pub power_from: &'static str,
+    pub noise_dbm: Option<f64>,
+}
+
+/// An AP placed in the building, with what the model knows of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Site {
+    pub ap: String,
+    pub floor: i64,
+    pub level: i64,
+    pub x: f64,
+    pub y: f64,
+    pub z: f64,
+    pub antenna_gain_dbi: f64,
+    pub status: String,
+    pub clients: Option<i64>,
+    /// Per band (`"2.4"`, `"5"`, `"6"`).
+    pub radios: BTreeMap<&'static str, RadioUse>,
+}
+
+/// Everything one floor's prediction needs, read from the store.
+#[derive(Clone, Debug)]
+pub struct FloorModel {
+    pub floor: Floor,
+    pub grid: Grid,
+    pub sites: Vec<Site>,
+    pub walls: Vec<Wall>,
+    pub params: [Params; 3],
+    /// Cells that count (inside the outline, outside excluded zones).
+    pub counted: Vec<bool>,
+    pub targets: Targets,
+}
+
+/// The band of a polled radio: by its channel (2.4 GHz 1-14, 5 GHz
+/// 32-177) unless its name says 6 GHz.
+fn radio_band(name: &str, channel: Option<i64>) -> Option<Band> {
+    let lower = name.to_ascii_lowercase();
+    if lower.contains("6g") || lower.contains("6 ghz") {
+        return Some(Band::B6g);
+    }
+    match channel? {
+        1..=14 => Some(Band::B2g4),
+        32..=177 => Some(Band::B5g),
+        _ => None,
+    }
+}
+
+/// Reads a floor and the APs of its building.
+pub async fn load(
+    store: &Store,
+    cfg: &CoverageConfig,
+    floor_id: i64,
+) -> Result<FloorModel, CoverageError> {
+    let floor = store
+        .floors()
+        .get(floor_id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("floor {floor_id}")))?;
+    let levels = store.floors().levels(floor.building_id).await?;
+    let placed: Vec<PlacedAp> = store
+        .floors()
+        .placements_in_building(floor.building_id)
+        .await?;
+    let mut sites = Vec::with_capacity(placed.len());
+    for p in placed {
+        let ap = store.aps().get(&p.ap).await?;
+        let polled = store.samples().latest_radios(p.ap_id).await?;
+        let mut radios = BTreeMap::new();
+        for r in &polled {
+            let Some(band) = radio_band(&r.radio, r.channel) else {
+                continue;
+            };
+            let label = band_label(band);
+            if radios.contains_key(label) {
+                continue;
+            }
+            let (power, from) = match (p.placement.tx_power_dbm.get(label), r.tx_power) {
+                (Some(v), _) => (*v, "placement"),
+                (None, Some(v)) => (v as f64, "snmp"),
+                (None, None) => (ASSUMED_TX_DBM[band.index()], "assumed"),
+            };
+            radios.insert(
+                label,
+                RadioUse {
+                    channel: r.channel,
+                    tx_power_dbm: power,
+                    power_from: from,
+                    noise_dbm: r.noise.map(|n| n as f64),
+                },
+            );
+        }
+        // Nothing polled yet: the bands the placement names, else 2.4 and
+        // 5 GHz at the assumed powers.
+        if radios.is_empty() {
+            let bands: Vec<Band> = if p.placement.tx_power_dbm.is_empty() {
+                vec![Band::B2g4, Band::B5g]
+            } else {
+                p.placement
+                    .tx_power_dbm
+                    .keys()
+                    .filter_map(|b| Band::parse(b))
+                    .collect()
+            };
+            for band in bands {
+                let label = band_label(band);
+                let (power, from) = match p.placement.tx_power_dbm.get(label) {
+                    Some(v) => (*v, "placement"),
+                    None => (ASSUMED_TX_DBM[band.index()], "assumed"),
+                };
+                radios.insert(
+                    label,
+                    RadioUse {
+                        channel: None,
+                        tx_power_dbm: power,
+                        power_from: from,
+                        noise_dbm: None,
+                    },
+                );
+            }
+        }
+        sites.push(Site {
+            ap: p.ap.clone(),
+            floor: p.placement.floor,
+            level: levels
+                .get(&p.placement.floor)
+                .copied()
+                .unwrap_or(floor.level),
+            x: p.placement.x,
+            y: p.placement.y,
+            z: p.placement.z,
+            antenna_gain_dbi: p.placement.antenna_gain_dbi,
+            status: ap.as_ref().map_or("unknown".into(), |a| a.status.clone()),
+            clients: ap.as_ref().and_then(|a| a.clients),
+            radios,
+        });
+    }
+    Ok(model_of(floor, sites, cfg))
+}
+
+/// The floor's grid, walls, parameters and counted cells (pure).
+pub fn model_of(floor: Floor, sites: Vec<Site>, cfg: &CoverageConfig) -> FloorModel {
+    let res = cfg.resolution;
+    let grid = Grid {
+        origin_x: 0.0,
+        origin_y: 0.0,
+        width: ((floor.width_m / res).ceil() as usize).max(1),
+        height: ((floor.height_m / res).ceil() as usize).max(1),
+        resolution_m: res,
+    };
+    let walls = floor
+        .walls
+        .iter()
+        .filter_map(|w| {
+            let loss_db = w
+                .loss_db
+                .or_else(|| material(&w.material).map(|m| m.loss_db))?;
+            Some(Wall {
+                x1: w.x1,
+                y1: w.y1,
+                x2: w.x2,
+                y2: w.y2,
+                loss_db,
+            })
+        })
+        .collect();
+    let params = Band::ALL.map(|b| {
+        let mut p = Params::office(b);
+        p.receiver_height_m = cfg.receiver_height;
+        p.floor_height_m = floor.storey_height_m;
+        if let Some(n) = floor
+            .calibration
+            .as_ref()
+            .and_then(|c| c.get(band_label(b)))
+        {
+            p.n = *n;
+        }
+        p
+    });
+    let outline: Vec<(f64, f64)> = floor
+        .areas
+        .iter()
+        .find(|a| a.kind == AreaKind::Outline)
+        .map(|a| a.points.clone())
+        .unwrap_or_default();
+    let excluded: Vec<Vec<(f64, f64)>> = floor
+        .areas
+        .iter()
+        .filter(|a| a.kind == AreaKind::Excluded)
+        .map(|a| a.points.clone())
+        .collect();
+    let counted = kpi::mask(&grid, &outline, &excluded);
+    FloorModel {
+        floor,
+        grid,
+        sites,
+        walls,
+        params,
+        counted,
+        targets: Targets {
+            signal_dbm: cfg.target_dbm,
+            snr_db: 25.0,
+            hole_min_area_m2: cfg.hole_min_area,
+        },
+    }
+}
+
+/// The transmitters of one band, and the site each came from.
+fn transmitters(m: &FloorModel, band: Band) -> (Vec<Transmitter>, Vec<usize>) {
+    let label = band_label(band);
+    let mut out = Vec::new();
+    let mut from = Vec::new();
+    for (k, s) in m.sites.iter().enumerate() {
+        let Some(r) = s.radios.get(label) else {
+            continue;
+        };
+        out.push(Transmitter {
+            level: s.level as i32,
+            x: s.x,
+            y: s.y,
+            z: s.z,
+            tx_power_dbm: r.tx_power_dbm,
+            antenna_gain_dbi: s.antenna_gain_dbi,
+            freq_mhz: r
+                .channel
+                .and_then(|c| band.channel_mhz(c))
+                .unwrap_or(band.default_mhz()),
+            channel: r.channel,
+            noise_dbm: r.noise_dbm,
+        });
+        from.push(k);
+    }
+    (out, from)
+}
+
+/// A floor's prediction in the three bands.
+#[derive(Clone, Debug)]
+pub struct FloorCoverage {
+    pub model: FloorModel,
+    pub bands: [Prediction; 3],
+    /// Per band, the site index of each transmitter (`best_ap` indexes it).
+    pub sites_of: [Vec<usize>; 3],
+}
+
+/// Predicts the floor (CPU: run on a blocking thread).
+pub fn compute(model: FloorModel) -> FloorCoverage {
+    let lists = Band::ALL.map(|b| transmitters(&model, b));
+    let bands = predict_bands(
+        &model.grid,
+        model.floor.level as i32,
+        [&lists[0].0, &lists[1].0, &lists[2].0],
+        &model.walls,
+        &model.params,
+    );
+    let [(_, a), (_, b), (_, c)] = lists;
+    FloorCoverage {
+        model,
+        bands,
+        sites_of: [a, b, c],
+    }
+}
+
+/// What a map shows per cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Rssi,
+    Second,
+    Snr,
+    Contention,
+    /// The serving AP (its index among the sites).
+    Ap,
+}
+
+impl Metric {
+    pub fn parse(s: &str) -> Option<Metric> {
+        match s {
+            "rssi" | "signal" => Some(Metric::Rssi),
+            "second" => Some(Metric::Second),
+            "snr" => Some(Metric::Snr),
+            "contention" => Some(Metric::Contention),
+            "ap" | "serving" => Some(Metric::Ap),
+            _ => None,
+        }
+    }
+}
+
+impl FloorCoverage {
+    /// Row-major values of a metric, `None` outside the counted area or
+    /// where nothing is heard.
+    pub fn values(&self, band: Band, metric: Metric) -> Vec<Option<f64>> {
+        let p = &self.bands[band.index()];
+        let sites = &self.sites_of[band.index()];
+        (0..self.model.grid.cells())
+            .map(|at| {
+                if !self.model.counted.get(at).copied().unwrap_or(false) {
+                    return None;
+                }
+                let heard = p.best_ap.get(at).copied().flatten()?;
+                let round = |v: f64| (v * 100.0).round() / 100.0;
+                match metric {
+                    Metric::Rssi => p.best_dbm.get(at).map(|v| round(*v)),
+                    Metric::Second => p.second_dbm.get(at).copied().flatten().map(round),
+                    Metric::Snr => p.snr_db.get(at).map(|v| round(*v)),
+                    Metric::Contention => p.contention.get(at).map(|c| f64::from(*c)),
+                    Metric::Ap => sites.get(heard).map(|s| *s as f64),
+                }
+            })
+            .collect()
+    }
+
+    pub fn kpi(&self, band: Band) -> Kpi {
+        kpi::kpi(
+            &self.model.grid,
+            &self.bands[band.index()],
+            &self.model.counted,
+            &self.model.targets,
+        )
+    }
+
+    pub fn holes(&self, band: Band) -> Vec<Hole> {
+        kpi::holes(
+            &self.model.grid,
+            &self.bands[band.index()].best_dbm,
+            &self.model.counted,
+            &self.model.targets,
+        )
+    }
+
+    /// Bands that have at least one transmitter.
+    pub fn bands_present(&self) -> Vec<Band> {
+        Band::ALL
+            .into_iter()
+            .filter(|b| !self.sites_of[b.index()].is_empty())
+            .collect()
+    }
+
+    /// KPIs per room (rooms with seats are meeting rooms).
+    pub fn rooms(&self) -> Vec<RoomReport> {
+        let m = &self.model;
+        m.floor
+            .areas
+            .iter()
+            .filter(|a| a.kind == AreaKind::Room)
+            .map(|room| {
+                let inside = kpi::mask(&m.grid, &room.points, &[]);
+                let counted: Vec<bool> = inside
+                    .iter()
+                    .zip(&m.counted)
+                    .map(|(a, b)| *a && *b)
+                    .collect();
+                let bands = self
+                    .bands_present()
+                    .into_iter()
+                    .map(|b| {
+                        (
+                            band_label(b),
+                            kpi::kpi(&m.grid, &self.bands[b.index()], &counted, &m.targets),
+                        )
+                    })
+                    .collect();
+                // APs inside the room.
+                let aps: Vec<String> = m
+                    .sites
+                    .iter()
+                    .filter(|s| {
+                        s.floor == m.floor.id && kpi::point_in_polygon((s.x, s.y), &room.points)
+                    })
+                    .map(|s| s.ap.clone())
+                    .collect();
+                let clients: Option<i64> = m
+                    .sites
+                    .iter()
+                    .filter(|s| aps.contains(&s.ap))
+                    .map(|s| s.clients)
+                    .sum();
+                let hint = room.seats.and_then(|seats| {
+                    // About 30 active clients per radio is where a meeting
+                    // room starts to feel slow; two radios per AP.
+                    let radios_needed = (f64::from(seats) * 1.5 / 30.0).ceil() as usize;
+                    let radios_have = aps.len() * 2;
+                    (radios_needed > radios_have).then(|| {
+                        format!(
+                            "{seats} seats (about {} devices) need {radios_needed} radios; \
+                             the room has {radios_have}",
+                            (f64::from(seats) * 1.5).round()
+                        )
+                    })
+                });
+                RoomReport {
+                    name: room.name.clone(),
+                    seats: room.seats,
+                    aps,
+                    clients_now: clients,
+                    bands,
+                    hint,
+                }
+            })
+            .collect()
+    }
+
+    /// The KPI document of the floor (per band: KPI and holes; rooms).
+    pub fn report(&self) -> KpiReport {
+        KpiReport {
+            floor: self.model.floor.id,
+            target_dbm: self.model.targets.signal_dbm,
+            hole_min_area_m2: self.model.targets.hole_min_area_m2,
+            bands: self
+                .bands_present()
+                .into_iter()
+                .map(|b| {
+                    (
+                        band_label(b),
+                        BandReport {
+                            kpi: self.kpi(b),
+                            holes: self.holes(b),
+                        },
+                    )
+                })
+                .collect(),
+            rooms: self.rooms(),
+        }
+    }
+
+    /// The suggested channel plan and powers of one band, for the APs on
+    /// this floor (heard from the whole building).
+    pub fn channel_plan(
+        &self,
+        band: Band,
+        width_mhz: u16,
+        allow_dfs: bool,
+        region: &str,
+    ) -> Result<PlanReport, CoverageError> {
+        let m = &self.model;
+        let (tx, from) = transmitters(m, band);
+        let regulatory = match region {
+            "etsi" => Regulatory::etsi(),
+            "fcc" => Regulatory::fcc(),
+            _ => Regulatory::china(),
+        };
+        let matrix = plan::ap_to_ap_dbm(&tx, &m.walls, band, &m.params[band.index()]);
+        let radios: Vec<Radio> = from
+            .iter()
+            .zip(&tx)
+            .filter_map(|(k, t)| {
+                Some(Radio {
+                    ap: m.sites.get(*k)?.ap.clone(),
+                    channel: t.channel,
+                    width_mhz: None,
+                })
+            })
+            .collect();
+        let opts = PlanOptions {
+            width_mhz,
+            allow_dfs,
+            regulatory,
+        };
+        let channels = plan::plan_channels(band, &radios, &matrix, &opts)
+            .map_err(|e| CoverageError::Invalid(e.to_string()))?;
+        let inputs: Vec<PowerInput> = from
+            .iter()
+            .zip(&tx)
+            .filter_map(|(k, t)| {
+                let s = m.sites.get(*k)?;
+                Some(PowerInput {
+                    ap: s.ap.clone(),
+                    transmitter: t.clone(),
+                    current_dbm: Some(t.tx_power_dbm),
+                })
+            })
+            .collect();
+        let power = plan::suggest_power(
+            &inputs,
+            &m.walls,
+            band,
+            &m.params[band.index()],
+            &PowerOptions::for_band(band),
+        );
+        // The KPI before and after: the same floor with the suggested
+        // channels and powers.
+        let before = self.kpi(band);
+        let mut after_model = m.clone();
+        let label = band_label(band);
+        for s in after_model.sites.iter_mut() {
+            if let Some(r) = s.radios.get_mut(label) {
+                if let Some(e) = channels.entries.iter().find(|e| e.ap == s.ap) {
+                    r.channel = Some(e.channel);
+                }
+                if let Some(p) = power.iter().find(|p| p.ap == s.ap) {
+                    r.tx_power_dbm = p.suggested_dbm;
+                }
+            }
+        }
+        let after = compute(after_model).kpi(band);
+        Ok(PlanReport {
+            band: label,
+            csv: plan::plan_csv(&channels),
+            channels,
+            power,
+            kpi_before: before,
+            kpi_after: after,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BandReport {
+    pub kpi: Kpi,
+    pub holes: Vec<Hole>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RoomReport {
+    pub name: String,
+    pub seats: Option<u32>,
+    pub aps: Vec<String>,
+    /// Clients on the room's APs at their last poll.
+    pub clients_now: Option<i64>,
+    pub bands: BTreeMap<&'static str, Kpi>,
+    /// Set when a meeting room needs more radios for its seats.
+    pub hint: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct KpiReport {
+    pub floor: i64,
+    pub target_dbm: f64,
+    pub hole_min_area_m2: f64,
+    pub bands: BTreeMap<&'static str, BandReport>,
+    pub rooms: Vec<RoomReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlanReport {
+    pub band: &'static str,
+    pub channels: ChannelPlan,
+    pub power: Vec<plan::PowerSuggestion>,
+    pub kpi_before: Kpi,
+    pub kpi_after: Kpi,
+    #[serde(skip)]
+    pub csv: String,
+}
+
+/// Fits the distance exponent of each band to the floor's measured
+/// points (survey taps and neighbour reports) and returns the fit per
+/// band: N before and after and the RMS error of each.
+pub fn calibrate(
+    model: &FloorModel,
+    points: &[crate::store::floors::SurveyPoint],
+) -> BTreeMap<&'static str, calibrate::Fit> {
+    let mut out = BTreeMap::new();
+    for band in Band::ALL {
+        let label = band_label(band);
+        let (tx, from) = transmitters(model, band);
+        let p = &model.params[band.index()];
+        let measurements: Vec<calibrate::Measurement> = points
+            .iter()
+            .filter(|pt| pt.band == label && pt.floor == model.floor.id)
+            .filter_map(|pt| {
+                let k = from
+                    .iter()
+                    .position(|k| model.sites.get(*k).is_some_and(|s| s.ap == pt.ap))?;
+                let t = tx.get(k)?;
+                let level = model.floor.level as i32;
+                let dz = f64::from(t.level - level) * p.floor_height_m + t.z - p.receiver_height_m;
+                let (dx, dy) = (t.x - pt.x, t.y - pt.y);
+                // The model with N = 0 leaves EIRP − 20·log10(f) + 28 −
+                // obstacles: the obstacles follow.
+                let flat = Params { n: 0.0, ..*p };
+                let no_distance = received_dbm(t, level, (pt.x, pt.y), &model.walls, band, &flat);
+                let eirp = t.tx_power_dbm + t.antenna_gain_dbi;
+                Some(calibrate::Measurement {
+                    freq_mhz: t.freq_mhz,
+                    distance_m: (dx * dx + dy * dy + dz * dz).sqrt(),
+                    eirp_dbm: eirp,
+                    obstacle_db: eirp - (20.0 * t.freq_mhz.log10() - 28.0) - no_distance,
+                    measured_dbm: pt.rssi_dbm,
+                })
+            })
+            .collect();
+        if let Some(fit) = calibrate::fit_exponent(&measurements, p.n, 3) {
+            out.insert(label, fit);
+        }
+    }
+    out
+}
+
+/// A colour per value: signal from red (−90 dBm) through yellow to green
+/// (−50 dBm and up); SNR from 0 to 40 dB alike; contention from green (0)
+/// to red (4 or more); serving AP as distinct hues.
+fn colour(metric: Metric, v: f64) -> [u8; 4] {
+    let ramp = |t: f64| {
+        let t = t.clamp(0.0, 1.0);
+        // red → yellow → green
+        let (r, g) = if t < 0.5 {
+            (1.0, t * 2.0)
+        } else {
+            (2.0 - t * 2.0, 1.0)
+        };
+        [(r * 220.0) as u8, (g * 200.0) as u8, 40, 170]
+    };
+    match metric {
+        Metric::Rssi | Metric::Second => ramp((v + 90.0) / 40.0),
+        Metric::Snr => ramp(v / 40.0),
+        Metric::Contention => ramp(1.0 - v / 4.0),
+        Metric::Ap => {
+            let h = (v * 0.618_034).fract();
+            let (r, g, b) = hsv(h, 0.6, 0.9);
+            [r, g, b, 150]
+        }
+    }
+}
+
+fn hsv(h: f64, s: f64, v: f64) -> (u8, u8, u8) {
+    let i = (h * 6.0).floor();
+    let f = h * 6.0 - i;
+    let (p, q, t) = (v * (1.0 - s), v * (1.0 - f * s), v * (1.0 - (1.0 - f) * s));
+    let (r, g, b) = match i as i64 % 6 {
+        0 => (v, t, p),
+        1 => (q, v, p),
+        2 => (p, v, t),
+        3 => (p, q, v),
+        4 => (t, p, v),
+        _ => (v, p, q),
+    };
+    ((r * 255.0) as u8, (g * 255.0) as u8, (b * 255.0) as u8)
+}
+
+/// The heatmap as a PNG, one pixel per cell (transparent where there is
+/// no value), to lay over the plan image.
+pub fn heatmap_png(
+    cov: &FloorCoverage,
+    band: Band,
+    metric: Metric,
+) -> Result<Vec<u8>, CoverageError> {
+    let g = &cov.model.grid;
+    let values = cov.values(band, metric);
+    let mut rgba = Vec::with_capacity(values.len() * 4);
+    for v in &values {
+        rgba.extend_from_slice(&v.map_or([0, 0, 0, 0], |v| colour(metric, v)));
+    }
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, g.width as u32, g.height as u32);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc
+            .write_header()
+            .map_err(|e| CoverageError::Invalid(format!("png: {e}")))?;
+        w.write_image_data(&rgba)
+            .map_err(|e| CoverageError::Invalid(format!("png: {e}")))?;
+    }
+    Ok(out)
+}
