@@ -713,3 +713,40 @@ pub fn heatmap_png(
     }
     Ok(out)
 }
+
+/// Largest side of a rasterised SVG plan (pixels); bigger drawings are
+/// scaled down to it.
+pub const MAX_PLAN_PX: u32 = 4096;
+
+/// Rasterises an SVG floor plan to PNG: `(png, width, height)` in pixels
+/// of the SVG's own size (scaled down to [`MAX_PLAN_PX`]). Text uses the
+/// system's fonts; nothing outside the file is read.
+pub fn rasterise_svg(svg: &[u8]) -> Result<(Vec<u8>, u32, u32), CoverageError> {
+    use resvg::{tiny_skia, usvg};
+    let bad = |why: String| {
+        CoverageError::Invalid(format!("the plan is not a PNG, JPEG or SVG image ({why})"))
+    };
+    let mut opt = usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    let tree = usvg::Tree::from_data(svg, &opt).map_err(|e| bad(e.to_string()))?;
+    let size = tree.size();
+    let (w, h) = (size.width(), size.height());
+    if !(w >= 1.0 && h >= 1.0) {
+        return Err(bad("it has no size".into()));
+    }
+    let scale = (MAX_PLAN_PX as f32 / w.max(h)).min(1.0);
+    let (pw, ph) = (
+        (w * scale).round().max(1.0) as u32,
+        (h * scale).round().max(1.0) as u32,
+    );
+    let mut pixmap = tiny_skia::Pixmap::new(pw, ph).ok_or_else(|| bad("too large".into()))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let png = pixmap.encode_png().map_err(|e| bad(e.to_string()))?;
+    // Pixels of the SVG's own size, so a scale given for the drawing holds.
+    Ok((png, w.round() as u32, h.round() as u32))
+}

@@ -25,9 +25,15 @@
       var bar = form.querySelector('progress.upload');
       var out = form.querySelector('.upload-result');
       var xhr = new XMLHttpRequest();
-      xhr.open('POST', form.getAttribute('action'));
+      // The other fields (a plan's scale) travel in the query string.
+      var url = form.getAttribute('action');
+      form.querySelectorAll('input[name]:not([type=file]):not([type=hidden])').forEach(function (i) {
+        if (i.value) { url += (url.indexOf('?') < 0 ? '?' : '&') + encodeURIComponent(i.name) + '=' + encodeURIComponent(i.value); }
+      });
+      var type = input.files[0].type || '';
+      xhr.open('POST', url);
       xhr.setRequestHeader('X-CSRF-Token', csrf);
-      xhr.setRequestHeader('Content-Type', 'text/csv');
+      xhr.setRequestHeader('Content-Type', /^image\//.test(type) ? type : 'text/csv');
       xhr.setRequestHeader('Accept', 'text/plain');
       bar.hidden = false;
       xhr.upload.onprogress = function (p) {
@@ -36,6 +42,27 @@
       xhr.onload = function () { bar.value = 100; out.textContent = xhr.responseText; };
       xhr.onerror = function () { out.textContent = 'upload failed'; };
       xhr.send(input.files[0]);
+    });
+  });
+
+  // Floor maps: a click fills the place (x, y in metres) of the AP
+  // placement form, and the two ends of the wall form in turn.
+  document.querySelectorAll('svg.floormap').forEach(function (svg) {
+    var wallEnd = 0;
+    svg.addEventListener('click', function (e) {
+      var m = svg.getScreenCTM();
+      if (!m) { return; }
+      var pt = svg.createSVGPoint();
+      pt.x = e.clientX; pt.y = e.clientY;
+      var p = pt.matrixTransform(m.inverse());
+      var x = Math.round(p.x * 10) / 10, y = Math.round(p.y * 10) / 10;
+      var set = function (id, v) { var el = document.getElementById(id); if (el) { el.value = v; } };
+      set('place-ap-x', x); set('place-ap-y', y);
+      set('survey-x', x); set('survey-y', y);
+      set('add-wall-x' + (wallEnd + 1), x); set('add-wall-y' + (wallEnd + 1), y);
+      wallEnd = 1 - wallEnd;
+      var mark = svg.querySelector('.clicked');
+      if (mark) { mark.setAttribute('cx', p.x); mark.setAttribute('cy', p.y); mark.setAttribute('visibility', 'visible'); }
     });
   });
 

@@ -13,6 +13,7 @@
 //! figures and their event stream), `export` (streamed CSV).
 
 pub mod api;
+pub mod coverage_views;
 pub mod export;
 pub mod floors;
 pub mod i18n;

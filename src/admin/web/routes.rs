@@ -6,7 +6,9 @@ use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post, put};
 use axum::Router;
 
-use super::{api, export, floors, guard, overview, pages, security_headers, signin, views};
+use super::{
+    api, coverage_views, export, floors, guard, overview, pages, security_headers, signin, views,
+};
 use super::{AdminState, RouteGuard, Surface};
 use crate::admin::roles::Permission;
 
@@ -73,6 +75,19 @@ route_table! {
     post "/groups/{name}/remove"              ManageNetwork  Page => pages::group_remove;
     post "/devices"                           ManageNetwork  Page => pages::device_add;
     post "/devices/{mac}/remove"              ManageNetwork  Page => pages::device_remove;
+    get  "/coverage"                          ReadInventory  Page => coverage_views::coverage_home;
+    post "/coverage"                          ManageNetwork  Page => coverage_views::floor_add;
+    get  "/coverage/{id}"                     ReadInventory  Page => coverage_views::floor_page;
+    get  "/coverage/{id}/plan"                ReadInventory  Page => coverage_views::plan_image;
+    post "/coverage/{id}/plan"                ManageNetwork  Page => coverage_views::upload_plan;
+    get  "/coverage/{id}/heatmap.png"         ReadInventory  Page => coverage_views::heatmap;
+    get  "/coverage/{id}/report"              ReadInventory  Page => coverage_views::report;
+    get  "/coverage/{id}/channel-plan.csv"    ReadInventory  Page => coverage_views::channel_plan_csv;
+    post "/coverage/{id}/place"               ManageNetwork  Page => coverage_views::place;
+    post "/coverage/{id}/wall"                ManageNetwork  Page => coverage_views::add_wall;
+    post "/coverage/{id}/wall/undo"           ManageNetwork  Page => coverage_views::undo_wall;
+    post "/coverage/{id}/points"              ManageNetwork  Page => coverage_views::add_point;
+    post "/coverage/{id}/calibrate"           ManageNetwork  Page => coverage_views::calibrate;
     get  "/nas"                               ReadInventory  Page => pages::nas;
     post "/nas"                               ManageNetwork  Page => pages::nas_add;
     post "/nas/{name}/rotate"                 ManageNetwork  Page => pages::nas_rotate;

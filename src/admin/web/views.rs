@@ -15,10 +15,11 @@ use crate::admin::roles::Permission;
 use crate::domain::AdminRole;
 
 /// The menu: path, text, the permission that shows it.
-pub fn menu(t: &'static Texts) -> [(&'static str, &'static str, Permission); 12] {
+pub fn menu(t: &'static Texts) -> [(&'static str, &'static str, Permission); 13] {
     [
         ("/", t.nav_overview, Permission::Overview),
         ("/aps", t.nav_aps, Permission::ReadInventory),
+        ("/coverage", t.nav_coverage, Permission::ReadInventory),
         ("/sessions", t.nav_sessions, Permission::ReadSessions),
         (
             "/troubleshoot",
@@ -361,6 +362,12 @@ pub enum Section {
     },
     /// Links (e.g. the API docs).
     Links(Vec<(String, String)>),
+    /// A floor map: SVG made by `coverage_views::map_svg` (every text in
+    /// it escaped there).
+    FloorMap {
+        title: String,
+        svg: String,
+    },
 }
 
 impl Section {
@@ -446,6 +453,16 @@ pub fn error_page(lang: Lang, status: StatusCode, detail: &str) -> Response {
 /// The dashboard's own and vendored files, compiled in (no CDN, no build
 /// step).
 const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "report.css",
+        "text/css",
+        include_bytes!("../../../portal-templates/admin/static/report.css"),
+    ),
+    (
+        "floormap.css",
+        "text/css",
+        include_bytes!("../../../portal-templates/admin/static/floormap.css"),
+    ),
     (
         "admin.css",
         "text/css",
