@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 mod admins;
 mod aps;
+mod coverage;
 pub mod walks;
 
 mod network;
@@ -84,6 +85,12 @@ pub enum Command {
     /// Access points and WLAN controllers (inventory, SNMP credentials).
     #[command(subcommand)]
     Ap(aps::ApCmd),
+    /// Floors: plans, walls (by hand or from DXF), AP placements.
+    #[command(subcommand)]
+    Floor(coverage::FloorCmd),
+    /// Coverage predictions: the printable report.
+    #[command(subcommand)]
+    Coverage(coverage::CoverageCmd),
     /// Sweep a network for SNMP agents and list them for adoption.
     Discover(aps::DiscoverArgs),
     /// Serve recorded walks as SNMP v2c agents on loopback (community =
@@ -281,6 +288,8 @@ async fn dispatch(
         Command::Voucher(cmd) => portal::voucher_cmd(store, config, cmd).await,
         Command::Wechat(cmd) => portal::wechat_cmd(store, cmd).await,
         Command::Ap(cmd) => aps::ap_cmd(store, config, cmd).await,
+        Command::Floor(cmd) => coverage::floor_cmd(store, cmd).await,
+        Command::Coverage(cmd) => coverage::coverage_cmd(store, config, cmd).await,
         Command::Discover(args) => aps::discover_cmd(store, config, args).await,
         Command::Event(cmd) => aps::event_cmd(store, cmd).await,
         Command::Alert(cmd) => aps::alert_cmd(store, cmd).await,

@@ -8,6 +8,7 @@ mod admin_e2e;
 mod admin_schemathesis;
 mod admin_web;
 mod cli;
+mod coverage;
 mod eap;
 mod fuzz_corpus;
 mod layering;

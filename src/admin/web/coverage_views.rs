@@ -88,7 +88,7 @@ pub fn map_svg(m: &MapLayers) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="floormap" viewBox="0 0 {w} {h}" data-floor="{}" role="img" aria-label="{}">"#,
+        r#"<svg class="floormap" viewBox="0 0 {w} {h}" data-floor="{}" role="img" aria-label="{}">"#,
         f.id,
         escape(&m.label)
     );
@@ -589,7 +589,7 @@ async fn floor_view(
             t.cov_place_ap,
             &format!("/coverage/{id}/place"),
             vec![
-                Field::select("ap", "AP", "", names),
+                Field::select("ap", "AP", "", names.clone()),
                 Field::new("text", "x", "x (m)", "")
                     .required()
                     .hint(t.cov_place_hint),

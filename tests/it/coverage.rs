@@ -1,0 +1,533 @@
+//! Coverage end to end on both backends: floors and DXF walls through the
+//! CLI, then the exact API over the wire (floors, walls, areas, placement,
+//! coverage JSON checked against the formula by hand, the PNG, KPIs and
+//! holes, rooms, channel plan, measured points and calibration), the
+//! printed report from the CLI, and the audit trail. Attacker's input
+//! first: every malformed body is a clear 4xx, never a 5xx.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{backends, repo_path, TestEnv, TestServer};
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(server: &TestServer, token: &str) -> Api {
+        Api {
+            base: format!("http://{}", server.admin),
+            token: token.trim().to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, String, Vec<u8>) {
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "POST" => self.http.post(&url),
+            "PUT" => self.http.put(&url),
+            _ => self.http.get(&url),
+        }
+        .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request");
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, ct, r.bytes().await.expect("body").to_vec())
+    }
+
+    async fn json(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (status, _, bytes) = self.send(method, path, body).await;
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, v)
+    }
+}
+
+/// The model by hand: `tx − (20·log10(f) + N·log10(d) − 28) − walls`.
+fn by_hand(tx: f64, f_mhz: f64, n: f64, d: f64, walls_db: f64) -> f64 {
+    tx - (20.0 * f_mhz.log10() + n * d.max(1.0).log10() - 28.0) - walls_db
+}
+
+#[test]
+fn floors_walls_placements_and_coverage_over_the_api_on_both_backends() {
+    for db in backends() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(run(&db));
+    }
+}
+
+async fn run(db: &crate::helpers::Db) {
+    let env = TestEnv::new(db);
+    let which = db.name();
+
+    // --- CLI: a floor, walls from an architect's DXF -------------------------
+    let out = env.cli_ok(
+        &[
+            "floor",
+            "add",
+            "F3",
+            "--building",
+            "Main",
+            "--level",
+            "3",
+            "--width",
+            "20",
+            "--height",
+            "10",
+        ],
+        None,
+    );
+    assert!(out.contains("floor F3 added"), "{which}: {out}");
+    let dxf = repo_path("tests/fixtures/dxf/floor.dxf")
+        .display()
+        .to_string();
+    let layers = env.cli_ok(&["floor", "import-dxf", "Main/F3", &dxf], None);
+    assert!(
+        layers.contains("A-WALL") && layers.contains("6 segments"),
+        "{which}: {layers}"
+    );
+    let imported = env.cli_ok(
+        &[
+            "floor",
+            "import-dxf",
+            "F3",
+            &dxf,
+            "--layer",
+            "A-WALL",
+            "--material",
+            "concrete",
+        ],
+        None,
+    );
+    assert!(imported.contains("imported 6 walls"), "{which}: {imported}");
+    let list: Value =
+        serde_json::from_str(&env.cli_ok(&["floor", "list", "--json"], None)).expect("json");
+    let walls = list[0]["walls"].as_array().expect("walls");
+    assert_eq!(walls.len(), 6, "{which}");
+    // The drawing's interior wall (13,3)-(13,13) mm·1000, y flipped and
+    // moved to the extent's top-left: x = 8, y from 10 to 0.
+    assert!(
+        walls
+            .iter()
+            .any(|w| w["x1"] == 8.0 && w["x2"] == 8.0 && w["material"] == "concrete"),
+        "{which}: {walls:?}"
+    );
+    // A garbage drawing is a clear error; the walls stay.
+    let garbage = env.dir.path().join("bad.dxf");
+    std::fs::write(
+        &garbage,
+        "0\nSECTION\n2\nENTITIES\n0\nLINE\n10\nnot-a-number\n",
+    )
+    .expect("write");
+    let bad = env.cli(
+        &[
+            "floor",
+            "import-dxf",
+            "F3",
+            garbage.to_str().unwrap_or(""),
+            "--layer",
+            "0",
+        ],
+        None,
+    );
+    assert!(!bad.status.success(), "{which}: garbage DXF must fail");
+    for ap in ["ap-west", "ap-east"] {
+        env.cli_ok(
+            &[
+                "ap",
+                "add",
+                ap,
+                "--address",
+                "127.0.0.1:9",
+                "--profile",
+                "generic",
+                "--no-snmp",
+            ],
+            None,
+        );
+    }
+
+    let server = tokio::task::block_in_place(|| env.start());
+    let admin = server
+        .admin_accounts
+        .iter()
+        .find(|(n, _)| n == "sysadmin")
+        .map(|(n, _)| n.clone())
+        .unwrap_or_else(|| server.admin_accounts[0].0.clone());
+    let token = env.cli_ok(
+        &[
+            "admin", "token", "create", "--admin", &admin, "--name", "coverage",
+        ],
+        None,
+    );
+    let api = Api::new(&server, &token);
+
+    // --- POST /api/v1/floors ----------------------------------------------------
+    let (status, f4) = api
+        .json("POST", "/api/v1/floors", Some(json!({"building": "Main", "name": "F4", "level": 4, "width_m": 40, "height_m": 20})))
+        .await;
+    assert_eq!(status, 201, "{which}: {f4}");
+    assert!(f4["id"].as_i64().is_some(), "{which}: {f4}");
+    // Attacker's bodies: a clear 4xx each.
+    for bad in [
+        json!({"building": "Main", "name": "F4", "level": 4, "width_m": 40, "height_m": 20}),
+        json!({"building": "Main", "name": "X", "level": 4, "width_m": -1, "height_m": 20}),
+        json!({"building": "", "name": "X", "level": 4, "width_m": 10, "height_m": 20}),
+        json!({"building": "Main", "name": "a/b", "level": 4, "width_m": 10, "height_m": 20}),
+        json!({"building": "Main", "name": "Y", "level": 4, "width_m": 1e9, "height_m": 20}),
+        json!({"name": "Z"}),
+        json!([1, 2]),
+    ] {
+        let (status, body) = api.json("POST", "/api/v1/floors", Some(bad.clone())).await;
+        assert!(
+            (400..500).contains(&status),
+            "{which}: {bad} -> {status} {body}"
+        );
+    }
+    let floor = list[0]["id"].as_i64().expect("id");
+
+    // --- PUT walls ----------------------------------------------------------------
+    let path = format!("/api/v1/floors/{floor}/walls");
+    let (status, body) = api
+        .json(
+            "PUT",
+            &path,
+            Some(json!([{"x1": 10, "y1": 0, "x2": 10, "y2": 10, "material": "concrete"}])),
+        )
+        .await;
+    assert_eq!(status, 200, "{which}: {body}");
+    assert_eq!(body["walls"].as_array().map(Vec::len), Some(1));
+    for bad in [
+        json!([{"x1": 10, "y1": 0, "x2": 10, "y2": 10, "material": "cheese"}]),
+        json!([{"x1": 10, "y1": 0, "x2": 10, "y2": 10, "material": "custom"}]),
+        json!([{"x1": 1e6, "y1": 0, "x2": 10, "y2": 10}]),
+        json!([{"x1": 10, "y1": 0, "x2": 10, "y2": 10, "material": "custom", "loss_db": [1, 2, 500]}]),
+        json!({"x1": 1}),
+    ] {
+        let (status, body) = api.json("PUT", &path, Some(bad.clone())).await;
+        assert!(
+            (400..500).contains(&status),
+            "{which}: {bad} -> {status} {body}"
+        );
+    }
+    let (status, _) = api
+        .json("PUT", "/api/v1/floors/999999/walls", Some(json!([])))
+        .await;
+    assert_eq!(status, 404, "{which}");
+    let (status, _) = api.json("GET", "/api/v1/floors/nope", None).await;
+    assert_eq!(status, 404, "{which}");
+
+    // --- PUT placement --------------------------------------------------------------
+    let placement = json!({"floor": floor, "x": 4, "y": 5, "z": 1.0, "antenna_gain_dbi": 0, "tx_power_dbm": {"2.4": 17, "5": 20}});
+    let (status, body) = api
+        .json(
+            "PUT",
+            "/api/v1/aps/ap-west/placement",
+            Some(placement.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{which}: {body}");
+    let (status, _) = api
+        .json("PUT", "/api/v1/aps/no-such-ap/placement", Some(placement))
+        .await;
+    assert_eq!(status, 404, "{which}");
+    for bad in [
+        json!({"floor": floor, "x": 400, "y": 5}),
+        json!({"floor": floor, "x": 4, "y": 5, "tx_power_dbm": {"7": 20}}),
+        json!({"floor": floor, "x": 4, "y": 5, "tx_power_dbm": {"5": 99}}),
+        json!({"floor": 999999, "x": 4, "y": 5}),
+    ] {
+        let (status, body) = api
+            .json("PUT", "/api/v1/aps/ap-west/placement", Some(bad.clone()))
+            .await;
+        assert!(
+            (400..500).contains(&status),
+            "{which}: {bad} -> {status} {body}"
+        );
+    }
+    let (status, got) = api
+        .json("GET", &format!("/api/v1/floors/{floor}"), None)
+        .await;
+    assert_eq!(status, 200, "{which}: {got}");
+    assert_eq!(got["aps"][0]["ap"], "ap-west", "{which}: {got}");
+    assert_eq!(
+        got["aps"][0]["radios"]["5"]["power_from"], "placement",
+        "{which}: {got}"
+    );
+
+    // --- GET coverage: the formula by hand --------------------------------------------
+    let (status, cov) = api
+        .json(
+            "GET",
+            &format!("/api/v1/floors/{floor}/coverage?band=5&metric=rssi"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{which}: {cov}");
+    assert_eq!(cov["band"], "5");
+    assert_eq!(cov["resolution_m"], 0.5);
+    assert_eq!(
+        (cov["width"].as_u64(), cov["height"].as_u64()),
+        (Some(40), Some(20))
+    );
+    assert_eq!(cov["origin"], json!([0.0, 0.0]));
+    let values = cov["values"].as_array().expect("values");
+    assert_eq!(values.len(), 800);
+    let at = |i: usize, j: usize| values[j * 40 + i].as_f64();
+    // Cell (12, 10) is centred at (6.25, 5.25): 2.264 m from the AP, same height.
+    let near = by_hand(
+        20.0,
+        5180.0,
+        31.0,
+        (2.25f64.powi(2) + 0.25f64.powi(2)).sqrt(),
+        0.0,
+    );
+    assert!(
+        (at(12, 10).expect("value") - near).abs() <= 0.01,
+        "{which}: {:?} vs {near}",
+        at(12, 10)
+    );
+    // Cell (30, 10) at (15.25, 5.25) is behind the concrete wall at x = 10.
+    let behind = by_hand(
+        20.0,
+        5180.0,
+        31.0,
+        (11.25f64.powi(2) + 0.25f64.powi(2)).sqrt(),
+        15.0,
+    );
+    assert!(
+        (at(30, 10).expect("value") - behind).abs() <= 0.01,
+        "{which}: {:?} vs {behind}",
+        at(30, 10)
+    );
+    for (q, code) in [
+        ("band=7", 400),
+        ("metric=loud", 400),
+        ("band=2.4&metric=snr", 200),
+    ] {
+        let (status, body) = api
+            .json("GET", &format!("/api/v1/floors/{floor}/coverage?{q}"), None)
+            .await;
+        assert_eq!(status, code, "{which}: {q}: {body}");
+    }
+    let (status, ct, png) = api
+        .send(
+            "GET",
+            &format!("/api/v1/floors/{floor}/coverage.png?band=5&metric=rssi"),
+            None,
+        )
+        .await;
+    assert_eq!((status, ct.as_str()), (200, "image/png"), "{which}");
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{which}");
+    assert_eq!(
+        &png[16..24],
+        &[0, 0, 0, 40, 0, 0, 0, 20],
+        "{which}: one pixel per cell"
+    );
+
+    // --- Areas: outline, a meeting room, holes ------------------------------------------
+    let areas = json!([
+        {"kind": "outline", "points": [[0, 0], [20, 0], [20, 10], [0, 10]]},
+        {"kind": "excluded", "points": [[0, 0], [2, 0], [2, 2], [0, 2]]},
+        {"kind": "room", "name": "Meeting A", "seats": 40, "points": [[12, 1], [19, 1], [19, 9], [12, 9]]}
+    ]);
+    let (status, body) = api
+        .json("PUT", &format!("/api/v1/floors/{floor}/areas"), Some(areas))
+        .await;
+    assert_eq!(status, 200, "{which}: {body}");
+    let (_, cov) = api
+        .json(
+            "GET",
+            &format!("/api/v1/floors/{floor}/coverage?band=5"),
+            None,
+        )
+        .await;
+    assert!(
+        cov["values"][0].is_null(),
+        "{which}: the excluded corner has no value"
+    );
+    let (status, kpi) = api
+        .json("GET", &format!("/api/v1/floors/{floor}/kpi"), None)
+        .await;
+    assert_eq!(status, 200, "{which}: {kpi}");
+    let holes = kpi["bands"]["5"]["holes"].as_array().expect("holes");
+    // Behind the concrete wall, 6 m and more from one AP: below −67 dBm.
+    assert!(!holes.is_empty(), "{which}: {kpi}");
+    assert!(
+        holes
+            .iter()
+            .all(|h| h["centroid"][0].as_f64().unwrap_or(0.0) > 10.0),
+        "{which}: {holes:?}"
+    );
+    let primary = kpi["bands"]["5"]["kpi"]["primary"]
+        .as_f64()
+        .expect("primary");
+    assert!(primary > 0.3 && primary < 0.8, "{which}: {primary}");
+    let room = &kpi["rooms"][0];
+    assert_eq!(room["name"], "Meeting A");
+    assert!(
+        room["hint"]
+            .as_str()
+            .is_some_and(|h| h.contains("40 seats")),
+        "{which}: {room}"
+    );
+
+    // --- Channel plan ---------------------------------------------------------------------
+    let (status, body) = api
+        .json(
+            "PUT",
+            "/api/v1/aps/ap-east/placement",
+            Some(json!({"floor": floor, "x": 16, "y": 5})),
+        )
+        .await;
+    assert_eq!(status, 200, "{which}: {body}");
+    let (status, plan) = api
+        .json(
+            "GET",
+            &format!("/api/v1/floors/{floor}/channel-plan?band=5"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{which}: {plan}");
+    assert_eq!(
+        plan["channels"]["entries"].as_array().map(Vec::len),
+        Some(2),
+        "{which}: {plan}"
+    );
+    assert!(
+        plan["kpi_after"]["primary"].as_f64().is_some(),
+        "{which}: {plan}"
+    );
+    let (status, ct, csv) = api
+        .send(
+            "GET",
+            &format!("/api/v1/floors/{floor}/channel-plan?band=2.4&format=csv"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{which}");
+    assert!(ct.starts_with("text/csv"), "{which}: {ct}");
+    let csv = String::from_utf8_lossy(&csv);
+    assert!(
+        csv.starts_with("ap,band,current_channel,suggested_channel,width_mhz,changed"),
+        "{which}: {csv}"
+    );
+    let (status, _) = api
+        .json(
+            "GET",
+            &format!("/api/v1/floors/{floor}/channel-plan?width=30"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{which}");
+
+    // --- Measured points and calibration: N = 35 comes back -----------------------------
+    let true_n = 35.0;
+    for (x, y) in [
+        (1.0, 5.0),
+        (6.0, 5.0),
+        (8.0, 2.0),
+        (9.0, 8.0),
+        (5.0, 9.5),
+        (3.0, 3.0),
+    ] {
+        let d = ((x - 4.0f64).powi(2) + (y - 5.0f64).powi(2)).sqrt();
+        let rssi = by_hand(20.0, 5180.0, true_n, d, 0.0);
+        let (status, body) = api
+            .json(
+                "POST",
+                &format!("/api/v1/floors/{floor}/points"),
+                Some(json!({"x": x, "y": y, "band": "5", "ap": "ap-west", "rssi_dbm": rssi})),
+            )
+            .await;
+        assert_eq!(status, 201, "{which}: {body}");
+    }
+    let (status, body) = api
+        .json(
+            "POST",
+            &format!("/api/v1/floors/{floor}/points"),
+            Some(json!({"x": 1, "y": 1, "band": "9", "ap": "ap-west", "rssi_dbm": -50})),
+        )
+        .await;
+    assert_eq!(status, 400, "{which}: {body}");
+    let (status, cal) = api
+        .json("POST", &format!("/api/v1/floors/{floor}/calibrate"), None)
+        .await;
+    assert_eq!(status, 200, "{which}: {cal}");
+    let n = cal["fits"]["5"]["n"].as_f64().expect("fitted n");
+    assert!((n - true_n).abs() < 0.2, "{which}: {cal}");
+    assert!(
+        cal["fits"]["5"]["rmse_after_db"].as_f64().unwrap_or(99.0) < 0.1,
+        "{which}: {cal}"
+    );
+    let (_, got) = api
+        .json("GET", &format!("/api/v1/floors/{floor}"), None)
+        .await;
+    assert_eq!(got["calibration"]["5"], 35.0, "{which}: {got}");
+
+    // --- The printed report from the CLI ---------------------------------------------------
+    let report = env.dir.path().join("report.html");
+    let out = env.cli_ok(
+        &[
+            "coverage",
+            "report",
+            "--floor",
+            "Main/F3",
+            "--output",
+            report.to_str().unwrap_or(""),
+        ],
+        None,
+    );
+    assert!(out.contains("1 floor"), "{which}: {out}");
+    let html = std::fs::read_to_string(&report).expect("report");
+    for needle in [
+        "Main / F3",
+        "<svg class=\"floormap\"",
+        "data:image/png;base64,",
+        "覆盖指标",
+        "Meeting A",
+        "@media print",
+    ] {
+        assert!(html.contains(needle), "{which}: report lacks {needle}");
+    }
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{which}: the report is self-contained"
+    );
+
+    // --- Every change is in the audit trail --------------------------------------------------
+    let trail = env.cli_ok(&["audit", "export"], None);
+    for action in [
+        "floor.add",
+        "floor.import-dxf",
+        "floor.walls",
+        "floor.areas",
+        "ap.place",
+        "floor.point",
+        "floor.calibrate",
+        "coverage.report",
+    ] {
+        assert!(trail.contains(action), "{which}: audit lacks {action}");
+    }
+    drop(server);
+}
