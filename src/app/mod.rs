@@ -596,6 +596,7 @@ async fn portal_state(
     state.coa_timeout = config.radius.coa_timeout;
     state.https_port = https_port;
     state.coa_attempts = config.radius.coa_attempts;
+    state.coverage = config.coverage.clone();
     let gw = &config.portal.gateway;
     if gw.enabled {
         let gateway = crate::gateway::Gateway::new(

@@ -646,6 +646,24 @@ pub fn calibrate(
     out
 }
 
+/// The model's signal of one AP in one band at a point of the floor.
+pub fn predicted_at(model: &FloorModel, ap: &str, band: &str, at: (f64, f64)) -> Option<f64> {
+    let band = Band::parse(band)?;
+    let (tx, from) = transmitters(model, band);
+    let k = from
+        .iter()
+        .position(|k| model.sites.get(*k).is_some_and(|s| s.ap == ap))?;
+    let t = tx.get(k)?;
+    Some(received_dbm(
+        t,
+        model.floor.level as i32,
+        at,
+        &model.walls,
+        band,
+        &model.params[band.index()],
+    ))
+}
+
 /// A colour per value: signal from red (−90 dBm) through yellow to green
 /// (−50 dBm and up); SNR from 0 to 40 dB alike; contention from green (0)
 /// to red (4 or more); serving AP as distinct hues.

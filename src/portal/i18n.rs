@@ -117,6 +117,14 @@ texts! {
     sign_out: "退出登录", "Sign out";
     signed_out: "您已退出登录。", "You have signed out.";
     launcher_title: "应用", "Apps";
+    survey_title: "信号测量", "Signal survey";
+    survey_intro: "帮助改进本楼的无线覆盖：选择您所在的楼层，然后在平面图上点击您站立的位置。系统会读取本设备当前的信号强度。", "Help improve this building's Wi-Fi: choose your floor, then tap where you stand on the plan. Portico reads this device's signal as the access point reports it.";
+    survey_tap: "在平面图上点击您所在的位置", "Tap where you stand on the plan";
+    survey_no_floors: "还没有楼层平面图。", "No floor plans yet.";
+    survey_saved: "已记录", "Recorded";
+    survey_predicted: "模型预测", "the model predicted";
+    survey_not_seen: "接入点尚未报告本设备的信号，请等待一分钟后再点一次。", "No access point has reported this device's signal yet. Wait a minute and tap again.";
+    survey_staff_only: "信号测量仅限工作人员使用。", "The signal survey is for staff only.";
     no_tiles: "暂无可用应用。", "No apps available.";
     connecting_title: "正在连接", "Connecting";
     connecting_text: "正在为您开通网络，请稍候……", "Letting your device in, one moment…";

@@ -63,6 +63,8 @@ pub struct PortalState {
     pub https_port: Option<u16>,
     /// The portal's time (a manual clock in tests).
     pub clock: crate::clock::Clock,
+    /// Coverage settings, for the staff survey page.
+    pub coverage: crate::config::CoverageConfig,
 }
 
 impl PortalState {
@@ -94,6 +96,7 @@ impl PortalState {
             gateway: None,
             https_port: None,
             clock: crate::clock::Clock::System,
+            coverage: crate::config::CoverageConfig::default(),
             store,
             profiles,
             config,

@@ -85,6 +85,8 @@ pub struct Launcher<'a> {
     pub tiles: Vec<TileView>,
     pub csrf: &'a str,
     pub original_url: Option<&'a str>,
+    /// Staff see the signal survey link.
+    pub survey: bool,
 }
 
 #[derive(Template)]

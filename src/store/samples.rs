@@ -44,6 +44,15 @@ pub struct ClientSample {
     pub snr: Option<i64>,
 }
 
+/// Where a client was last seen (see [`Samples::client_by_mac`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientSeen {
+    pub at_ms: i64,
+    pub ap: String,
+    pub rssi: Option<i64>,
+    pub band: Option<&'static str>,
+}
+
 /// Everything one poll of one AP stores.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct PollRecord {
@@ -298,6 +307,54 @@ impl<'a> Samples<'a> {
         };
         let row = sqlx::query(sql).fetch_one(&self.store.pool).await?;
         Ok(row.try_get("b")?)
+    }
+
+    /// Where a client was last seen since `since_ms`: the AP serving it
+    /// (the AP the controller's row names when that is in the inventory,
+    /// else the polled device), its signal, and the band (the AP's 5 GHz
+    /// radio if it has one: client tables do not say).
+    pub async fn client_by_mac(&self, mac: &str, since_ms: i64) -> Result<Option<ClientSeen>> {
+        let row = sqlx::query(
+            "SELECT c.at_ms, c.ap AS named_ap, c.rssi, a.id AS ap_id, a.name AS polled \
+             FROM client_samples c JOIN aps a ON a.id = c.ap_id \
+             WHERE c.mac = $1 AND c.at_ms >= $2 ORDER BY c.at_ms DESC LIMIT 1",
+        )
+        .bind(mac.to_ascii_lowercase())
+        .bind(since_ms)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let named: Option<String> = row.try_get("named_ap")?;
+        let polled: String = row.try_get("polled")?;
+        let mut ap_id: i64 = row.try_get("ap_id")?;
+        let mut ap = polled;
+        if let Some(n) = named.filter(|n| !n.is_empty()) {
+            if let Some(found) = self.store.aps().get(&n).await? {
+                ap_id = found.id;
+                ap = found.spec.name.clone();
+            }
+        }
+        let radios = self.latest_radios(ap_id).await?;
+        let has = |lo: i64, hi: i64| {
+            radios
+                .iter()
+                .any(|r| r.channel.is_some_and(|c| (lo..=hi).contains(&c)))
+        };
+        let band = if has(32, 177) {
+            Some("5")
+        } else if has(1, 14) {
+            Some("2.4")
+        } else {
+            None
+        };
+        Ok(Some(ClientSeen {
+            at_ms: row.try_get("at_ms")?,
+            ap,
+            rssi: row.try_get("rssi")?,
+            band,
+        }))
     }
 
     /// Client samples since `since_ms`, newest first.

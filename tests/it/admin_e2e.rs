@@ -29,6 +29,8 @@ const PAGES: &[(&str, &str)] = &[
     ("admins", "/admins"),
     ("audit", "/audit"),
     ("settings", "/settings"),
+    ("coverage", "/coverage"),
+    ("floor", "/coverage/1?band=5&metric=rssi"),
 ];
 
 async fn shoot(c: &Client, name: &str) {
@@ -145,6 +147,43 @@ async fn run() {
         ],
         None,
     );
+    // A floor from the DXF fixture with the AP on it (issue 14).
+    env.cli_ok(
+        &[
+            "floor",
+            "add",
+            "F1",
+            "--building",
+            "A",
+            "--level",
+            "1",
+            "--width",
+            "20",
+            "--height",
+            "10",
+        ],
+        None,
+    );
+    let dxf = repo_path("tests/fixtures/dxf/floor.dxf")
+        .display()
+        .to_string();
+    env.cli_ok(
+        &[
+            "floor",
+            "import-dxf",
+            "F1",
+            &dxf,
+            "--layer",
+            "A-WALL",
+            "--material",
+            "brick",
+        ],
+        None,
+    );
+    env.cli_ok(
+        &["floor", "place", "F1", "ap-lobby", "--x", "4", "--y", "5"],
+        None,
+    );
     // The NAS added after start is picked up within the refresh interval.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let r = tokio::task::block_in_place(|| {
@@ -245,6 +284,62 @@ async fn run() {
             assert!(problems.is_empty(), "{lang} {name}: {problems:#?}");
         }
     }
+    // The floor view: heatmaps per band and metric, kept for the README;
+    // a click on the map fills the placement form, which moves the AP.
+    let cov_dir = repo_path("target/test-artifacts/coverage");
+    let _ = std::fs::create_dir_all(&cov_dir);
+    for (band, metric) in [("5", "rssi"), ("2.4", "rssi"), ("5", "snr"), ("5", "ap")] {
+        c.goto(&format!("{base}/coverage/1?band={band}&metric={metric}"))
+            .await
+            .expect("floor page");
+        c.wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("svg.floormap image.heat"))
+            .await
+            .expect("heatmap layer");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::write(cov_dir.join(format!("floor-{band}ghz-{metric}.png")), png)
+            .expect("write png");
+    }
+    let map = c.find(Locator::Css("svg.floormap")).await.expect("map");
+    map.click().await.expect("click the map");
+    let x = c
+        .find(Locator::Css("#place-ap-x"))
+        .await
+        .expect("x field")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    let x: f64 = x.parse().unwrap_or(-1.0);
+    assert!(
+        (x - 10.0).abs() < 0.6,
+        "a click in the middle of a 20 m plan gives x = 10, got {x}"
+    );
+    submit(&c, "place-ap").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("svg.floormap g.ap"))
+        .await
+        .expect("AP marker");
+    let html = c.source().await.expect("source");
+    let cx: f64 = html
+        .split("<g class=\"ap")
+        .nth(1)
+        .and_then(|g| g.split("cx=\"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1.0);
+    assert!(
+        (cx - x).abs() < 0.01,
+        "the AP moved to the click: {cx} vs {x}"
+    );
+    c.goto(&format!("{base}/coverage/1/report"))
+        .await
+        .expect("report");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(cov_dir.join("report-screen.png"), png).expect("write png");
     // The troubleshooting page explained the reject in English too.
     c.goto(&format!("{base}/troubleshoot?q=alice"))
         .await

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, repo_path, TestEnv, TestServer};
+use crate::helpers::{backends, have_tool, in_ci, repo_path, TestEnv, TestServer};
 
 struct Api {
     base: String,
@@ -514,6 +514,9 @@ async fn run(db: &crate::helpers::Db) {
         !html.contains("http://") && !html.contains("https://"),
         "{which}: the report is self-contained"
     );
+    if which == "sqlite" {
+        print_report(&report);
+    }
 
     // --- Every change is in the audit trail --------------------------------------------------
     let trail = env.cli_ok(&["audit", "export"], None);
@@ -530,4 +533,299 @@ async fn run(db: &crate::helpers::Db) {
         assert!(trail.contains(action), "{which}: audit lacks {action}");
     }
     drop(server);
+}
+
+/// A staff phone on the Wi-Fi taps where it stands on the survey page;
+/// the AP (a simulated MikroTik, polled over SNMP) reports that phone's
+/// signal in its client table, and the tap becomes a measured point.
+#[test]
+fn survey_tap_records_the_phone_signal_its_ap_reports() {
+    for db in backends() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(survey(&db));
+    }
+}
+
+async fn survey(db: &crate::helpers::Db) {
+    use portico::domain::MacAddr;
+    use portico::store::portal_sessions::NewPortalSession;
+
+    let which = db.name();
+    let sim = crate::snmp_walks::Simulator::start(
+        &[repo_path("tests/fixtures/walks/mikrotik.walk")],
+        None,
+    );
+    let (community, addr) = sim.agents[0].clone();
+    let mut env = TestEnv::new(db);
+    env.set("PORTICO_SNMP__POLL_INTERVAL", "500ms");
+    env.cli_ok(
+        &[
+            "floor",
+            "add",
+            "F2",
+            "--building",
+            "Main",
+            "--level",
+            "2",
+            "--width",
+            "30",
+            "--height",
+            "15",
+        ],
+        None,
+    );
+    env.cli_ok(
+        &[
+            "ap",
+            "add",
+            "ap-survey",
+            "--address",
+            &addr.to_string(),
+            "--profile",
+            "mikrotik",
+            "--community-stdin",
+        ],
+        Some(&format!("{community}\n")),
+    );
+    env.cli_ok(
+        &["floor", "place", "F2", "ap-survey", "--x", "5", "--y", "5"],
+        None,
+    );
+    let server = tokio::task::block_in_place(|| env.start());
+    let store = env.open_store().await;
+    let floor = store
+        .floors()
+        .find("Main/F2")
+        .await
+        .expect("find")
+        .expect("floor")
+        .id;
+
+    // The walk's registration table holds f4:0f:24:11:22:33 at −55 dBm.
+    let phone = "f4:0f:24:11:22:33";
+    let mut seen = None;
+    for _ in 0..100 {
+        seen = store
+            .samples()
+            .client_by_mac(phone, 0)
+            .await
+            .expect("client");
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let seen = seen.unwrap_or_else(|| {
+        panic!(
+            "{which}: the poller never stored the phone: {}",
+            server.log()
+        )
+    });
+    assert_eq!(
+        (seen.ap.as_str(), seen.rssi),
+        ("ap-survey", Some(-55)),
+        "{which}"
+    );
+
+    // Sessions: a staff phone, and a visitor.
+    let session = |token: &str, mac: &str, method: &str| NewPortalSession {
+        token_hash: portico::portal::tokens::hash_token(token),
+        mac: MacAddr::parse(mac).expect("mac"),
+        ip: Some("127.0.0.1".into()),
+        identity: format!("{method}-person"),
+        method: method.into(),
+        phone: None,
+        groups: vec!["staff".into()],
+        profile: "default".into(),
+        ssid: None,
+        ap_mac: None,
+        authorization_id: None,
+        created_at: 1,
+        expires_at: i64::MAX / 2,
+        nas_name: None,
+        nas_ip: None,
+        original_url: None,
+    };
+    let staff_token = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let visitor_token = "0f0e0d0c0b0a09080706050403020100";
+    store
+        .portal_sessions()
+        .create(&session(staff_token, phone, "staff"))
+        .await
+        .expect("staff session");
+    store
+        .portal_sessions()
+        .create(&session(visitor_token, "02:00:00:00:00:99", "voucher"))
+        .await
+        .expect("visitor session");
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let base = format!("http://{}", server.http);
+    let page_url = format!("{base}/portal/survey/{floor}");
+    // No session: 401; a visitor: 403.
+    let r = http.get(&page_url).send().await.expect("get");
+    assert_eq!(r.status().as_u16(), 401, "{which}");
+    let r = http
+        .get(&page_url)
+        .header("cookie", format!("portico_session={visitor_token}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 403, "{which}");
+
+    // The staff phone gets the page, with its CSRF cookie and token.
+    let r = http
+        .get(&page_url)
+        .header("cookie", format!("portico_session={staff_token}"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 200, "{which}");
+    let csrf_cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix("portico_csrf="))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_string)
+        .expect("csrf cookie");
+    let html = r.text().await.expect("html");
+    assert!(html.contains("id=\"survey-map\""), "{which}: {html}");
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf token")
+        .to_string();
+    let plan = http
+        .get(format!("{page_url}/plan"))
+        .header("cookie", format!("portico_session={staff_token}"))
+        .send()
+        .await
+        .expect("plan");
+    assert_eq!(plan.status().as_u16(), 200, "{which}");
+    let cookies = format!("portico_session={staff_token}; portico_csrf={csrf_cookie}");
+
+    // A forged tap (no token) is refused; the real one is recorded.
+    let r = http
+        .post(&page_url)
+        .header("cookie", &cookies)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("at.x=170&at.y=85")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 403, "{which}");
+    // 340 px wide plan of a 30 m floor: (170, 85) px is (15, 7.5) m.
+    let r = http
+        .post(&page_url)
+        .header("cookie", &cookies)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&at.x=170&at.y=85"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 200, "{which}");
+    let html = r.text().await.expect("html");
+    assert!(
+        html.contains("ap-survey") && html.contains("-55 dBm"),
+        "{which}: {html}"
+    );
+    let points = store.floors().points(floor).await.expect("points");
+    assert_eq!(points.len(), 1, "{which}");
+    let p = &points[0];
+    assert_eq!(
+        (p.ap.as_str(), p.rssi_dbm, p.source.as_str()),
+        ("ap-survey", -55.0, "survey"),
+        "{which}"
+    );
+    assert!(
+        (p.x - 15.0).abs() < 1e-9 && (p.y - 7.5).abs() < 1e-9,
+        "{which}: {p:?}"
+    );
+    assert_eq!(p.taken_by.as_deref(), Some("staff-person"), "{which}");
+    // Garbage coordinates are a clear answer, not a point.
+    let r = http
+        .post(&page_url)
+        .header("cookie", &cookies)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}&at.x=NaN&at.y=-4"))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 200, "{which}");
+    assert_eq!(
+        store.floors().points(floor).await.expect("points").len(),
+        1,
+        "{which}"
+    );
+    drop(server);
+    drop(sim);
+}
+
+/// The report printed by headless Chromium (print-to-PDF, as a browser's
+/// Print does) and its pages rendered to PNG with pdftoppm, kept under
+/// target/test-artifacts/coverage/.
+fn print_report(report: &std::path::Path) {
+    if !have_tool("chromium") || !have_tool("pdftoppm") {
+        assert!(
+            !in_ci(),
+            "CI must have chromium and pdftoppm (poppler-utils)"
+        );
+        eprintln!("skipping the printed report: chromium or pdftoppm missing");
+        return;
+    }
+    let dir = repo_path("target/test-artifacts/coverage");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    let pdf = dir.join("report.pdf");
+    let _ = std::fs::remove_file(&pdf);
+    for old in std::fs::read_dir(&dir).expect("dir").filter_map(Result::ok) {
+        if old.file_name().to_string_lossy().starts_with("report-page") {
+            let _ = std::fs::remove_file(old.path());
+        }
+    }
+    let profile = tempfile::tempdir().expect("profile");
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", report.display()))
+        .output()
+        .expect("chromium");
+    assert!(
+        pdf.exists(),
+        "no PDF: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&pdf).expect("pdf");
+    assert!(bytes.starts_with(b"%PDF"), "a PDF");
+    let prefix = dir.join("report-page");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "60"])
+        .arg(&pdf)
+        .arg(&prefix)
+        .status()
+        .expect("pdftoppm");
+    assert!(status.success(), "pdftoppm");
+    let pages: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("report-page"))
+        .collect();
+    // One floor, one page (the print stylesheet breaks per floor).
+    assert_eq!(pages.len(), 1, "pages: {pages:?}");
 }

@@ -29,7 +29,7 @@ impl Db {
     }
 }
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var_os("CI").is_some()
 }
 

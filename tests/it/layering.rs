@@ -67,6 +67,8 @@ const SERVICE_INTERFACES: &[(&str, &str)] = &[
     ("admin", "portal::vouchers"),
     // The dashboard and API show floors, predictions and plans.
     ("admin", "coverage::service"),
+    // The staff survey page on the portal reads a floor and its model.
+    ("portal", "coverage::service"),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -116,13 +116,13 @@ fn ap_test_walk_matches_the_golden_output_for_every_profile() {
 }
 
 /// `portico simulate --walk ...` running; its agents' addresses by community.
-struct Simulator {
+pub(crate) struct Simulator {
     child: Child,
-    agents: Vec<(String, SocketAddr)>,
+    pub(crate) agents: Vec<(String, SocketAddr)>,
 }
 
 impl Simulator {
-    fn start(files: &[PathBuf], port: Option<u16>) -> Simulator {
+    pub(crate) fn start(files: &[PathBuf], port: Option<u16>) -> Simulator {
         let mut cmd = Command::new(portico_bin());
         // No PORTICO_* from the test's environment (the config rejects
         // keys it does not know, like PORTICO_TEST_DATABASE_URL).

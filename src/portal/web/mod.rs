@@ -13,6 +13,7 @@ mod landing;
 mod oauth;
 mod session;
 mod signin;
+mod survey;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -65,6 +66,12 @@ fn routes() -> Router<St> {
         .route("/portal/status", get(session::status_page))
         .route("/portal/logout", post(session::logout))
         .route("/portal/static/logo", get(logo))
+        .route("/portal/survey", get(survey::survey_home))
+        .route(
+            "/portal/survey/{floor}",
+            get(survey::survey_floor).post(survey::survey_tap),
+        )
+        .route("/portal/survey/{floor}/plan", get(survey::survey_plan))
         .route("/portal/{profile}", get(landing::landing))
         .route("/portal/{profile}/again", get(landing::again))
         .route("/portal/{profile}/staff", post(signin::staff))

@@ -121,6 +121,7 @@ pub(super) async fn launcher_page(State(state): State<St>, page: Page) -> Respon
             tiles,
             csrf: &csrf,
             original_url: session.original_url.as_deref(),
+            survey: session.method == "staff",
         }
         .render(),
     );
