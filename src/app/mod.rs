@@ -305,6 +305,11 @@ impl Application {
             config.retention.prune_interval,
             background.clone(),
         ));
+        tokio::spawn(coverage_alert_loop(
+            store.clone(),
+            config.coverage.clone(),
+            background.clone(),
+        ));
         let nas_stats = tokio::spawn(nas_stats_loop(
             store.clone(),
             metrics.clone(),
@@ -533,6 +538,30 @@ pub async fn flush_nas_stats(store: &Store, metrics: &Metrics) {
 async fn nas_stats_loop(store: Store, metrics: Arc<Metrics>, stop: CancellationToken) {
     crate::periodic::every(NAS_STATS_EVERY, stop, || flush_nas_stats(&store, &metrics)).await;
     flush_nas_stats(&store, &metrics).await;
+}
+
+/// Holes in the floors' coverage as alerts, raised and cleared.
+async fn coverage_alert_loop(
+    store: Store,
+    cfg: crate::config::CoverageConfig,
+    stop: CancellationToken,
+) {
+    crate::periodic::every(cfg.alert_interval, stop, || async {
+        match crate::coverage::service::sync_hole_alerts(&store, &cfg, crate::clock::now_ms()).await
+        {
+            Ok(s) if s.raised + s.cleared > 0 => {
+                tracing::info!(
+                    floors = s.floors,
+                    raised = s.raised,
+                    cleared = s.cleared,
+                    "coverage hole alerts"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "coverage hole alerts failed"),
+        }
+    })
+    .await;
 }
 
 async fn prune_loop(

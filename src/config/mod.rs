@@ -183,6 +183,10 @@ pub struct CoverageConfig {
     pub receiver_height: f64,
     /// Regulatory domain of the channel plan: `cn`, `etsi` or `fcc`.
     pub region: String,
+    /// How often the floors are predicted again and their holes raised
+    /// or cleared as alerts.
+    #[serde(with = "humantime_serde")]
+    pub alert_interval: std::time::Duration,
 }
 
 impl Default for CoverageConfig {
@@ -193,6 +197,7 @@ impl Default for CoverageConfig {
             hole_min_area: 4.0,
             receiver_height: 1.0,
             region: "cn".into(),
+            alert_interval: std::time::Duration::from_secs(300),
         }
     }
 }
@@ -211,6 +216,9 @@ impl CoverageConfig {
         }
         if !(0.0..=10.0).contains(&self.receiver_height) {
             return bad("coverage.receiver_height must be between 0 and 10 (metres)");
+        }
+        if self.alert_interval < std::time::Duration::from_millis(100) {
+            return bad("coverage.alert_interval must be at least 100ms");
         }
         if !matches!(self.region.as_str(), "cn" | "etsi" | "fcc") {
             return bad("coverage.region must be cn, etsi or fcc");

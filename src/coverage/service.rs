@@ -768,3 +768,101 @@ pub fn rasterise_svg(svg: &[u8]) -> Result<(Vec<u8>, u32, u32), CoverageError> {
     // Pixels of the SVG's own size, so a scale given for the drawing holds.
     Ok((png, w.round() as u32, h.round() as u32))
 }
+
+/// Alerts raised for holes: source and kind.
+pub const HOLE_SOURCE: &str = "coverage";
+pub const HOLE_KIND: &str = "coverage-hole";
+
+/// What one pass of [`sync_hole_alerts`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HoleSync {
+    pub floors: usize,
+    pub raised: usize,
+    pub cleared: usize,
+}
+
+/// Predicts every floor with APs placed on it and keeps one open alert
+/// per hole (subject: floor, band and the hole's place to 5 m, so a hole
+/// that shrinks a little keeps its alert); alerts of holes gone are
+/// cleared.
+pub async fn sync_hole_alerts(
+    store: &Store,
+    cfg: &CoverageConfig,
+    now_ms: i64,
+) -> Result<HoleSync, CoverageError> {
+    let mut out = HoleSync::default();
+    let mut current: Vec<String> = Vec::new();
+    for floor in store.floors().list().await? {
+        let placed = store
+            .floors()
+            .placements_in_building(floor.building_id)
+            .await?;
+        if !placed.iter().any(|p| p.placement.floor == floor.id) {
+            continue;
+        }
+        let model = load(store, cfg, floor.id).await?;
+        if model.grid.cells() > 2_000_000 {
+            continue;
+        }
+        let cov = tokio::task::spawn_blocking(move || compute(model))
+            .await
+            .map_err(|e| CoverageError::Invalid(format!("prediction: {e}")))?;
+        out.floors += 1;
+        for band in cov.bands_present() {
+            for hole in cov.holes(band) {
+                let (gx, gy) = (
+                    (hole.centroid.0 / 5.0).round() * 5.0,
+                    (hole.centroid.1 / 5.0).round() * 5.0,
+                );
+                let subject = format!(
+                    "{}/{} {} GHz near ({gx:.0}, {gy:.0}) m",
+                    floor.building,
+                    floor.name,
+                    band_label(band)
+                );
+                let message = format!(
+                    "{} GHz coverage hole of {:.0} m² around ({:.1}, {:.1}) m on {}/{}: weakest {:.0} dBm, below {:.0} dBm",
+                    band_label(band),
+                    hole.area_m2,
+                    hole.centroid.0,
+                    hole.centroid.1,
+                    floor.building,
+                    floor.name,
+                    hole.worst_dbm.max(-120.0),
+                    cfg.target_dbm
+                );
+                if current.contains(&subject) {
+                    continue;
+                }
+                if store
+                    .alerts()
+                    .raise(
+                        HOLE_SOURCE,
+                        HOLE_KIND,
+                        &subject,
+                        "warning",
+                        &message,
+                        now_ms,
+                    )
+                    .await?
+                {
+                    out.raised += 1;
+                }
+                current.push(subject);
+            }
+        }
+    }
+    for alert in store.alerts().open().await? {
+        if alert.source == HOLE_SOURCE
+            && alert.kind == HOLE_KIND
+            && !current.contains(&alert.subject)
+            && store
+                .alerts()
+                .clear(HOLE_SOURCE, HOLE_KIND, &alert.subject, now_ms)
+                .await?
+        {
+            out.cleared += 1;
+        }
+    }
+    Ok(out)
+}

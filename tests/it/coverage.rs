@@ -77,7 +77,8 @@ fn floors_walls_placements_and_coverage_over_the_api_on_both_backends() {
 }
 
 async fn run(db: &crate::helpers::Db) {
-    let env = TestEnv::new(db);
+    let mut env = TestEnv::new(db);
+    env.set("PORTICO_COVERAGE__ALERT_INTERVAL", "300ms");
     let which = db.name();
 
     // --- CLI: a floor, walls from an architect's DXF -------------------------
@@ -392,6 +393,32 @@ async fn run(db: &crate::helpers::Db) {
         "{which}: {room}"
     );
 
+    // The hole is an alert with its place...
+    let hole_alerts = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|x| x["kind"] == "coverage-hole")
+                    .filter_map(|x| x["subject"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut open = Vec::new();
+    for _ in 0..50 {
+        let (_, alerts) = api.json("GET", "/api/v1/alerts?open=true", None).await;
+        open = hole_alerts(&alerts);
+        if !open.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        open.iter().any(|s| s.starts_with("Main/F3 5 GHz near (")),
+        "{which}: hole alerts {open:?}"
+    );
+
     // --- Channel plan ---------------------------------------------------------------------
     let (status, body) = api
         .json(
@@ -401,6 +428,17 @@ async fn run(db: &crate::helpers::Db) {
         )
         .await;
     assert_eq!(status, 200, "{which}: {body}");
+    // ... and clears once a second AP covers the far side.
+    let mut still = open.clone();
+    for _ in 0..50 {
+        let (_, alerts) = api.json("GET", "/api/v1/alerts?open=true", None).await;
+        still = hole_alerts(&alerts);
+        if still.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(still.is_empty(), "{which}: hole alerts left open {still:?}");
     let (status, plan) = api
         .json(
             "GET",

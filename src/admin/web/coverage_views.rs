@@ -1213,8 +1213,8 @@ fn report_page(
             ),
             columns: vec![
                 "AP".into(),
-                format!("{} ({})", t.cov_current, t.cov_band),
-                t.cov_suggested.into(),
+                format!("{} {}", t.cov_current, t.cov_channel),
+                format!("{} {}", t.cov_suggested, t.cov_channel),
                 format!("{} {}", t.cov_current, t.cov_power),
                 format!("{} {}", t.cov_suggested, t.cov_power),
             ],
