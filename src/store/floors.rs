@@ -642,3 +642,215 @@ impl<'a> Floors<'a> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::aps::NewAp;
+    use super::super::tests::both;
+    use super::*;
+
+    fn f3() -> NewFloor {
+        NewFloor {
+            building: "Main".into(),
+            name: "F3".into(),
+            level: 3,
+            width_m: 40.0,
+            height_m: 20.0,
+            storey_height_m: 3.5,
+        }
+    }
+
+    #[tokio::test]
+    async fn floors_walls_areas_placements_and_points_round_trip() {
+        both(|h| async move {
+            let floors = h.store.floors();
+            let f = floors.add(&f3()).await.unwrap();
+            assert_eq!(
+                (f.building.as_str(), f.name.as_str(), f.level),
+                ("Main", "F3", 3)
+            );
+            assert!(f.walls.is_empty() && f.areas.is_empty() && f.plan_type.is_none());
+            let dup = floors.add(&f3()).await.unwrap_err();
+            assert!(matches!(dup, StoreError::Conflict(_)), "{dup}");
+            // Same name in another building is another floor; the name
+            // alone is then ambiguous.
+            let other = floors
+                .add(&NewFloor {
+                    building: "Annex".into(),
+                    ..f3()
+                })
+                .await
+                .unwrap();
+            assert_ne!(other.building_id, f.building_id);
+            assert!(floors.find("F3").await.is_err());
+            assert_eq!(floors.find("Main/F3").await.unwrap().unwrap().id, f.id);
+            assert_eq!(
+                floors.find(&f.id.to_string()).await.unwrap().unwrap().id,
+                f.id
+            );
+            assert!(floors.find("Main/F9").await.unwrap().is_none());
+
+            let walls = vec![
+                FloorWall {
+                    x1: 10.0,
+                    y1: 0.0,
+                    x2: 10.0,
+                    y2: 20.0,
+                    material: "concrete".into(),
+                    loss_db: None,
+                },
+                FloorWall {
+                    x1: 0.0,
+                    y1: 5.0,
+                    x2: 40.0,
+                    y2: 5.0,
+                    material: "custom".into(),
+                    loss_db: Some([1.5, 2.5, 3.5]),
+                },
+            ];
+            assert_eq!(floors.set_walls(f.id, &walls).await.unwrap().walls, walls);
+            let areas = vec![
+                Area {
+                    kind: AreaKind::Outline,
+                    name: String::new(),
+                    seats: None,
+                    points: vec![(0.0, 0.0), (40.0, 0.0), (40.0, 20.0), (0.0, 20.0)],
+                },
+                Area {
+                    kind: AreaKind::Room,
+                    name: "会议室 A".into(),
+                    seats: Some(40),
+                    points: vec![(1.0, 1.0), (9.0, 1.0), (9.0, 9.0)],
+                },
+            ];
+            assert_eq!(floors.set_areas(f.id, &areas).await.unwrap().areas, areas);
+
+            // Bad input: out of the floor, custom without losses, too few
+            // points, NaN: each refused, nothing changed.
+            let mut bad = walls.clone();
+            bad[0].x1 = 500.0;
+            assert!(matches!(
+                floors.set_walls(f.id, &bad).await,
+                Err(StoreError::Invalid(_))
+            ));
+            let mut bad = walls.clone();
+            bad[1].loss_db = None;
+            assert!(matches!(
+                floors.set_walls(f.id, &bad).await,
+                Err(StoreError::Invalid(_))
+            ));
+            let mut bad = walls.clone();
+            bad[0].y2 = f64::NAN;
+            assert!(matches!(
+                floors.set_walls(f.id, &bad).await,
+                Err(StoreError::Invalid(_))
+            ));
+            let mut bad_areas = areas.clone();
+            bad_areas[1].points.truncate(2);
+            assert!(floors.set_areas(f.id, &bad_areas).await.is_err());
+            assert_eq!(floors.get(f.id).await.unwrap().unwrap().walls, walls);
+            assert!(matches!(
+                floors.set_walls(999_999, &walls).await,
+                Err(StoreError::NotFound(_))
+            ));
+
+            // A plan image, and the size its scale gives.
+            let png = b"\x89PNG\r\n\x1a\n-not-really-".to_vec();
+            let g = floors
+                .set_plan(f.id, &png, "image/png", Some((30.0, 15.0)))
+                .await
+                .unwrap();
+            assert_eq!(
+                (g.width_m, g.height_m, g.plan_type.as_deref()),
+                (30.0, 15.0, Some("image/png"))
+            );
+            assert_eq!(
+                floors.plan(f.id).await.unwrap(),
+                Some((png, "image/png".to_string()))
+            );
+
+            // A placement writes the inventory's place too.
+            let ap = h
+                .store
+                .aps()
+                .add(&NewAp {
+                    name: "ap-3f-1".into(),
+                    address: "192.0.2.30".into(),
+                    profile: "generic".into(),
+                    ..NewAp::default()
+                })
+                .await
+                .unwrap();
+            let mut p = Placement {
+                floor: f.id,
+                x: 5.0,
+                y: 6.0,
+                z: 2.7,
+                antenna_gain_dbi: 3.0,
+                tx_power_dbm: BTreeMap::from([("5".to_string(), 20.0)]),
+            };
+            floors.place("ap-3f-1", &p).await.unwrap();
+            p.x = 7.5;
+            floors.place("ap-3f-1", &p).await.unwrap();
+            let placed = floors.placements_in_building(f.building_id).await.unwrap();
+            assert_eq!(placed.len(), 1);
+            assert_eq!((placed[0].ap_id, &placed[0].placement), (ap.id, &p));
+            let inv = h.store.aps().get("ap-3f-1").await.unwrap().unwrap();
+            assert_eq!(
+                (inv.spec.floor.as_deref(), inv.spec.x),
+                (Some("F3"), Some(7.5))
+            );
+            assert!(matches!(
+                floors.place("nope", &p).await,
+                Err(StoreError::NotFound(_))
+            ));
+            p.tx_power_dbm.insert("7".into(), 10.0);
+            assert!(matches!(
+                floors.place("ap-3f-1", &p).await,
+                Err(StoreError::Invalid(_))
+            ));
+            assert_eq!(
+                floors.levels(f.building_id).await.unwrap().get(&f.id),
+                Some(&3)
+            );
+
+            let point = floors
+                .add_point(&SurveyPoint {
+                    id: 0,
+                    floor: f.id,
+                    x: 3.0,
+                    y: 4.0,
+                    band: "5".into(),
+                    ap: "ap-3f-1".into(),
+                    rssi_dbm: -58.0,
+                    source: "survey".into(),
+                    taken_by: Some("alice".into()),
+                    taken_at: 0,
+                })
+                .await
+                .unwrap();
+            assert!(point.id > 0 && point.taken_at > 0);
+            assert_eq!(floors.points(f.id).await.unwrap(), vec![point.clone()]);
+            let cal = BTreeMap::from([("5".to_string(), 33.5)]);
+            assert_eq!(
+                floors
+                    .set_calibration(f.id, &cal)
+                    .await
+                    .unwrap()
+                    .calibration,
+                Some(cal)
+            );
+
+            // Removing the floor takes its placements and points along.
+            assert!(floors.remove(f.id).await.unwrap());
+            assert!(floors
+                .placements_in_building(f.building_id)
+                .await
+                .unwrap()
+                .is_empty());
+            assert!(floors.points(f.id).await.unwrap().is_empty());
+            assert!(!floors.unplace("ap-3f-1").await.unwrap());
+        })
+        .await;
+    }
+}

@@ -184,6 +184,68 @@ async fn run() {
         &["floor", "place", "F1", "ap-lobby", "--x", "4", "--y", "5"],
         None,
     );
+    env.cli_ok(
+        &[
+            "ap",
+            "add",
+            "ap-meeting",
+            "--address",
+            "127.0.0.1:9",
+            "--profile",
+            "generic",
+            "--no-snmp",
+        ],
+        None,
+    );
+    env.cli_ok(
+        &[
+            "floor",
+            "place",
+            "F1",
+            "ap-meeting",
+            "--x",
+            "17",
+            "--y",
+            "2.5",
+        ],
+        None,
+    );
+    {
+        use portico::store::floors::{Area, AreaKind};
+        let store = env.open_store().await;
+        let floor = store
+            .floors()
+            .find("F1")
+            .await
+            .expect("find")
+            .expect("floor");
+        let areas = vec![
+            Area {
+                kind: AreaKind::Outline,
+                name: String::new(),
+                seats: None,
+                points: vec![(0.0, 0.0), (20.0, 0.0), (20.0, 10.0), (0.0, 10.0)],
+            },
+            Area {
+                kind: AreaKind::Room,
+                name: "会议室 301".into(),
+                seats: Some(40),
+                points: vec![(8.3, 5.3), (19.7, 5.3), (19.7, 9.7), (8.3, 9.7)],
+            },
+            Area {
+                kind: AreaKind::Excluded,
+                name: "shaft".into(),
+                seats: None,
+                points: vec![(0.0, 8.0), (2.0, 8.0), (2.0, 10.0), (0.0, 10.0)],
+            },
+        ];
+        store
+            .floors()
+            .set_areas(floor.id, &areas)
+            .await
+            .expect("areas");
+        store.close().await;
+    }
     // The NAS added after start is picked up within the refresh interval.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let r = tokio::task::block_in_place(|| {
@@ -302,6 +364,25 @@ async fn run() {
         std::fs::write(cov_dir.join(format!("floor-{band}ghz-{metric}.png")), png)
             .expect("write png");
     }
+    // The README's picture: the map alone, 5 GHz signal.
+    c.goto(&format!("{base}/coverage/1?band=5&metric=rssi"))
+        .await
+        .expect("floor page");
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("svg.floormap image.heat"))
+        .await
+        .expect("heatmap layer");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    c.set_window_size(1280, 1400).await.ok();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let section = c
+        .find(Locator::Css("section.floormap"))
+        .await
+        .expect("map section");
+    let png = section.screenshot().await.expect("map screenshot");
+    std::fs::write(cov_dir.join("floor-map.png"), png).expect("write png");
+    c.set_window_size(DESKTOP.0, DESKTOP.1).await.ok();
     let map = c.find(Locator::Css("svg.floormap")).await.expect("map");
     map.click().await.expect("click the map");
     let x = c
@@ -317,6 +398,12 @@ async fn run() {
         (x - 10.0).abs() < 0.6,
         "a click in the middle of a 20 m plan gives x = 10, got {x}"
     );
+    c.find(Locator::Css("#place-ap-ap option[value='ap-lobby']"))
+        .await
+        .expect("AP option")
+        .click()
+        .await
+        .expect("choose the AP");
     submit(&c, "place-ap").await;
     c.wait()
         .at_most(Duration::from_secs(10))
