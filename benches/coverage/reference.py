@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 BANDS = ["2.4", "5", "6"]  # loss_db index 0, 1, 2
+NO_SIGNAL_DBM = -120.0
 DEFAULT_NOISE_DBM = -92.0
 CONTENTION_DBM = -82.0
 TOLERANCE_DB = 0.01
@@ -81,10 +82,13 @@ def predict(grid, level, transmitters, walls, band_index, p):
     signals = np.stack(
         [received_dbm(t, level, qx, qy, walls, band_index, p) for t in transmitters]
     )  # (APs, cells)
+    # At or below NO_SIGNAL_DBM a signal counts as none (as in model.rs).
+    signals = np.where(signals > NO_SIGNAL_DBM, signals, -np.inf)
     best_ap = np.argmax(signals, axis=0)  # first index wins ties
     best = signals[best_ap, np.arange(cells)]
     if len(transmitters) > 1:
         second = np.partition(signals, -2, axis=0)[-2]
+        second = np.where(np.isneginf(second), np.nan, second)
     else:
         second = np.full(cells, np.nan)
 

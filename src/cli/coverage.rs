@@ -75,6 +75,15 @@ pub enum FloorCmd {
     },
     /// Remove a floor with its walls, placements and measurements.
     Remove { floor: String },
+    /// A building's own wall materials (losses in dB at 2.4, 5 and 6 GHz),
+    /// overriding or adding to the default table; without --set, shows
+    /// the table the building's floors use.
+    Materials {
+        building: String,
+        /// NAME=L24,L5,L6 (repeatable), e.g. concrete=14,17,19.
+        #[arg(long = "set")]
+        set: Vec<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,7 +209,7 @@ pub async fn floor_cmd(store: &Store, cmd: FloorCmd) -> Result<()> {
                 material: material.clone(),
                 loss_db: None,
             }));
-            service::check_materials(&walls).map_err(|e| anyhow::anyhow!("{e}"))?;
+            service::check_materials(&walls, &f.materials).map_err(|e| anyhow::anyhow!("{e}"))?;
             if b.width() > f.width_m + 1.0 || b.height() > f.height_m + 1.0 {
                 bail!(
                     "the drawing is {:.1} x {:.1} m but floor {} is {:.1} x {:.1} m: check --units-m, \
@@ -250,6 +259,46 @@ pub async fn floor_cmd(store: &Store, cmd: FloorCmd) -> Result<()> {
                 "{ap} placed on {}/{} at ({x}, {y}), {z} m up",
                 f.building, f.name
             );
+        }
+        FloorCmd::Materials { building, set } => {
+            let floor = store
+                .floors()
+                .list()
+                .await?
+                .into_iter()
+                .find(|f| f.building == building)
+                .with_context(|| format!("no building {building:?} (portico floor list)"))?;
+            let mut own = floor.materials.clone();
+            if !set.is_empty() {
+                for item in &set {
+                    let (name, values) = item
+                        .split_once('=')
+                        .with_context(|| format!("--set {item}: give NAME=L24,L5,L6"))?;
+                    let v: Vec<f64> = values
+                        .split(',')
+                        .map(|x| x.trim().parse::<f64>())
+                        .collect::<Result<_, _>>()
+                        .with_context(|| format!("--set {item}: three numbers (dB)"))?;
+                    let [a, b, c] = v[..] else {
+                        bail!("--set {item}: three numbers (dB at 2.4, 5 and 6 GHz)");
+                    };
+                    own.insert(name.trim().to_string(), [a, b, c]);
+                }
+                store.floors().set_materials(&building, &own).await?;
+            }
+            println!(
+                "{:<18} {:>7} {:>7} {:>7}  FROM",
+                "MATERIAL", "2.4GHZ", "5GHZ", "6GHZ"
+            );
+            for m in crate::coverage::model::MATERIALS {
+                if !own.contains_key(m.name) {
+                    let [a, b, c] = m.loss_db;
+                    println!("{:<18} {a:>7} {b:>7} {c:>7}  default", m.name);
+                }
+            }
+            for (name, [a, b, c]) in &own {
+                println!("{name:<18} {a:>7} {b:>7} {c:>7}  {building}");
+            }
         }
         FloorCmd::Remove { floor } => {
             let f = find(store, &floor).await?;

@@ -32,6 +32,9 @@ pub enum CoverageError {
 /// its placement gives one (dBm): typical enterprise defaults.
 pub const ASSUMED_TX_DBM: [f64; 3] = [17.0, 20.0, 20.0];
 
+/// How far back a room's peak clients are looked for (7 days).
+pub const PEAK_WINDOW_MS: i64 = 7 * 86_400_000;
+
 /// The labels of the bands, as the API spells them.
 pub const BAND_LABELS: [&str; 3] = ["2.4", "5", "6"];
 
@@ -39,14 +42,25 @@ pub fn band_label(b: Band) -> &'static str {
     BAND_LABELS[b.index()]
 }
 
-/// Checks the materials of walls against the table (or `custom` with
-/// its own losses).
-pub fn check_materials(walls: &[FloorWall]) -> Result<(), CoverageError> {
+/// A material's losses: the building's own, else the default table.
+pub fn material_loss(name: &str, building: &BTreeMap<String, [f64; 3]>) -> Option<[f64; 3]> {
+    building
+        .get(name)
+        .copied()
+        .or_else(|| material(name).map(|m| m.loss_db))
+}
+
+/// Checks the materials of walls against the building's and the default
+/// table (or `custom` with its own losses).
+pub fn check_materials(
+    walls: &[FloorWall],
+    building: &BTreeMap<String, [f64; 3]>,
+) -> Result<(), CoverageError> {
     for (n, w) in walls.iter().enumerate() {
-        if w.loss_db.is_none() && material(&w.material).is_none() {
+        if w.loss_db.is_none() && material_loss(&w.material, building).is_none() {
             return Err(CoverageError::Invalid(format!(
                 "wall {}: unknown material {:?} (drywall, glass, wood, brick, concrete, metal, \
-                 elevator-shaft, or custom with loss_db)",
+                 elevator-shaft, the building's own, or custom with loss_db)",
                 n + 1,
                 w.material
             )));
@@ -77,6 +91,8 @@ pub struct Site {
     pub antenna_gain_dbi: f64,
     pub status: String,
     pub clients: Option<i64>,
+    /// Most clients at one poll over the last 7 days (all radios).
+    pub peak_clients: Option<i64>,
     /// Per band (`"2.4"`, `"5"`, `"6"`).
     pub radios: BTreeMap<&'static str, RadioUse>,
 }
@@ -181,6 +197,14 @@ pub async fn load(
                 );
             }
         }
+        let week_ago = crate::clock::now_ms() - PEAK_WINDOW_MS;
+        let mut per_poll: BTreeMap<i64, i64> = BTreeMap::new();
+        for point in store.samples().radios(p.ap_id, week_ago).await? {
+            if let Some(c) = point.sample.clients {
+                *per_poll.entry(point.at_ms).or_default() += c;
+            }
+        }
+        let peak_clients = per_poll.values().copied().max();
         sites.push(Site {
             ap: p.ap.clone(),
             floor: p.placement.floor,
@@ -194,6 +218,7 @@ pub async fn load(
             antenna_gain_dbi: p.placement.antenna_gain_dbi,
             status: ap.as_ref().map_or("unknown".into(), |a| a.status.clone()),
             clients: ap.as_ref().and_then(|a| a.clients),
+            peak_clients,
             radios,
         });
     }
@@ -216,7 +241,7 @@ pub fn model_of(floor: Floor, sites: Vec<Site>, cfg: &CoverageConfig) -> FloorMo
         .filter_map(|w| {
             let loss_db = w
                 .loss_db
-                .or_else(|| material(&w.material).map(|m| m.loss_db))?;
+                .or_else(|| material_loss(&w.material, &floor.materials))?;
             Some(Wall {
                 x1: w.x1,
                 y1: w.y1,
@@ -435,24 +460,21 @@ impl FloorCoverage {
                     .filter(|s| aps.contains(&s.ap))
                     .map(|s| s.clients)
                     .sum();
-                let hint = room.seats.and_then(|seats| {
-                    // About 30 active clients per radio is where a meeting
-                    // room starts to feel slow; two radios per AP.
-                    let radios_needed = (f64::from(seats) * 1.5 / 30.0).ceil() as usize;
-                    let radios_have = aps.len() * 2;
-                    (radios_needed > radios_have).then(|| {
-                        format!(
-                            "{seats} seats (about {} devices) need {radios_needed} radios; \
-                             the room has {radios_have}",
-                            (f64::from(seats) * 1.5).round()
-                        )
-                    })
-                });
+                let peak_clients: Option<i64> = m
+                    .sites
+                    .iter()
+                    .filter(|s| aps.contains(&s.ap))
+                    .filter_map(|s| s.peak_clients)
+                    .reduce(|a, b| a + b);
+                let hint = room
+                    .seats
+                    .and_then(|seats| room_hint(seats, peak_clients, aps.len()));
                 RoomReport {
                     name: room.name.clone(),
                     seats: room.seats,
                     aps,
                     clients_now: clients,
+                    peak_clients,
                     bands,
                     hint,
                 }
@@ -577,6 +599,8 @@ pub struct RoomReport {
     pub aps: Vec<String>,
     /// Clients on the room's APs at their last poll.
     pub clients_now: Option<i64>,
+    /// Their most clients at one poll over the last 7 days.
+    pub peak_clients: Option<i64>,
     pub bands: BTreeMap<&'static str, Kpi>,
     /// Set when a meeting room needs more radios for its seats.
     pub hint: Option<String>,
@@ -600,6 +624,23 @@ pub struct PlanReport {
     pub kpi_after: Kpi,
     #[serde(skip)]
     pub csv: String,
+}
+
+/// Devices per seat in a meeting (a laptop and a phone for most).
+pub const DEVICES_PER_SEAT: f64 = 1.5;
+/// Active clients one radio serves before a meeting feels slow.
+pub const CLIENTS_PER_RADIO: f64 = 30.0;
+
+/// A hint when a meeting room needs more radios than its APs have (two
+/// per AP): for its seats, or for the clients it carried at peak.
+pub fn room_hint(seats: u32, peak_clients: Option<i64>, aps: usize) -> Option<String> {
+    let devices = (f64::from(seats) * DEVICES_PER_SEAT).max(peak_clients.unwrap_or(0) as f64);
+    let needed = (devices / CLIENTS_PER_RADIO).ceil() as usize;
+    let have = aps * 2;
+    (needed > have).then(|| {
+        let peak = peak_clients.map_or(String::new(), |p| format!(", {p} clients at peak"));
+        format!("{seats} seats (about {devices:.0} devices{peak}) need {needed} radios; the room has {have}")
+    })
 }
 
 /// Fits the distance exponent of each band to the floor's measured

@@ -75,6 +75,9 @@ pub struct Floor {
     pub plan_type: Option<String>,
     /// Fitted distance exponents per band (`"2.4"` → N), when calibrated.
     pub calibration: Option<BTreeMap<String, f64>>,
+    /// The building's own material losses (name → dB at 2.4, 5, 6 GHz),
+    /// overriding or adding to the default table.
+    pub materials: BTreeMap<String, [f64; 3]>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -250,10 +253,11 @@ pub struct Floors<'a> {
 
 const FLOOR_COLUMNS: &str = "f.id, f.building_id, b.name AS building, f.name, f.level, f.width_m, \
      f.height_m, f.storey_height_m, f.walls, f.areas, f.plan_type, f.calibration, f.created_at, \
-     f.updated_at";
+     f.updated_at, b.materials";
 
 fn floor_of(r: &AnyRow) -> Result<Floor> {
     let calibration: Option<String> = r.try_get("calibration")?;
+    let materials: Option<String> = r.try_get("materials")?;
     Ok(Floor {
         id: r.try_get("id")?,
         building_id: r.try_get("building_id")?,
@@ -271,6 +275,10 @@ fn floor_of(r: &AnyRow) -> Result<Floor> {
             .transpose()?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
+        materials: materials
+            .map(|m| from_json(&m, "materials"))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -367,6 +375,34 @@ impl<'a> Floors<'a> {
             )));
         }
         Ok(first)
+    }
+
+    /// Sets a building's own material losses (replacing the earlier set).
+    pub async fn set_materials(
+        &self,
+        building: &str,
+        materials: &BTreeMap<String, [f64; 3]>,
+    ) -> Result<()> {
+        if materials.len() > 100 {
+            return Err(StoreError::Invalid("at most 100 materials".into()));
+        }
+        for (name, losses) in materials {
+            if name.is_empty() || name.len() > 40 || name.chars().any(char::is_control) {
+                return Err(StoreError::Invalid(format!("material name {name:?}")));
+            }
+            for v in losses {
+                within(&format!("loss of {name}"), *v, 0.0, 100.0)?;
+            }
+        }
+        let r = sqlx::query("UPDATE buildings SET materials = $1 WHERE name = $2")
+            .bind(to_json(materials)?)
+            .bind(building)
+            .execute(&self.store.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("building {building}")));
+        }
+        Ok(())
     }
 
     pub async fn remove(&self, id: i64) -> Result<bool> {

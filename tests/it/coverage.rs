@@ -321,6 +321,63 @@ async fn run(db: &crate::helpers::Db) {
         "{which}: {:?} vs {behind}",
         at(30, 10)
     );
+    // The building's own concrete (17 dB at 5 GHz) replaces the table's.
+    let (status, body) = api
+        .json(
+            "PUT",
+            "/api/v1/buildings/Main/materials",
+            Some(json!({"concrete": [14, 17, 19]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{which}: {body}");
+    let (_, cov2) = api
+        .json(
+            "GET",
+            &format!("/api/v1/floors/{floor}/coverage?band=5"),
+            None,
+        )
+        .await;
+    let behind2 = cov2["values"][10 * 40 + 30].as_f64().expect("value");
+    assert!(
+        (behind2 - (behind - 2.0)).abs() <= 0.01,
+        "{which}: {behind2} vs {behind}"
+    );
+    for bad in [
+        json!({"concrete": [14, 17]}),
+        json!({"concrete": [14, 17, 900]}),
+        json!({"": [1, 2, 3]}),
+    ] {
+        let (status, body) = api
+            .json("PUT", "/api/v1/buildings/Main/materials", Some(bad.clone()))
+            .await;
+        assert!(
+            (400..500).contains(&status),
+            "{which}: {bad} -> {status} {body}"
+        );
+    }
+    let (status, _) = api
+        .json(
+            "PUT",
+            "/api/v1/buildings/Nowhere/materials",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 404, "{which}");
+    let table = env.cli_ok(
+        &["floor", "materials", "Main", "--set", "glass-low-e=6,9,10"],
+        None,
+    );
+    assert!(
+        table.contains("glass-low-e") && table.contains("concrete") && table.contains("Main"),
+        "{which}: {table}"
+    );
+    let (status, body) = api
+        .json("PUT", &format!("/api/v1/floors/{floor}/walls"), Some(json!([{"x1": 10, "y1": 0, "x2": 10, "y2": 10, "material": "concrete"}, {"x1": 0, "y1": 0.2, "x2": 2, "y2": 0.2, "material": "glass-low-e"}])))
+        .await;
+    assert_eq!(
+        status, 200,
+        "{which}: the building's own material is known: {body}"
+    );
     for (q, code) in [
         ("band=7", 400),
         ("metric=loud", 400),

@@ -75,7 +75,8 @@ pub struct MapLayers<'a> {
     /// APs on this floor.
     pub sites: Vec<&'a Site>,
     pub holes: &'a [Hole],
-    pub points: &'a [SurveyPoint],
+    /// Measured points with the model's value at each.
+    pub points: &'a [(SurveyPoint, Option<f64>)],
     pub label: String,
 }
 
@@ -174,17 +175,19 @@ pub fn map_svg(m: &MapLayers) -> String {
             hole.worst_dbm
         );
     }
-    for p in m.points {
+    for (p, predicted) in m.points {
+        let model = predicted.map_or(String::new(), |v| format!(" / {v:.0} dBm"));
         let _ = write!(
             s,
-            r#"<circle class="point" cx="{:.2}" cy="{:.2}" r="{:.2}" stroke-width="{:.3}"><title>{} {} GHz {:.0} dBm</title></circle>"#,
+            r#"<circle class="point" cx="{:.2}" cy="{:.2}" r="{:.2}" stroke-width="{:.3}"><title>{} {} GHz {:.0} dBm{}</title></circle>"#,
             p.x,
             p.y,
             unit * 0.6,
             unit * 0.15,
             escape(&p.ap),
             escape(&p.band),
-            p.rssi_dbm
+            p.rssi_dbm,
+            escape(&model)
         );
     }
     for site in &m.sites {
@@ -432,7 +435,18 @@ async fn floor_view(
     };
     let cov = coverage_of(state, id).await.page(c)?;
     let floor = &cov.model.floor;
-    let points = state.store.floors().points(id).await.page(c)?;
+    let points: Vec<(SurveyPoint, Option<f64>)> = state
+        .store
+        .floors()
+        .points(id)
+        .await
+        .page(c)?
+        .into_iter()
+        .map(|p| {
+            let predicted = service::predicted_at(&cov.model, &p.ap, &p.band, (p.x, p.y));
+            (p, predicted)
+        })
+        .collect();
     let holes = cov.holes(band);
     let has_plan = floor.plan_type.is_some();
     let label = format!(
@@ -557,16 +571,73 @@ async fn floor_view(
         rooms,
         t.none,
     )));
+    let region = state.config.coverage.region.clone();
+    let plan = tokio::task::block_in_place(|| cov.channel_plan(band, 20, false, &region));
+    if let Ok(plan) = plan {
+        let rows: Vec<Row> = plan
+            .channels
+            .entries
+            .iter()
+            .map(|e| {
+                let p = plan.power.iter().find(|p| p.ap == e.ap);
+                let suggested = p.map_or("-".into(), |p| format!("{:.0}", p.suggested_dbm));
+                let power_changed = p.is_some_and(|p| p.current_dbm != Some(p.suggested_dbm));
+                Row::new(vec![
+                    Cell::text(&e.ap),
+                    Cell::text(e.current_channel.map_or("-".into(), |c| c.to_string())),
+                    if e.changed {
+                        Cell::tone(e.channel.to_string(), "warn")
+                    } else {
+                        Cell::text(e.channel.to_string())
+                    },
+                    Cell::text(
+                        p.and_then(|p| p.current_dbm)
+                            .map_or("-".into(), |v| format!("{v:.0}")),
+                    ),
+                    if power_changed {
+                        Cell::tone(suggested, "warn")
+                    } else {
+                        Cell::text(suggested)
+                    },
+                ])
+            })
+            .collect();
+        let title = format!(
+            "{} · {} GHz · {} {} → {} · {} {} → {}",
+            t.cov_channel_plan,
+            service::band_label(band),
+            t.cov_primary,
+            pct(plan.kpi_before.primary),
+            pct(plan.kpi_after.primary),
+            t.cov_worst_contention,
+            plan.kpi_before.worst_contention,
+            plan.kpi_after.worst_contention
+        );
+        sections.push(Section::Table(Table::new(
+            "channel-plan",
+            &title,
+            &[
+                "AP",
+                &format!("{} {}", t.cov_current, t.cov_channel),
+                &format!("{} {}", t.cov_suggested, t.cov_channel),
+                &format!("{} {}", t.cov_current, t.cov_power),
+                &format!("{} {}", t.cov_suggested, t.cov_power),
+            ],
+            rows,
+            t.none,
+        )));
+    }
     let point_rows: Vec<Row> = points
         .iter()
         .rev()
         .take(50)
-        .map(|p| {
+        .map(|(p, predicted)| {
             Row::new(vec![
                 Cell::text(format!("{:.1}, {:.1}", p.x, p.y)),
                 Cell::text(&p.ap),
                 Cell::text(format!("{} GHz", p.band)),
                 Cell::text(format!("{:.0} dBm", p.rssi_dbm)),
+                Cell::text(predicted.map_or("-".into(), |v| format!("{v:.0} dBm"))),
                 Cell::text(&p.source),
             ])
         })
@@ -574,7 +645,14 @@ async fn floor_view(
     sections.push(Section::Table(Table::new(
         "points",
         t.cov_points,
-        &[t.cov_centre, "AP", t.cov_band, t.cov_signal, t.cov_survey],
+        &[
+            t.cov_centre,
+            "AP",
+            t.cov_band,
+            t.cov_signal,
+            t.cov_predicted,
+            t.cov_survey,
+        ],
         point_rows,
         t.none,
     )));
@@ -771,7 +849,7 @@ pub async fn add_wall(
             material: f.material.clone(),
             loss_db: None,
         });
-        service::check_materials(&walls)?;
+        service::check_materials(&walls, &floor.materials)?;
         state.store.floors().set_walls(id, &walls).await?;
         audit(
             &state,

@@ -145,8 +145,9 @@ pub async fn floor_walls(
     Path(id): Path<String>,
     ApiJson(walls): ApiJson<Vec<FloorWall>>,
 ) -> ApiResult<Response> {
-    let id = floor_id(&id)?;
-    service::check_materials(&walls).map_err(WebError::from)?;
+    let f = floor_of(&state, &id).await?;
+    let id = f.id;
+    service::check_materials(&walls, &f.materials).map_err(WebError::from)?;
     let f = state
         .store
         .floors()
@@ -511,4 +512,30 @@ pub async fn floor_calibrate(
     )
     .await?;
     Ok(Json(json!({"floor": id, "fits": fits, "exponents": kept})).into_response())
+}
+
+/// `PUT /api/v1/buildings/{name}/materials`: the building's own losses,
+/// `{"concrete": [14, 17, 19], "glass-low-e": [6, 9, 10]}` (dB at 2.4, 5
+/// and 6 GHz), overriding or adding to the default table.
+pub async fn building_materials(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+    ApiJson(m): ApiJson<BTreeMap<String, [f64; 3]>>,
+) -> ApiResult<Response> {
+    state
+        .store
+        .floors()
+        .set_materials(&name, &m)
+        .await
+        .map_err(WebError::from)?;
+    audit(
+        &state,
+        &c,
+        "building.materials",
+        &name,
+        json!({"materials": m}),
+    )
+    .await?;
+    Ok(Json(json!({"building": name, "materials": m})).into_response())
 }

@@ -166,6 +166,7 @@ texts! {
     cov_channel_plan: "信道规划建议", "Suggested channel plan";
     cov_current: "当前", "Current";
     cov_channel: "信道", "channel";
+    cov_predicted: "模型预测", "Predicted";
     cov_suggested: "建议", "Suggested";
     cov_power: "发射功率 (dBm)", "Transmit power (dBm)";
     cov_before_after: "调整前 / 调整后", "Before / after";

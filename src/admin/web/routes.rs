@@ -140,6 +140,7 @@ route_table! {
     get  "/api/v1/floors/{id}/plan"           ReadInventory  Api => floors::floor_plan;
     put  "/api/v1/floors/{id}/plan"           ManageNetwork  Api => floors::floor_plan_put;
     put  "/api/v1/aps/{name}/placement"       ManageNetwork  Api => floors::ap_placement;
+    put  "/api/v1/buildings/{name}/materials" ManageNetwork  Api => floors::building_materials;
     get  "/api/v1/floors/{id}/coverage"       ReadInventory  Api => floors::floor_coverage;
     get  "/api/v1/floors/{id}/coverage.png"   ReadInventory  Api => floors::floor_coverage_png;
     get  "/api/v1/floors/{id}/kpi"            ReadInventory  Api => floors::floor_kpi;
