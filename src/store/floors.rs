@@ -291,7 +291,7 @@ impl<'a> Floors<'a> {
     pub async fn add(&self, f: &NewFloor) -> Result<Floor> {
         f.validate()?;
         let now = now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let building: Option<i64> = sqlx::query("SELECT id FROM buildings WHERE name = $1")
             .bind(&f.building)
             .fetch_optional(&mut *tx)
@@ -515,7 +515,7 @@ impl<'a> Floors<'a> {
             within("tx_power_dbm", *dbm, -10.0, 36.0)?;
         }
         let now = now_ms();
-        let mut tx = self.store.pool.begin().await?;
+        let mut tx = self.store.begin_write().await?;
         let ap_id: i64 = sqlx::query("SELECT id FROM aps WHERE name = $1")
             .bind(ap)
             .fetch_optional(&mut *tx)
