@@ -60,3 +60,14 @@ CREATE TABLE survey_points (
     taken_at BIGINT NOT NULL
 );
 CREATE INDEX survey_points_floor ON survey_points (floor_id, taken_at);
+-- What controllers' RRM lists report: AP `reporter` (MAC, else name)
+-- hears `neighbour` (radio MAC or BSSID) at `rssi` dBm; newest only.
+CREATE TABLE ap_neighbours (
+    reporter TEXT NOT NULL,
+    neighbour TEXT NOT NULL,
+    band TEXT NOT NULL,
+    channel BIGINT,
+    rssi BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    PRIMARY KEY (reporter, neighbour, band)
+);

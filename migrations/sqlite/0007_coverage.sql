@@ -60,3 +60,14 @@ CREATE TABLE survey_points (
     taken_at INTEGER NOT NULL
 );
 CREATE INDEX survey_points_floor ON survey_points (floor_id, taken_at);
+-- What controllers' RRM lists report: AP `reporter` (MAC, else name)
+-- hears `neighbour` (radio MAC or BSSID) at `rssi` dBm; newest only.
+CREATE TABLE ap_neighbours (
+    reporter TEXT NOT NULL,
+    neighbour TEXT NOT NULL,
+    band TEXT NOT NULL,
+    channel INTEGER,
+    rssi INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (reporter, neighbour, band)
+);

@@ -256,6 +256,31 @@ fn report_text(rep: &Report) -> String {
             );
         }
     }
+    if !r.neighbours.is_empty() {
+        let _ = writeln!(o, "\nneighbours ({})", r.neighbours.len());
+        let _ = writeln!(
+            o,
+            "  {:<20} {:<17} {:>7} {:>5}",
+            "AP", "HEARS", "CHANNEL", "RSSI"
+        );
+        for n in &r.neighbours {
+            let ap = r
+                .aps
+                .iter()
+                .find(|a| n.ap.matches(a))
+                .and_then(|a| a.name.clone().or(a.mac.clone()))
+                .or(n.ap.mac.clone())
+                .unwrap_or_else(|| "?".into());
+            let _ = writeln!(
+                o,
+                "  {:<20} {:<17} {:>7} {:>5}",
+                ap,
+                text(&n.neighbour),
+                or_unknown(n.channel),
+                or_unknown(n.rssi)
+            );
+        }
+    }
     if !r.interfaces.is_empty() {
         let _ = writeln!(o, "\ninterfaces {}", r.interfaces.len());
     }

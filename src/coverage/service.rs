@@ -32,6 +32,9 @@ pub enum CoverageError {
 /// its placement gives one (dBm): typical enterprise defaults.
 pub const ASSUMED_TX_DBM: [f64; 3] = [17.0, 20.0, 20.0];
 
+/// Neighbour reports older than this (a day) are not used to calibrate.
+pub const NEIGHBOUR_WINDOW_MS: i64 = 86_400_000;
+
 /// How far back a room's peak clients are looked for (7 days).
 pub const PEAK_WINDOW_MS: i64 = 7 * 86_400_000;
 
@@ -83,6 +86,9 @@ pub struct RadioUse {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Site {
     pub ap: String,
+    /// The AP's MAC (inventory), for neighbour reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
     pub floor: i64,
     pub level: i64,
     pub x: f64,
@@ -207,6 +213,7 @@ pub async fn load(
         let peak_clients = per_poll.values().copied().max();
         sites.push(Site {
             ap: p.ap.clone(),
+            mac: ap.as_ref().and_then(|a| a.spec.mac.clone()),
             floor: p.placement.floor,
             level: levels
                 .get(&p.placement.floor)
@@ -644,42 +651,84 @@ pub fn room_hint(seats: u32, peak_clients: Option<i64>, aps: usize) -> Option<St
 }
 
 /// Fits the distance exponent of each band to the floor's measured
-/// points (survey taps and neighbour reports) and returns the fit per
-/// band: N before and after and the RMS error of each.
+/// signals: survey points (a phone at a known place) and neighbour
+/// reports (an AP hearing another, both placed on this floor: the
+/// receiver is the reporting AP at its own height). Returns the fit per
+/// band: N, and the RMS error before and after.
 pub fn calibrate(
     model: &FloorModel,
     points: &[crate::store::floors::SurveyPoint],
+    neighbours: &[crate::store::samples::NeighbourSample],
 ) -> BTreeMap<&'static str, calibrate::Fit> {
     let mut out = BTreeMap::new();
+    let level = model.floor.level as i32;
     for band in Band::ALL {
         let label = band_label(band);
         let (tx, from) = transmitters(model, band);
         let p = &model.params[band.index()];
-        let measurements: Vec<calibrate::Measurement> = points
+        let transmitter_of = |ap: &str| {
+            let k = from
+                .iter()
+                .position(|k| model.sites.get(*k).is_some_and(|s| s.ap == ap))?;
+            tx.get(k)
+        };
+        // A measured signal at (x, y), `receiver_z` up, from `t`.
+        let measure = |t: &Transmitter, at: (f64, f64), receiver_z: f64, dbm: f64| {
+            let rp = Params {
+                receiver_height_m: receiver_z,
+                ..*p
+            };
+            let dz = f64::from(t.level - level) * rp.floor_height_m + t.z - receiver_z;
+            let (dx, dy) = (t.x - at.0, t.y - at.1);
+            // The model with N = 0 leaves EIRP − 20·log10(f) + 28 −
+            // obstacles: the obstacles follow.
+            let flat = Params { n: 0.0, ..rp };
+            let no_distance = received_dbm(t, level, at, &model.walls, band, &flat);
+            let eirp = t.tx_power_dbm + t.antenna_gain_dbi;
+            calibrate::Measurement {
+                freq_mhz: t.freq_mhz,
+                distance_m: (dx * dx + dy * dy + dz * dz).sqrt(),
+                eirp_dbm: eirp,
+                obstacle_db: eirp - (20.0 * t.freq_mhz.log10() - 28.0) - no_distance,
+                measured_dbm: dbm,
+            }
+        };
+        let mut measurements: Vec<calibrate::Measurement> = points
             .iter()
             .filter(|pt| pt.band == label && pt.floor == model.floor.id)
             .filter_map(|pt| {
-                let k = from
-                    .iter()
-                    .position(|k| model.sites.get(*k).is_some_and(|s| s.ap == pt.ap))?;
-                let t = tx.get(k)?;
-                let level = model.floor.level as i32;
-                let dz = f64::from(t.level - level) * p.floor_height_m + t.z - p.receiver_height_m;
-                let (dx, dy) = (t.x - pt.x, t.y - pt.y);
-                // The model with N = 0 leaves EIRP − 20·log10(f) + 28 −
-                // obstacles: the obstacles follow.
-                let flat = Params { n: 0.0, ..*p };
-                let no_distance = received_dbm(t, level, (pt.x, pt.y), &model.walls, band, &flat);
-                let eirp = t.tx_power_dbm + t.antenna_gain_dbi;
-                Some(calibrate::Measurement {
-                    freq_mhz: t.freq_mhz,
-                    distance_m: (dx * dx + dy * dy + dz * dz).sqrt(),
-                    eirp_dbm: eirp,
-                    obstacle_db: eirp - (20.0 * t.freq_mhz.log10() - 28.0) - no_distance,
-                    measured_dbm: pt.rssi_dbm,
-                })
+                let t = transmitter_of(&pt.ap)?;
+                Some(measure(t, (pt.x, pt.y), p.receiver_height_m, pt.rssi_dbm))
             })
             .collect();
+        let on_floor = |key: &str| {
+            let key = key.to_ascii_lowercase();
+            model.sites.iter().find(|s| {
+                s.floor == model.floor.id
+                    && (s
+                        .mac
+                        .as_deref()
+                        .is_some_and(|m| m.eq_ignore_ascii_case(&key))
+                        || s.ap == key)
+            })
+        };
+        for n in neighbours.iter().filter(|n| n.band == label) {
+            let (Some(reporter), Some(heard)) = (on_floor(&n.reporter), on_floor(&n.neighbour))
+            else {
+                continue;
+            };
+            if reporter.ap == heard.ap {
+                continue;
+            }
+            if let Some(t) = transmitter_of(&heard.ap) {
+                measurements.push(measure(
+                    t,
+                    (reporter.x, reporter.y),
+                    reporter.z,
+                    n.rssi as f64,
+                ));
+            }
+        }
         if let Some(fit) = calibrate::fit_exponent(&measurements, p.n, 3) {
             out.insert(label, fit);
         }
@@ -906,4 +955,210 @@ pub async fn sync_hole_alerts(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::floors::{Floor, SurveyPoint};
+    use crate::store::samples::NeighbourSample;
+
+    fn floor() -> Floor {
+        Floor {
+            id: 7,
+            building: "Main".into(),
+            building_id: 1,
+            name: "F3".into(),
+            level: 3,
+            width_m: 40.0,
+            height_m: 20.0,
+            storey_height_m: 3.5,
+            walls: Vec::new(),
+            areas: Vec::new(),
+            plan_type: None,
+            calibration: None,
+            materials: BTreeMap::new(),
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn site(ap: &str, mac: &str, x: f64, y: f64) -> Site {
+        Site {
+            ap: ap.into(),
+            mac: Some(mac.into()),
+            floor: 7,
+            level: 3,
+            x,
+            y,
+            z: 2.8,
+            antenna_gain_dbi: 2.0,
+            status: "up".into(),
+            clients: None,
+            peak_clients: None,
+            radios: BTreeMap::from([(
+                "5",
+                RadioUse {
+                    channel: Some(36),
+                    tx_power_dbm: 20.0,
+                    power_from: "snmp",
+                    noise_dbm: None,
+                },
+            )]),
+        }
+    }
+
+    /// By hand: EIRP − (20·log10(5180) + N·log10(d) − 28).
+    fn heard(n: f64, d: f64) -> f64 {
+        22.0 - (20.0 * 5180f64.log10() + n * d.max(1.0).log10() - 28.0)
+    }
+
+    #[test]
+    fn calibration_recovers_n_from_synthetic_ap_to_ap_reports() {
+        let positions = [
+            (3.0, 4.0),
+            (15.0, 5.0),
+            (30.0, 3.0),
+            (8.0, 16.0),
+            (22.0, 14.0),
+            (37.0, 17.0),
+        ];
+        let sites: Vec<Site> = positions
+            .iter()
+            .enumerate()
+            .map(|(k, (x, y))| site(&format!("ap-{k}"), &format!("00:00:00:00:00:0{k}"), *x, *y))
+            .collect();
+        let model = model_of(floor(), sites, &CoverageConfig::default());
+        let true_n = 33.0;
+        let mut reports = Vec::new();
+        for (a, pa) in positions.iter().enumerate() {
+            for (b, pb) in positions.iter().enumerate() {
+                if a == b {
+                    continue;
+                }
+                let d = ((pa.0 - pb.0).powi(2) + (pa.1 - pb.1).powi(2)).sqrt();
+                reports.push(NeighbourSample {
+                    reporter: format!("00:00:00:00:00:0{a}"),
+                    neighbour: format!("00:00:00:00:00:0{b}").to_uppercase(),
+                    band: "5".into(),
+                    channel: Some(36),
+                    rssi: heard(true_n, d).round() as i64,
+                    at_ms: 1,
+                });
+            }
+        }
+        // A report from an AP not on this floor is left out.
+        reports.push(NeighbourSample {
+            reporter: "00:00:00:00:00:99".into(),
+            neighbour: "00:00:00:00:00:01".into(),
+            band: "5".into(),
+            channel: Some(36),
+            rssi: -20,
+            at_ms: 1,
+        });
+        let fits = calibrate(&model, &[], &reports);
+        let fit = fits.get("5").expect("a 5 GHz fit");
+        assert_eq!(fit.points, 30);
+        assert!((fit.n - true_n).abs() < 0.2, "{fit:?}");
+        assert!(fit.rmse_after_db < fit.rmse_before_db, "{fit:?}");
+        assert!(fit.rmse_after_db < 0.5, "whole-dB readings: {fit:?}");
+        // Survey points and neighbour reports fit together.
+        let points: Vec<SurveyPoint> = [(10.0, 10.0), (20.0, 10.0), (5.0, 18.0)]
+            .iter()
+            .map(|(x, y)| {
+                let (sx, sy) = positions[0];
+                let d = ((x - sx).powi(2) + (y - sy).powi(2) + 1.8f64.powi(2)).sqrt();
+                SurveyPoint {
+                    id: 0,
+                    floor: 7,
+                    x: *x,
+                    y: *y,
+                    band: "5".into(),
+                    ap: "ap-0".into(),
+                    rssi_dbm: heard(true_n, d),
+                    source: "survey".into(),
+                    taken_by: None,
+                    taken_at: 1,
+                }
+            })
+            .collect();
+        let both = calibrate(&model, &points, &reports);
+        assert_eq!(both.get("5").map(|f| f.points), Some(33));
+        assert!((both["5"].n - true_n).abs() < 0.2);
+        // Nothing for bands without measurements.
+        assert!(!both.contains_key("2.4"));
+    }
+
+    #[test]
+    fn radio_bands_room_hints_and_svg_plans() {
+        assert_eq!(radio_band("radio0", Some(6)), Some(Band::B2g4));
+        assert_eq!(radio_band("radio1", Some(149)), Some(Band::B5g));
+        assert_eq!(radio_band("wifi 6GHz", Some(37)), Some(Band::B6g));
+        assert_eq!(radio_band("radio2", None), None);
+        assert_eq!(radio_band("radio2", Some(500)), None);
+        // 40 seats: 60 devices, 2 radios needed; one AP has two.
+        assert!(room_hint(40, None, 1).is_none());
+        let hint = room_hint(40, Some(90), 1).expect("90 clients need 3 radios");
+        assert!(
+            hint.contains("need 3 radios") && hint.contains("90 clients at peak"),
+            "{hint}"
+        );
+        assert!(room_hint(100, None, 0).is_some());
+
+        let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100"><rect x="10" y="10" width="50" height="20" fill="black"/></svg>"#;
+        let (png, w, h) = rasterise_svg(svg).expect("svg");
+        assert_eq!((w, h), (200, 100));
+        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
+        for bad in [
+            &b""[..],
+            b"<svg",
+            b"not an image",
+            b"\x00\x01\x02",
+            br#"<svg xmlns="http://www.w3.org/2000/svg" width="0" height="0"/>"#,
+        ] {
+            assert!(
+                rasterise_svg(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // A huge drawing is scaled down, its own size kept for the scale.
+        let big = br#"<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="10000"><rect width="100" height="100"/></svg>"#;
+        let (png, w, h) = rasterise_svg(big).expect("big svg");
+        assert_eq!((w, h), (20000, 10000));
+        let px = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+        assert_eq!(px, MAX_PLAN_PX);
+    }
+
+    #[test]
+    fn values_png_and_kpis_of_a_computed_floor() {
+        let model = model_of(
+            floor(),
+            vec![site("ap-0", "00:00:00:00:00:01", 10.0, 10.0)],
+            &CoverageConfig::default(),
+        );
+        let cov = compute(model);
+        assert_eq!(cov.bands_present(), vec![Band::B5g]);
+        let v = cov.values(Band::B5g, Metric::Rssi);
+        assert_eq!(v.len(), 80 * 40);
+        assert!(v.iter().all(Option::is_some));
+        // No 2.4 GHz radio: nothing heard.
+        assert!(cov
+            .values(Band::B2g4, Metric::Rssi)
+            .iter()
+            .all(Option::is_none));
+        let ap = cov.values(Band::B5g, Metric::Ap);
+        assert!(ap.iter().all(|s| *s == Some(0.0)));
+        let png = heatmap_png(&cov, Band::B5g, Metric::Snr).expect("png");
+        assert_eq!(&png[16..24], &[0, 0, 0, 80, 0, 0, 0, 40]);
+        let report = cov.report();
+        assert!(report.bands.contains_key("5") && !report.bands.contains_key("2.4"));
+        // 30 m from one AP at the far corner is below −67 dBm: a hole.
+        assert!(!report.bands["5"].holes.is_empty());
+        let under = predicted_at(&cov.model, "ap-0", "5", (10.0, 10.0)).expect("value");
+        assert!(
+            (under - (22.0 - (20.0 * 5180f64.log10() + 31.0 * 1.8f64.log10() - 28.0))).abs() < 1e-9
+        );
+        assert_eq!(predicted_at(&cov.model, "ap-9", "5", (10.0, 10.0)), None);
+    }
 }

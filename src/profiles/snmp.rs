@@ -24,6 +24,9 @@
 //! utilization = "..."; clients = "..."; band = "..."
 //! [snmp.vap_table]             # per-SSID rows: ssid, bssid, clients, radio, ap_*
 //! [snmp.wlan_table]            # per-WLAN station counts: ssid, clients
+//! [snmp.neighbour_table]      # controllers' RRM lists: AP X hears AP Y at N dBm
+//! index = ["ap:mac", "slot:int", "heard:mac"]
+//! ap_mac = "index:ap"; neighbour = "index:heard"; rssi = "..."; channel = "..."
 //! [snmp.client_table]
 //! index = ["ifindex:int", "mac:mac"]
 //! mac = "index:mac"; ip = "..."; user = "..."; ap = "..."; ssid = "..."; rssi = "..."; snr = "..."
@@ -63,6 +66,7 @@ pub struct RawSnmp {
     pub vap_table: Option<RawTable>,
     pub wlan_table: Option<RawTable>,
     pub client_table: Option<RawTable>,
+    pub neighbour_table: Option<RawTable>,
     #[serde(default)]
     pub traps: Vec<RawTrap>,
 }
@@ -104,6 +108,7 @@ pub struct RawTable {
     pub ap: Option<RawField>,
     pub rssi: Option<RawField>,
     pub snr: Option<RawField>,
+    pub neighbour: Option<RawField>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -314,6 +319,17 @@ pub struct WlanTable {
     pub clients: Option<Field>,
 }
 
+/// An RRM neighbour list: the reporting AP (joined like radios), the AP
+/// it hears (its radio MAC or BSSID), the signal in dBm and the channel.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NeighbourTable {
+    pub index: Vec<IndexPart>,
+    pub join: ApJoin,
+    pub neighbour: Option<Field>,
+    pub rssi: Option<Field>,
+    pub channel: Option<Field>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientTable {
     pub index: Vec<IndexPart>,
@@ -349,6 +365,7 @@ pub struct SnmpProfile {
     pub vap_table: Option<VapTable>,
     pub wlan_table: Option<WlanTable>,
     pub client_table: Option<ClientTable>,
+    pub neighbour_table: Option<NeighbourTable>,
     pub traps: Vec<TrapDef>,
 }
 
@@ -367,6 +384,7 @@ impl Default for SnmpProfile {
             vap_table: None,
             wlan_table: None,
             client_table: None,
+            neighbour_table: None,
             traps: Vec::new(),
         }
     }
@@ -589,7 +607,10 @@ fn only(raw: &RawTable, table: &str, allowed: &[&str]) -> Result<(), Invalid> {
         ("ap", raw.ap.as_ref().map(|x| x.span())),
         ("rssi", raw.rssi.as_ref().map(|x| x.span())),
     ];
-    let snr = [("snr", raw.snr.as_ref().map(|x| x.span()))];
+    let snr = [
+        ("snr", raw.snr.as_ref().map(|x| x.span())),
+        ("neighbour", raw.neighbour.as_ref().map(|x| x.span())),
+    ];
     for (key, span) in present.into_iter().chain(snr) {
         if let Some(span) = span {
             if !allowed.contains(&key) {
@@ -808,6 +829,40 @@ fn wlan_table(t: &RawTable) -> Result<WlanTable, Invalid> {
     })
 }
 
+fn neighbour_table(t: &RawTable) -> Result<NeighbourTable, Invalid> {
+    const T: &str = "neighbour_table";
+    only(
+        t,
+        T,
+        &[
+            "index",
+            "ap_index_arcs",
+            "ap_index",
+            "ap_mac",
+            "ap_name",
+            "neighbour",
+            "rssi",
+            "channel",
+        ],
+    )?;
+    let parts = parse_index(&t.index, T)?;
+    let f = |k: &str, raw: &Option<RawField>| field(&format!("{T}.{k}"), raw, &parts, false);
+    let table = NeighbourTable {
+        join: join(t, T, &parts)?,
+        neighbour: f("neighbour", &t.neighbour)?,
+        rssi: f("rssi", &t.rssi)?,
+        channel: f("channel", &t.channel)?,
+        index: parts,
+    };
+    if table.neighbour.is_none() || table.rssi.is_none() {
+        return Err(Invalid {
+            offset: None,
+            reason: format!("snmp {T} needs neighbour and rssi"),
+        });
+    }
+    Ok(table)
+}
+
 fn client_table(t: &RawTable) -> Result<ClientTable, Invalid> {
     const T: &str = "client_table";
     only(
@@ -918,6 +973,11 @@ pub fn validate(raw: RawSnmp) -> Result<SnmpProfile, Invalid> {
         vap_table: raw.vap_table.as_ref().map(vap_table).transpose()?,
         wlan_table: raw.wlan_table.as_ref().map(wlan_table).transpose()?,
         client_table: raw.client_table.as_ref().map(client_table).transpose()?,
+        neighbour_table: raw
+            .neighbour_table
+            .as_ref()
+            .map(neighbour_table)
+            .transpose()?,
         traps,
     })
 }
@@ -937,7 +997,7 @@ impl SnmpProfile {
             ("firmware", &self.firmware),
             ("clients", &self.clients),
         ];
-        let tables: [(&str, Named); 6] = [
+        let tables: [(&str, Named); 7] = [
             ("", scalars),
             (
                 "ap_table.",
@@ -972,6 +1032,13 @@ impl SnmpProfile {
                 self.client_table
                     .iter()
                     .flat_map(ClientTable::named_fields)
+                    .collect(),
+            ),
+            (
+                "neighbour_table.",
+                self.neighbour_table
+                    .iter()
+                    .flat_map(NeighbourTable::named_fields)
                     .collect(),
             ),
         ];
@@ -1040,6 +1107,18 @@ impl VapTable {
 impl WlanTable {
     pub fn named_fields(&self) -> [(&'static str, &Option<Field>); 2] {
         [("ssid", &self.ssid), ("clients", &self.clients)]
+    }
+}
+
+impl NeighbourTable {
+    pub fn named_fields(&self) -> [(&'static str, &Option<Field>); 5] {
+        [
+            ("ap_mac", &self.join.ap_mac),
+            ("ap_name", &self.join.ap_name),
+            ("neighbour", &self.neighbour),
+            ("rssi", &self.rssi),
+            ("channel", &self.channel),
+        ]
     }
 }
 

@@ -151,6 +151,18 @@ pub struct WlanRow {
     pub clients: Option<i64>,
 }
 
+/// An AP hearing another (a controller's RRM neighbour list).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct NeighbourRow {
+    /// The reporting AP.
+    pub ap: ApRef,
+    /// The heard AP's radio MAC or BSSID.
+    pub neighbour: Option<String>,
+    /// dBm.
+    pub rssi: Option<i64>,
+    pub channel: Option<i64>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct ClientRow {
     pub mac: Option<String>,
@@ -184,6 +196,9 @@ pub struct PollResult {
     /// Whether the profile has a client table and it was read (an empty
     /// list then means no clients, not unknown).
     pub client_table_read: bool,
+    /// RRM neighbour reports (controllers that have the table).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<NeighbourRow>,
     pub interfaces: Vec<IfRow>,
     /// Rows whose index did not fit the profile's index parts (dropped).
     pub dropped_rows: u64,
@@ -678,6 +693,25 @@ pub fn decode_wlans(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<
     })
 }
 
+pub fn neighbour_columns(p: &SnmpProfile) -> Vec<Oid> {
+    p.neighbour_table
+        .as_ref()
+        .map_or_else(Vec::new, |t| columns(&t.named_fields().map(|(_, f)| f)))
+}
+
+pub fn decode_neighbours(p: &SnmpProfile, joined: &Joined, dropped: &mut u64) -> Vec<NeighbourRow> {
+    let Some(t) = &p.neighbour_table else {
+        return Vec::new();
+    };
+    let cols = neighbour_columns(p);
+    rows(joined, &cols, &t.index, dropped, |r| NeighbourRow {
+        ap: r.ap_ref(&t.join),
+        neighbour: r.mac(&t.neighbour),
+        rssi: r.int(&t.rssi),
+        channel: r.int(&t.channel),
+    })
+}
+
 pub fn client_columns(p: &SnmpProfile) -> Vec<Oid> {
     p.client_table
         .as_ref()
@@ -954,6 +988,10 @@ pub async fn poll<A: Agent>(agent: &mut A, p: &SnmpProfile) -> Result<PollResult
     if !cols.is_empty() {
         r.clients = decode_clients(p, &join(agent.walk(&cols).await?), &mut dropped);
         r.client_table_read = true;
+    }
+    let cols = neighbour_columns(p);
+    if !cols.is_empty() {
+        r.neighbours = decode_neighbours(p, &join(agent.walk(&cols).await?), &mut dropped);
     }
     if p.interfaces {
         r.interfaces = decode_interfaces(&join(agent.walk(&if_columns()).await?));
@@ -1382,6 +1420,63 @@ mod tests {
             ..PollResult::default()
         };
         assert_eq!(empty.total_clients(), Some(0));
+    }
+
+    #[test]
+    fn neighbour_reports_join_their_ap_and_keep_the_heard_mac() {
+        let p = profile(
+            r#"
+            role = "controller"
+            [ap_table]
+            index = ["ap:mac"]
+            mac = "index:ap"
+            name = "1.9.1.3"
+            [neighbour_table]
+            index = ["ap:mac", "slot:int", "heard:mac"]
+            ap_mac = "index:ap"
+            neighbour = "index:heard"
+            rssi = "1.9.5.3"
+            channel = "1.9.5.26"
+            "#,
+        );
+        let ap1 = vec![0, 11, 134, 0, 0, 1];
+        let ap2 = vec![0, 11, 134, 0, 0, 2];
+        let mut dropped = 0;
+        let aps = decode_aps(
+            &p,
+            &join(vec![vec![
+                (ap1.clone(), s("lobby")),
+                (ap2.clone(), s("hall")),
+            ]]),
+            &mut dropped,
+        );
+        let idx = |a: &[u32], slot: u32, b: &[u32]| [a, &[slot], b].concat();
+        let rows = decode_neighbours(
+            &p,
+            &join(vec![
+                vec![
+                    (idx(&ap1, 1, &ap2), Value::Integer(-58)),
+                    (idx(&ap2, 1, &ap1), Value::Integer(-61)),
+                    (vec![0, 11, 134], Value::Integer(-40)),
+                ],
+                vec![(idx(&ap1, 1, &ap2), Value::Integer(36))],
+            ]),
+            &mut dropped,
+        );
+        assert_eq!(dropped, 1, "a short index is dropped and counted");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].neighbour.as_deref(), Some("00:0b:86:00:00:02"));
+        assert_eq!((rows[0].rssi, rows[0].channel), (Some(-58), Some(36)));
+        assert_eq!((rows[1].rssi, rows[1].channel), (Some(-61), None));
+        assert!(rows[0].ap.matches(&aps[0]) && rows[1].ap.matches(&aps[1]));
+        // A neighbour table needs the heard AP and the signal.
+        let raw: RawSnmp = toml::from_str(
+            "[neighbour_table]\nindex = [\"a:mac\"]\nap_mac = \"index:a\"\nrssi = \"1.9.5.3\"\n",
+        )
+        .unwrap();
+        assert!(validate(raw).is_err());
+        let raw: RawSnmp = toml::from_str("[neighbour_table]\nindex = [\"a:mac\"]\nneighbour = \"index:a\"\nrssi = \"1.9.5.3\"\nssid = \"1.9\"\n").unwrap();
+        assert!(validate(raw).is_err(), "ssid is not a neighbour field");
     }
 
     #[test]

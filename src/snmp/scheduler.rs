@@ -402,6 +402,7 @@ async fn poll_target(ctx: &PollCtx, ap: &Ap, addr: Option<SocketAddr>, state: &M
             detect_profile(ctx, ap, r, at_ms).await;
         }
         fill_record(&mut record, r, None);
+        record.neighbours = neighbour_samples(r, at_ms);
         if ap.spec.kind == ApKind::Controller {
             controller_aps(ctx, ap, r, at_ms, &mut record).await;
         }
@@ -416,6 +417,34 @@ async fn poll_target(ctx: &PollCtx, ap: &Ap, addr: Option<SocketAddr>, state: &M
     if ctx.records.try_send(record).is_err() {
         tracing::warn!(ap = name, "poll result queue full; result dropped");
     }
+}
+
+/// A controller's RRM neighbour rows, each reporter named by its MAC
+/// (from the AP table where the row joins it), else its name.
+fn neighbour_samples(r: &PollResult, at_ms: i64) -> Vec<crate::store::samples::NeighbourSample> {
+    r.neighbours
+        .iter()
+        .filter_map(|n| {
+            let row = r.aps.iter().find(|a| n.ap.matches(a));
+            let reporter = row
+                .and_then(|a| a.mac.clone().or(a.name.clone()))
+                .or(n.ap.mac.clone())
+                .or(n.ap.name.clone())?;
+            let band = match n.channel? {
+                1..=14 => "2.4",
+                32..=177 => "5",
+                _ => return None,
+            };
+            Some(crate::store::samples::NeighbourSample {
+                reporter,
+                neighbour: n.neighbour.clone()?,
+                band: band.into(),
+                channel: n.channel,
+                rssi: n.rssi?,
+                at_ms,
+            })
+        })
+        .collect()
 }
 
 /// Copies a poll's findings into a record. `only` limits radios to one AP

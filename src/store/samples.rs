@@ -61,6 +61,23 @@ pub struct PollRecord {
     pub radios: Vec<RadioSample>,
     pub interfaces: Vec<IfSample>,
     pub clients: Vec<ClientSample>,
+    pub neighbours: Vec<NeighbourSample>,
+}
+
+/// One AP hearing another, as a controller's RRM list reports it: kept
+/// newest only, per (reporter, heard AP, band).
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct NeighbourSample {
+    /// The reporting AP: its MAC, else its name.
+    pub reporter: String,
+    /// The heard AP's radio MAC (or BSSID).
+    pub neighbour: String,
+    /// `2.4`, `5` or `6`.
+    pub band: String,
+    pub channel: Option<i64>,
+    /// dBm.
+    pub rssi: i64,
+    pub at_ms: i64,
 }
 
 /// How long each resolution is kept (milliseconds).
@@ -220,9 +237,49 @@ impl<'a> Samples<'a> {
                 .execute(&mut *tx)
                 .await?;
             }
+            for n in &p.neighbours {
+                sqlx::query(
+                    "INSERT INTO ap_neighbours (reporter, neighbour, band, channel, rssi, at_ms) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (reporter, neighbour, band) \
+                     DO UPDATE SET channel = excluded.channel, rssi = excluded.rssi, \
+                     at_ms = excluded.at_ms",
+                )
+                .bind(&n.reporter)
+                .bind(&n.neighbour)
+                .bind(&n.band)
+                .bind(n.channel)
+                .bind(n.rssi)
+                .bind(u.at_ms)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The neighbour reports heard since `since_ms` (newest per reporter,
+    /// heard AP and band).
+    pub async fn neighbours(&self, since_ms: i64) -> Result<Vec<NeighbourSample>> {
+        sqlx::query(
+            "SELECT reporter, neighbour, band, channel, rssi, at_ms FROM ap_neighbours \
+             WHERE at_ms >= $1 ORDER BY reporter, neighbour, band",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.store.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(NeighbourSample {
+                reporter: r.try_get("reporter")?,
+                neighbour: r.try_get("neighbour")?,
+                band: r.try_get("band")?,
+                channel: r.try_get("channel")?,
+                rssi: r.try_get("rssi")?,
+                at_ms: r.try_get("at_ms")?,
+            })
+        })
+        .collect()
     }
 
     /// The names of an AP's radio slots.
@@ -783,9 +840,28 @@ mod tests {
                         rssi: Some(-60),
                         ..ClientSample::default()
                     }],
+                    neighbours: vec![NeighbourSample {
+                        reporter: "00:00:00:00:00:0a".into(),
+                        neighbour: "00:00:00:00:00:0b".into(),
+                        band: "5".into(),
+                        channel: Some(36),
+                        rssi: -60 - i,
+                        at_ms: 0,
+                    }],
                 });
             }
             h.store.samples().record(&batch).await.unwrap();
+            // One neighbour row, the newest report's.
+            let heard = h.store.samples().neighbours(0).await.unwrap();
+            assert_eq!(heard.len(), 1);
+            assert_eq!((heard[0].rssi, heard[0].at_ms), (-69, base + 9 * 60_000));
+            assert!(h
+                .store
+                .samples()
+                .neighbours(base + 10 * 60_000)
+                .await
+                .unwrap()
+                .is_empty());
             let latest = h.store.samples().latest_radios(ap.id).await.unwrap();
             assert_eq!(latest, [radio("1", 90)]);
             assert_eq!(

@@ -924,3 +924,140 @@ fn print_report(report: &std::path::Path) {
     // One floor, one page (the print stylesheet breaks per floor).
     assert_eq!(pages.len(), 1, "pages: {pages:?}");
 }
+
+/// A controller's RRM list (a simulated AireOS WLC polled over SNMP):
+/// each AP hears the others; with the APs placed, calibration fits N to
+/// those AP-to-AP signals.
+#[test]
+fn neighbour_reports_from_a_polled_controller_calibrate_the_floor() {
+    for db in backends() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(neighbours(&db));
+    }
+}
+
+async fn neighbours(db: &crate::helpers::Db) {
+    let which = db.name();
+    let sim = crate::snmp_walks::Simulator::start(
+        &[repo_path("tests/fixtures/walks/cisco-wlc.walk")],
+        None,
+    );
+    let (community, addr) = sim.agents[0].clone();
+    let mut env = TestEnv::new(db);
+    env.set("PORTICO_SNMP__POLL_INTERVAL", "500ms");
+    env.cli_ok(
+        &[
+            "ap",
+            "add",
+            "wlc",
+            "--address",
+            &addr.to_string(),
+            "--profile",
+            "cisco-wlc",
+            "--community-stdin",
+        ],
+        Some(&format!("{community}\n")),
+    );
+    env.cli_ok(
+        &[
+            "floor",
+            "add",
+            "F1",
+            "--building",
+            "HQ",
+            "--level",
+            "1",
+            "--width",
+            "40",
+            "--height",
+            "20",
+        ],
+        None,
+    );
+    for (name, mac, x) in [
+        ("ap-lobby", "70:db:98:1a:2b:00", "5"),
+        ("ap-atrium", "f4:db:e6:3c:4d:10", "20"),
+        ("ap-store", "00:27:e3:11:22:30", "35"),
+    ] {
+        env.cli_ok(
+            &[
+                "ap",
+                "add",
+                name,
+                "--address",
+                "127.0.0.1:9",
+                "--profile",
+                "generic",
+                "--mac",
+                mac,
+                "--no-snmp",
+            ],
+            None,
+        );
+        env.cli_ok(&["floor", "place", "F1", name, "--x", x, "--y", "10"], None);
+    }
+    let server = tokio::task::block_in_place(|| env.start());
+    let store = env.open_store().await;
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = store.samples().neighbours(0).await.expect("neighbours");
+        if got.len() >= 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(got.len(), 5, "{which}: {got:?}\n{}", server.log());
+    let lobby_hears_atrium = got
+        .iter()
+        .find(|n| {
+            n.reporter == "70:db:98:1a:2b:00" && n.neighbour == "f4:db:e6:3c:4d:10" && n.band == "5"
+        })
+        .expect("lobby hears atrium at 5 GHz");
+    assert_eq!(
+        (lobby_hears_atrium.rssi, lobby_hears_atrium.channel),
+        (-58, Some(36)),
+        "{which}"
+    );
+
+    let admin = server
+        .admin_accounts
+        .iter()
+        .find(|(n, _)| n == "sysadmin")
+        .map(|(n, _)| n.clone())
+        .unwrap_or_else(|| server.admin_accounts[0].0.clone());
+    let token = env.cli_ok(
+        &[
+            "admin", "token", "create", "--admin", &admin, "--name", "rrm",
+        ],
+        None,
+    );
+    let api = Api::new(&server, &token);
+    let floor = store
+        .floors()
+        .find("HQ/F1")
+        .await
+        .expect("find")
+        .expect("floor")
+        .id;
+    let (status, cal) = api
+        .json("POST", &format!("/api/v1/floors/{floor}/calibrate"), None)
+        .await;
+    assert_eq!(status, 200, "{which}: {cal}");
+    // 5 GHz: lobby<->atrium and lobby<->store, four reports; 2.4 GHz has
+    // one, too few to fit.
+    assert_eq!(cal["fits"]["5"]["points"], 4, "{which}: {cal}");
+    assert!(cal["fits"].get("2.4").is_none(), "{which}: {cal}");
+    let n = cal["fits"]["5"]["n"].as_f64().expect("n");
+    assert!((20.0..60.0).contains(&n), "{which}: {cal}");
+    assert!(
+        cal["fits"]["5"]["rmse_after_db"].as_f64() <= cal["fits"]["5"]["rmse_before_db"].as_f64(),
+        "{which}: {cal}"
+    );
+    store.close().await;
+    drop(server);
+    drop(sim);
+}

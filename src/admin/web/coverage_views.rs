@@ -915,7 +915,13 @@ pub async fn calibrate(
         .map_err(WebError::from)
         .page(&c)?;
     let points = state.store.floors().points(id).await.page(&c)?;
-    let fits = service::calibrate(&model, &points);
+    let neighbours = state
+        .store
+        .samples()
+        .neighbours(crate::clock::now_ms() - service::NEIGHBOUR_WINDOW_MS)
+        .await
+        .page(&c)?;
+    let fits = service::calibrate(&model, &points, &neighbours);
     let mut kept = model.floor.calibration.clone().unwrap_or_default();
     let mut lines = Vec::new();
     for (band, fit) in &fits {

@@ -492,7 +492,13 @@ pub async fn floor_calibrate(
         .points(id)
         .await
         .map_err(WebError::from)?;
-    let fits = service::calibrate(&model, &points);
+    let neighbours = state
+        .store
+        .samples()
+        .neighbours(crate::clock::now_ms() - service::NEIGHBOUR_WINDOW_MS)
+        .await
+        .map_err(WebError::from)?;
+    let fits = service::calibrate(&model, &points, &neighbours);
     let mut kept: BTreeMap<String, f64> = model.floor.calibration.clone().unwrap_or_default();
     for (band, fit) in &fits {
         kept.insert((*band).to_string(), (fit.n * 100.0).round() / 100.0);
@@ -538,4 +544,36 @@ pub async fn building_materials(
     )
     .await?;
     Ok(Json(json!({"building": name, "materials": m})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_size;
+
+    #[test]
+    fn plan_image_sizes_from_headers_and_garbage_refused() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend_from_slice(&1200u32.to_be_bytes());
+        png.extend_from_slice(&800u32.to_be_bytes());
+        assert_eq!(image_size(&png), Some(("image/png", 1200, 800)));
+        // A JPEG: SOI, an APP0 segment, then SOF0 with height 600, width 900.
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC0, 0x00, 0x0B, 0x08, 0x02,
+            0x58, 0x03, 0x84, 0x01, 0x01, 0x11, 0x00,
+        ];
+        assert_eq!(image_size(&jpeg), Some(("image/jpeg", 900, 600)));
+        for bad in [
+            &b""[..],
+            b"\x89PNG\r\n\x1a\n",
+            &[0xFF, 0xD8],
+            &[
+                0xFF, 0xD8, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+            ],
+            &[0xFF, 0xD8, 0xFF, 0xE0, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0],
+            b"<svg/>",
+            b"GIF89a..........",
+        ] {
+            assert_eq!(image_size(bad), None, "{bad:?}");
+        }
+    }
 }
