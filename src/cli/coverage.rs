@@ -59,6 +59,14 @@ pub enum FloorCmd {
         #[arg(long)]
         append: bool,
     },
+    /// A floor's areas (outline, no-coverage zones, rooms): printed as
+    /// JSON, or replaced from a JSON file like
+    /// `[{"kind": "room", "name": "301", "seats": 40, "points": [[0,0],[8,0],[8,5]]}]`.
+    Areas {
+        floor: String,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
     /// Place an AP on a floor.
     Place {
         floor: String,
@@ -231,6 +239,20 @@ pub async fn floor_cmd(store: &Store, cmd: FloorCmd) -> Result<()> {
                 saved.name,
                 saved.walls.len()
             );
+        }
+        FloorCmd::Areas { floor, file } => {
+            let f = find(store, &floor).await?;
+            let areas = match file {
+                None => f.areas,
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let areas: Vec<crate::store::floors::Area> = serde_json::from_str(&text)
+                        .with_context(|| format!("{}: not a list of areas", path.display()))?;
+                    store.floors().set_areas(f.id, &areas).await?.areas
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&areas)?);
         }
         FloorCmd::Place {
             floor,

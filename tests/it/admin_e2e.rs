@@ -422,6 +422,29 @@ async fn run() {
         (cx - x).abs() < 0.01,
         "the AP moved to the click: {cx} vs {x}"
     );
+    // A room drawn by its corners.
+    fill(&c, "#add-area-name", "Room X").await;
+    let corners = c
+        .find(Locator::Css("#add-area-points"))
+        .await
+        .expect("corners");
+    corners.clear().await.expect("clear");
+    corners
+        .send_keys("1,1 5,1 5,4 1,4")
+        .await
+        .expect("type corners");
+    submit(&c, "add-area").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#rooms"))
+        .await
+        .expect("rooms table");
+    let html = c.source().await.expect("source");
+    assert!(
+        html.contains("Room X")
+            && html.contains("points=\"1.00,1.00 5.00,1.00 5.00,4.00 1.00,4.00\""),
+        "the room is drawn"
+    );
     c.goto(&format!("{base}/coverage/1/report"))
         .await
         .expect("report");

@@ -424,6 +424,41 @@ async fn run(db: &crate::helpers::Db) {
         cov["values"][0].is_null(),
         "{which}: the excluded corner has no value"
     );
+    let shown = env.cli_ok(&["floor", "areas", "Main/F3"], None);
+    assert!(
+        shown.contains("Meeting A") && shown.contains("\"seats\": 40"),
+        "{which}: {shown}"
+    );
+    let bad_file = env.dir.path().join("areas.json");
+    std::fs::write(&bad_file, "[{\"kind\": \"room\", \"points\": [[1, 1]]}]").expect("write");
+    let bad = env.cli(
+        &[
+            "floor",
+            "areas",
+            "Main/F3",
+            "--file",
+            bad_file.to_str().unwrap_or(""),
+        ],
+        None,
+    );
+    assert!(!bad.status.success(), "{which}: a room needs three corners");
+    std::fs::write(&bad_file, "not json").expect("write");
+    let bad = env.cli(
+        &[
+            "floor",
+            "areas",
+            "Main/F3",
+            "--file",
+            bad_file.to_str().unwrap_or(""),
+        ],
+        None,
+    );
+    assert!(!bad.status.success(), "{which}: not JSON");
+    assert!(
+        env.cli_ok(&["floor", "areas", "Main/F3"], None)
+            .contains("Meeting A"),
+        "{which}: unchanged"
+    );
     let (status, kpi) = api
         .json("GET", &format!("/api/v1/floors/{floor}/kpi"), None)
         .await;

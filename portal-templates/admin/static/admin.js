@@ -61,6 +61,8 @@
       set('survey-x', x); set('survey-y', y);
       set('add-wall-x' + (wallEnd + 1), x); set('add-wall-y' + (wallEnd + 1), y);
       wallEnd = 1 - wallEnd;
+      var corners = document.getElementById('add-area-points');
+      if (corners) { corners.value = (corners.value ? corners.value + ' ' : '') + x + ',' + y; }
       var mark = svg.querySelector('.clicked');
       if (mark) { mark.setAttribute('cx', p.x); mark.setAttribute('cy', p.y); mark.setAttribute('visibility', 'visible'); }
     });

@@ -723,6 +723,38 @@ async fn floor_view(
             ],
             t.cov_points,
         )));
+        sections.push(Section::Form(FormView::post(
+            "add-area",
+            t.cov_add_area,
+            &format!("/coverage/{id}/area"),
+            vec![
+                Field::select(
+                    "kind",
+                    t.cov_area_kind,
+                    "room",
+                    vec![
+                        ("room".into(), t.cov_kind_room.into()),
+                        ("excluded".into(), t.cov_kind_excluded.into()),
+                        ("outline".into(), t.cov_kind_outline.into()),
+                    ],
+                ),
+                Field::new("text", "name", t.name, ""),
+                Field::new("number", "seats", t.cov_seats, ""),
+                Field::new("text", "points", t.cov_corners, "")
+                    .required()
+                    .hint(t.cov_corners_hint),
+            ],
+            t.cov_add_area,
+        )));
+        if !floor.areas.is_empty() {
+            sections.push(Section::Form(FormView::post(
+                "area-undo",
+                "",
+                &format!("/coverage/{id}/area/undo"),
+                Vec::new(),
+                t.cov_remove_last_area,
+            )));
+        }
         if !floor.walls.is_empty() {
             sections.push(Section::Form(FormView::post(
                 "wall-undo",
@@ -866,6 +898,121 @@ pub async fn add_wall(
         Err(e) => input_error(t, &c, e)?,
     };
     floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await
+}
+
+#[derive(Deserialize)]
+pub struct AreaForm {
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    seats: String,
+    points: String,
+}
+
+/// `x,y x,y ...` (metres) as points.
+pub fn parse_points(text: &str) -> Result<Vec<(f64, f64)>, WebError> {
+    text.split_whitespace()
+        .map(|pair| {
+            let (x, y) = pair
+                .split_once(',')
+                .ok_or_else(|| WebError::BadRequest(format!("corner {pair:?}: give x,y")))?;
+            Ok((number("x", x)?, number("y", y)?))
+        })
+        .collect()
+}
+
+pub async fn add_area(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+    Form(f): Form<AreaForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let id = floor_key(&id).page(&c)?;
+    let result = async {
+        let floor = state
+            .store
+            .floors()
+            .get(id)
+            .await?
+            .ok_or_else(|| WebError::NotFound(format!("floor {id}")))?;
+        let kind = match f.kind.as_str() {
+            "room" => AreaKind::Room,
+            "excluded" => AreaKind::Excluded,
+            "outline" => AreaKind::Outline,
+            other => return Err(WebError::BadRequest(format!("kind {other:?}"))),
+        };
+        let seats = match f.seats.trim() {
+            "" => None,
+            s => Some(
+                s.parse::<u32>()
+                    .map_err(|_| WebError::BadRequest(format!("seats {s:?}")))?,
+            ),
+        };
+        let mut areas = floor.areas.clone();
+        // One outline per floor: a new one replaces the old.
+        if kind == AreaKind::Outline {
+            areas.retain(|a| a.kind != AreaKind::Outline);
+        }
+        areas.push(crate::store::floors::Area {
+            kind,
+            name: f.name.trim().to_string(),
+            seats,
+            points: parse_points(&f.points)?,
+        });
+        state.store.floors().set_areas(id, &areas).await?;
+        audit(
+            &state,
+            &c,
+            "floor.areas",
+            &format!("{}/{}", floor.building, floor.name),
+            json!({"areas": areas.len()}),
+        )
+        .await
+    }
+    .await;
+    let notice = match result {
+        Ok(()) => Section::notice(t.cov_add_area),
+        Err(e) => input_error(t, &c, e)?,
+    };
+    floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await
+}
+
+pub async fn undo_area(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let id = floor_key(&id).page(&c)?;
+    let floor = state
+        .store
+        .floors()
+        .get(id)
+        .await
+        .page(&c)?
+        .ok_or_else(|| PageError(WebError::NotFound(format!("floor {id}")), c.lang))?;
+    let mut areas = floor.areas.clone();
+    areas.pop();
+    state.store.floors().set_areas(id, &areas).await.page(&c)?;
+    audit(
+        &state,
+        &c,
+        "floor.areas",
+        &format!("{}/{}", floor.building, floor.name),
+        json!({"areas": areas.len()}),
+    )
+    .await
+    .page(&c)?;
+    floor_view(
+        &state,
+        &c,
+        id,
+        &MapQuery::default(),
+        vec![Section::notice(t.cov_remove_last_area)],
+    )
+    .await
 }
 
 pub async fn undo_wall(

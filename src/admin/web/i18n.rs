@@ -167,6 +167,14 @@ texts! {
     cov_current: "当前", "Current";
     cov_channel: "信道", "channel";
     cov_predicted: "模型预测", "Predicted";
+    cov_add_area: "添加区域", "Add an area";
+    cov_area_kind: "类型", "Kind";
+    cov_kind_room: "房间", "Room";
+    cov_kind_excluded: "免覆盖区", "No-coverage zone";
+    cov_kind_outline: "楼层轮廓", "Floor outline";
+    cov_corners: "角点 (米): x,y x,y …", "Corners (m): x,y x,y …";
+    cov_corners_hint: "在地图上依次点击各个角", "Click the corners on the map in turn";
+    cov_remove_last_area: "删除最后一个区域", "Remove the last area";
     cov_suggested: "建议", "Suggested";
     cov_power: "发射功率 (dBm)", "Transmit power (dBm)";
     cov_before_after: "调整前 / 调整后", "Before / after";

@@ -86,6 +86,8 @@ route_table! {
     post "/coverage/{id}/place"               ManageNetwork  Page => coverage_views::place;
     post "/coverage/{id}/wall"                ManageNetwork  Page => coverage_views::add_wall;
     post "/coverage/{id}/wall/undo"           ManageNetwork  Page => coverage_views::undo_wall;
+    post "/coverage/{id}/area"                ManageNetwork  Page => coverage_views::add_area;
+    post "/coverage/{id}/area/undo"           ManageNetwork  Page => coverage_views::undo_area;
     post "/coverage/{id}/points"              ManageNetwork  Page => coverage_views::add_point;
     post "/coverage/{id}/calibrate"           ManageNetwork  Page => coverage_views::calibrate;
     get  "/nas"                               ReadInventory  Page => pages::nas;
