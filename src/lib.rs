@@ -14,6 +14,7 @@ pub mod config;
 pub mod coverage;
 pub mod credentials;
 pub mod csv_import;
+pub mod csv_line;
 pub mod domain;
 pub mod gateway;
 pub mod http_client;

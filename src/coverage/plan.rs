@@ -20,6 +20,7 @@
 use std::cmp::Ordering;
 
 use super::model::{received_dbm, Band, Params, Transmitter, Wall, CONTENTION_DBM};
+use crate::csv_line::csv_line;
 
 /// Pairs heard below this do not interfere at all (dBm): under the noise.
 pub const INTERFERENCE_FLOOR_DBM: f64 = -95.0;
@@ -671,32 +672,6 @@ pub fn plan_channels(
         after,
         notes,
     })
-}
-
-/// One CSV line: quoted where needed, and a value a spreadsheet would run
-/// as a formula (starting with = + - @) defused with a leading `'`.
-fn csv_line(fields: &[&str]) -> String {
-    let mut out = String::new();
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let risky = f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err();
-        let value = if risky {
-            format!("'{f}")
-        } else {
-            f.to_string()
-        };
-        if value.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&value.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&value);
-        }
-    }
-    out.push('\n');
-    out
 }
 
 /// The plan as CSV, one row per radio; an unknown current channel is an

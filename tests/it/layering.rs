@@ -25,6 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "http_client",
             "qr",
             "csv_import",
+            "csv_line",
             "rate_limit",
         ],
     ),

@@ -16,11 +16,10 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::floors::{coverage_of, image_size, MAX_PLAN_BYTES};
+use super::floors::{audit, coverage_of, floor_id, image_size, MAX_PLAN_BYTES};
 use super::i18n::{Lang, Texts};
 use super::views::{Cell, Field, Form as FormView, Frame, PageView, Row, Section, Table};
 use super::{AdminState, Caller, PageError, WebError};
-use crate::admin::audit::Outcome;
 use crate::admin::roles::Permission;
 use crate::config::CoverageConfig;
 use crate::coverage::service::{self, Band, FloorCoverage, Hole, Kpi, Metric, Site};
@@ -335,20 +334,6 @@ fn number(what: &str, v: &str) -> Result<f64, WebError> {
         .ok_or_else(|| WebError::BadRequest(format!("{what}: {v:?} is not a number")))
 }
 
-async fn audit(
-    state: &AdminState,
-    c: &Caller,
-    action: &str,
-    target: &str,
-    summary: serde_json::Value,
-) -> Result<(), WebError> {
-    state
-        .audit()
-        .record(&c.actor(), action, target, Outcome::Ok, summary)
-        .await?;
-    Ok(())
-}
-
 fn input_error(t: &Texts, c: &Caller, e: WebError) -> Result<Section, PageError> {
     if e.status() == StatusCode::INTERNAL_SERVER_ERROR {
         return Err(PageError(e, c.lang));
@@ -402,18 +387,13 @@ pub struct MapQuery {
     metric: Option<String>,
 }
 
-fn floor_key(id: &str) -> Result<i64, WebError> {
-    id.parse::<i64>()
-        .map_err(|_| WebError::NotFound(format!("floor {id}")))
-}
-
 pub async fn floor_page(
     State(state): State<AdminState>,
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
     Query(q): Query<MapQuery>,
 ) -> PageResult {
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     floor_view(&state, &c, id, &q, Vec::new()).await
 }
 
@@ -816,7 +796,7 @@ pub async fn place(
     Form(f): Form<PlaceForm>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let result = async {
         let p = Placement {
             floor: id,
@@ -864,7 +844,7 @@ pub async fn add_wall(
     Form(f): Form<WallForm>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let result = async {
         let floor = state
             .store
@@ -929,7 +909,7 @@ pub async fn add_area(
     Form(f): Form<AreaForm>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let result = async {
         let floor = state
             .store
@@ -979,40 +959,64 @@ pub async fn add_area(
     floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await
 }
 
-pub async fn undo_area(
-    State(state): State<AdminState>,
-    Extension(c): Extension<Caller>,
-    Path(id): Path<String>,
-) -> PageResult {
+/// What "remove the last" takes off a floor.
+#[derive(Clone, Copy)]
+enum Last {
+    Wall,
+    Area,
+}
+
+/// Removes the floor's last wall or area, audited.
+async fn remove_last(state: &AdminState, c: &Caller, id: &str, what: Last) -> PageResult {
     let t = c.lang.texts();
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(id).page(c)?;
     let floor = state
         .store
         .floors()
         .get(id)
         .await
-        .page(&c)?
+        .page(c)?
         .ok_or_else(|| PageError(WebError::NotFound(format!("floor {id}")), c.lang))?;
-    let mut areas = floor.areas.clone();
-    areas.pop();
-    state.store.floors().set_areas(id, &areas).await.page(&c)?;
-    audit(
-        &state,
-        &c,
-        "floor.areas",
-        &format!("{}/{}", floor.building, floor.name),
-        json!({"areas": areas.len()}),
-    )
-    .await
-    .page(&c)?;
+    let target = format!("{}/{}", floor.building, floor.name);
+    let (action, left, notice) = match what {
+        Last::Wall => {
+            let mut walls = floor.walls.clone();
+            walls.pop();
+            state.store.floors().set_walls(id, &walls).await.page(c)?;
+            (
+                "floor.walls",
+                json!({"walls": walls.len()}),
+                t.cov_remove_last_wall,
+            )
+        }
+        Last::Area => {
+            let mut areas = floor.areas.clone();
+            areas.pop();
+            state.store.floors().set_areas(id, &areas).await.page(c)?;
+            (
+                "floor.areas",
+                json!({"areas": areas.len()}),
+                t.cov_remove_last_area,
+            )
+        }
+    };
+    audit(state, c, action, &target, left).await.page(c)?;
     floor_view(
-        &state,
-        &c,
+        state,
+        c,
         id,
         &MapQuery::default(),
-        vec![Section::notice(t.cov_remove_last_area)],
+        vec![Section::notice(notice)],
     )
     .await
+}
+
+pub async fn undo_area(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(id): Path<String>,
+) -> PageResult {
+    remove_last(&state, &c, &id, Last::Area).await
 }
 
 pub async fn undo_wall(
@@ -1020,35 +1024,7 @@ pub async fn undo_wall(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let t = c.lang.texts();
-    let id = floor_key(&id).page(&c)?;
-    let floor = state
-        .store
-        .floors()
-        .get(id)
-        .await
-        .page(&c)?
-        .ok_or_else(|| PageError(WebError::NotFound(format!("floor {id}")), c.lang))?;
-    let mut walls = floor.walls.clone();
-    walls.pop();
-    state.store.floors().set_walls(id, &walls).await.page(&c)?;
-    audit(
-        &state,
-        &c,
-        "floor.walls",
-        &format!("{}/{}", floor.building, floor.name),
-        json!({"walls": walls.len()}),
-    )
-    .await
-    .page(&c)?;
-    floor_view(
-        &state,
-        &c,
-        id,
-        &MapQuery::default(),
-        vec![Section::notice(t.cov_remove_last_wall)],
-    )
-    .await
+    remove_last(&state, &c, &id, Last::Wall).await
 }
 
 pub async fn calibrate(
@@ -1056,7 +1032,7 @@ pub async fn calibrate(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let model = service::load(&state.store, &state.config.coverage, id)
         .await
         .map_err(WebError::from)
@@ -1144,7 +1120,7 @@ pub async fn upload_plan(
             .map(|b| b.to_vec())
     };
     let result = async {
-        let id = floor_key(&id)?;
+        let id = floor_id(&id)?;
         let body = body.ok_or_else(|| WebError::BadRequest("no image in the request".into()))?;
         let scale = match scale.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(s) => Some(number("scale", s)?),
@@ -1160,7 +1136,7 @@ pub async fn upload_plan(
     match (result, multipart) {
         (Ok(text), false) => (StatusCode::OK, text).into_response(),
         (Err(e), false) => (e.status(), e.to_string()).into_response(),
-        (Ok(text), true) => match floor_key(&id) {
+        (Ok(text), true) => match floor_id(&id) {
             Ok(id) => floor_view(
                 &state,
                 &c,
@@ -1223,7 +1199,7 @@ pub async fn plan_image(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let (bytes, mime) = state
         .store
         .floors()
@@ -1240,7 +1216,7 @@ pub async fn heatmap(
     Path(id): Path<String>,
     Query(q): Query<MapQuery>,
 ) -> PageResult {
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let band = Band::parse(q.band.as_deref().unwrap_or("5")).unwrap_or(Band::B5g);
     let metric = Metric::parse(q.metric.as_deref().unwrap_or("rssi")).unwrap_or(Metric::Rssi);
     let cov = coverage_of(&state, id).await.page(&c)?;
@@ -1256,7 +1232,7 @@ pub async fn channel_plan_csv(
     Path(id): Path<String>,
     Query(q): Query<MapQuery>,
 ) -> PageResult {
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let band = Band::parse(q.band.as_deref().unwrap_or("5")).unwrap_or(Band::B5g);
     let cov = coverage_of(&state, id).await.page(&c)?;
     let region = state.config.coverage.region.clone();
@@ -1514,7 +1490,7 @@ pub async fn report(
     Extension(c): Extension<Caller>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let html = report_html(&state.store, &state.config.coverage, c.lang, &[id], false)
         .await
         .page(&c)?;
@@ -1539,7 +1515,7 @@ pub async fn add_point(
     Form(f): Form<SurveyForm>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let id = floor_key(&id).page(&c)?;
+    let id = floor_id(&id).page(&c)?;
     let result = async {
         let p = SurveyPoint {
             id: 0,

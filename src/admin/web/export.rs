@@ -11,6 +11,7 @@ use serde_json::json;
 use super::pages::{parse_day, LogsQuery};
 use super::{AdminState, Caller, PageError, WebError};
 use crate::admin::audit::Outcome;
+use crate::csv_line::csv_line;
 use crate::store::search::{AuthLogQuery, AuthLogRow};
 
 /// Rows read per store round trip.
@@ -20,32 +21,6 @@ fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
-}
-
-fn csv_line(fields: &[&str]) -> String {
-    let mut out = String::new();
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        // Quote what CSV needs quoted, and neutralise formulas for
-        // spreadsheets (a value starting with = + - @).
-        let risky = f.starts_with(['=', '+', '-', '@', '\t', '\r']) && f.parse::<f64>().is_err();
-        let value = if risky {
-            format!("'{f}")
-        } else {
-            f.to_string()
-        };
-        if value.contains([',', '"', '\n', '\r']) {
-            out.push('"');
-            out.push_str(&value.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&value);
-        }
-    }
-    out.push('\n');
-    out
 }
 
 fn attachment(name: &str, body: Body) -> Response {

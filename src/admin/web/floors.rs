@@ -34,7 +34,7 @@ impl From<CoverageError> for WebError {
     }
 }
 
-async fn audit(
+pub(super) async fn audit(
     state: &AdminState,
     c: &Caller,
     action: &str,
@@ -48,7 +48,7 @@ async fn audit(
     Ok(())
 }
 
-fn floor_id(id: &str) -> Result<i64, WebError> {
+pub(super) fn floor_id(id: &str) -> Result<i64, WebError> {
     id.parse::<i64>()
         .map_err(|_| WebError::NotFound(format!("floor {id}")))
 }
