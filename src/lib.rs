@@ -28,5 +28,6 @@ pub mod qr;
 pub mod radius;
 pub mod rate_limit;
 pub mod snmp;
+pub mod sso;
 pub mod store;
 pub mod tls;

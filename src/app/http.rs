@@ -35,14 +35,15 @@ fn health(state: HttpState) -> Router {
 }
 
 /// The portal listener: health and readiness plus the captive portal and
-/// CAPPORT API when enabled. `https` marks the portal's HTTPS listener
+/// CAPPORT API when enabled, and the OpenID Connect provider's routes. `https` marks the portal's HTTPS listener
 /// (its cookies get `Secure`).
 pub fn portal_router(
     state: HttpState,
     portal: Option<Arc<crate::portal::PortalState>>,
     https: bool,
+    sso: Router,
 ) -> Router {
-    let base = health(state);
+    let base = health(state).merge(sso);
     match portal {
         Some(p) if https => base
             .merge(crate::portal::router(p))
@@ -156,7 +157,7 @@ mod tests {
         let (state, _dir) = state().await;
         state.metrics.accounting_rows.inc();
         let admin = admin_router(state.clone(), None, Router::new());
-        let portal = portal_router(state, None, false);
+        let portal = portal_router(state, None, false, Router::new());
         for (path, needle) in [
             ("/healthz", "ok"),
             ("/readyz", "ready"),

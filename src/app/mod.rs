@@ -359,11 +359,12 @@ impl Application {
             store: store.clone(),
             metrics,
         };
+        let sso = sso_router(&config, &store).await?;
         let portal_https_task = portal_https.map(|(listener, tls)| {
-            let router = http::portal_router(http_state.clone(), portal.clone(), true);
+            let router = http::portal_router(http_state.clone(), portal.clone(), true, sso.clone());
             spawn_https("portal-https", listener, tls, router, shutdown.clone())
         });
-        let router = http::portal_router(http_state.clone(), portal, false);
+        let router = http::portal_router(http_state.clone(), portal, false, sso);
         let http_task = spawn_http("http", http, router, shutdown.clone());
         let dashboard = crate::admin::web::router(crate::admin::web::AdminState::new(
             store.clone(),
@@ -538,6 +539,27 @@ pub async fn flush_nas_stats(store: &Store, metrics: &Metrics) {
 async fn nas_stats_loop(store: Store, metrics: Arc<Metrics>, stop: CancellationToken) {
     crate::periodic::every(NAS_STATS_EVERY, stop, || flush_nas_stats(&store, &metrics)).await;
     flush_nas_stats(&store, &metrics).await;
+}
+
+/// The OpenID Connect provider's routes (discovery, JWKS) when the portal
+/// runs and an issuer is known; its first signing key is made here.
+async fn sso_router(config: &Config, store: &Store) -> Result<axum::Router, AppError> {
+    let issuer = config.sso.issuer_of(config.portal.public_url.as_deref());
+    let (true, Some(issuer)) = (config.portal.enabled, issuer) else {
+        return Ok(axum::Router::new());
+    };
+    if crate::sso::ensure_key(store)
+        .await
+        .map_err(|e| AppError::Other(format!("sso: {e}")))?
+    {
+        tracing::info!("made the OpenID Connect provider's first signing key");
+    }
+    tracing::info!(%issuer, "OpenID Connect provider");
+    Ok(crate::sso::router(Arc::new(crate::sso::SsoState {
+        store: store.clone(),
+        issuer,
+        key_grace: config.sso.key_grace,
+    })))
 }
 
 /// Holes in the floors' coverage as alerts, raised and cleared.

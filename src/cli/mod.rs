@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 mod admins;
 mod aps;
 mod coverage;
+mod oidc;
 pub mod walks;
 
 mod network;
@@ -91,6 +92,9 @@ pub enum Command {
     /// Coverage predictions: the printable report.
     #[command(subcommand)]
     Coverage(coverage::CoverageCmd),
+    /// The OpenID Connect provider: clients (the building's apps) and keys.
+    #[command(subcommand)]
+    Oidc(oidc::OidcCmd),
     /// Sweep a network for SNMP agents and list them for adoption.
     Discover(aps::DiscoverArgs),
     /// Serve recorded walks as SNMP v2c agents on loopback (community =
@@ -289,6 +293,7 @@ async fn dispatch(
         Command::Wechat(cmd) => portal::wechat_cmd(store, cmd).await,
         Command::Ap(cmd) => aps::ap_cmd(store, config, cmd).await,
         Command::Floor(cmd) => coverage::floor_cmd(store, cmd).await,
+        Command::Oidc(cmd) => oidc::oidc_cmd(store, cmd).await,
         Command::Coverage(cmd) => coverage::coverage_cmd(store, config, cmd).await,
         Command::Discover(args) => aps::discover_cmd(store, config, args).await,
         Command::Event(cmd) => aps::event_cmd(store, cmd).await,

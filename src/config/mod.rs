@@ -147,6 +147,8 @@ pub struct Config {
     pub snmp: SnmpConfig,
     /// Floor plans, RF prediction, KPIs and holes.
     pub coverage: CoverageConfig,
+    /// The OpenID Connect provider of the building's apps.
+    pub sso: SsoConfig,
 }
 
 impl Default for Config {
@@ -165,7 +167,63 @@ impl Default for Config {
             eap: EapConfig::default(),
             snmp: SnmpConfig::default(),
             coverage: CoverageConfig::default(),
+            sso: SsoConfig::default(),
         }
+    }
+}
+
+/// `[sso]`: Portico as the apps' OpenID Connect provider.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SsoConfig {
+    /// The issuer URL; empty: `portal.public_url` + `/oidc` (and no
+    /// provider when that is not set either). HTTPS except on loopback.
+    pub issuer: String,
+    /// How long a rotated-out signing key stays in the JWKS.
+    #[serde(with = "humantime_serde")]
+    pub key_grace: std::time::Duration,
+}
+
+impl Default for SsoConfig {
+    fn default() -> Self {
+        SsoConfig {
+            issuer: String::new(),
+            key_grace: std::time::Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+impl SsoConfig {
+    /// The issuer: `sso.issuer`, else the portal's public URL + `/oidc`.
+    pub fn issuer_of(&self, portal_public_url: Option<&str>) -> Option<String> {
+        let configured = self.issuer.trim().trim_end_matches('/');
+        if !configured.is_empty() {
+            return Some(configured.to_string());
+        }
+        portal_public_url
+            .map(|u| format!("{}/oidc", u.trim_end_matches('/')))
+            .filter(|u| !u.is_empty())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = self.issuer.trim();
+        if !issuer.is_empty() {
+            let ok = issuer.starts_with("https://")
+                || ["http://127.", "http://localhost", "http://[::1]"]
+                    .iter()
+                    .any(|p| issuer.starts_with(p));
+            if !ok || issuer.contains('#') || issuer.contains('?') {
+                return Err(ConfigError::Invalid(
+                    "sso.issuer must be an https:// URL (http only on loopback), without query or fragment".into(),
+                ));
+            }
+        }
+        if self.key_grace < std::time::Duration::from_secs(60) {
+            return Err(ConfigError::Invalid(
+                "sso.key_grace must be at least 1m".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -478,6 +536,7 @@ impl Config {
         self.portal.validate()?;
         self.snmp.validate()?;
         self.coverage.validate()?;
+        self.sso.validate()?;
         let url = self.database.url.as_ref().map(Secret::expose).unwrap_or("");
         if !(url.is_empty()
             || url.starts_with("sqlite:")

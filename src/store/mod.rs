@@ -24,6 +24,7 @@ pub mod floors;
 pub mod groups;
 pub mod lockouts;
 pub mod nas;
+pub mod oidc;
 pub mod one_time;
 pub mod portal_sessions;
 pub mod radio_pack;
@@ -238,6 +239,9 @@ impl Store {
     }
     pub fn samples(&self) -> samples::Samples<'_> {
         samples::Samples::new(self)
+    }
+    pub fn oidc(&self) -> oidc::Oidc<'_> {
+        oidc::Oidc::new(self)
     }
     pub fn floors(&self) -> floors::Floors<'_> {
         floors::Floors::new(self)

@@ -39,6 +39,7 @@ pub enum Purpose {
     OneTimeSecret,
     TotpSecret,
     KeyCheck,
+    OidcKey,
 }
 
 impl Purpose {
@@ -49,6 +50,7 @@ impl Purpose {
             Purpose::OneTimeSecret => b"portico/one_time.secret",
             Purpose::TotpSecret => b"portico/admins.totp_secret",
             Purpose::KeyCheck => b"portico/key_check",
+            Purpose::OidcKey => b"portico/oidc_keys.private",
         }
     }
 }

@@ -33,7 +33,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("shared policy", &["lockout"]),
     (
         "services",
-        &["radius", "snmp", "portal", "gateway", "admin", "coverage"],
+        &[
+            "radius", "snmp", "portal", "gateway", "admin", "coverage", "sso",
+        ],
     ),
     ("wiring", &["app"]),
     ("entry", &["cli"]),

@@ -25,3 +25,4 @@ mod portal_wechat;
 mod radius;
 mod snmp;
 mod snmp_walks;
+mod sso;

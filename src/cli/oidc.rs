@@ -1,0 +1,137 @@
+//! `portico oidc ...`: the OpenID Connect provider's clients and keys.
+
+use anyhow::{bail, Result};
+use clap::Subcommand;
+
+use super::read_stdin_lines;
+use crate::sso::{self, ClientSpec};
+use crate::store::Store;
+
+#[derive(Subcommand, Debug)]
+pub enum OidcCmd {
+    /// Relying parties: the building's apps.
+    #[command(subcommand)]
+    Client(ClientCmd),
+    /// Add a new signing key; the old ones stay in the JWKS for sso.key_grace.
+    RotateKeys,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCmd {
+    /// Register an app. A confidential client's secret is printed once
+    /// (or read from standard input with --secret-stdin).
+    Add {
+        name: String,
+        /// Exact redirect URI (repeatable).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (no secret; PKCE required).
+        #[arg(long)]
+        public: bool,
+        /// Scopes it may ask for (repeatable; default openid profile).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Staff sign in with password and TOTP for this app.
+        #[arg(long)]
+        require_2fa: bool,
+        /// A device signed in at the portal is signed in here too.
+        #[arg(long)]
+        allow_portal_session: bool,
+        #[arg(long)]
+        secret_stdin: bool,
+    },
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    Remove {
+        name: String,
+    },
+}
+
+pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
+    match cmd {
+        OidcCmd::RotateKeys => {
+            let kid = sso::rotate_keys(store, crate::clock::now_ms())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("new signing key {kid}; the previous keys stay published for sso.key_grace");
+        }
+        OidcCmd::Client(ClientCmd::Add {
+            name,
+            redirect_uris,
+            public,
+            scopes,
+            require_2fa,
+            allow_portal_session,
+            secret_stdin,
+        }) => {
+            let secret = if secret_stdin {
+                if public {
+                    bail!("a public client has no secret");
+                }
+                read_stdin_lines(1, "client secret")?.into_iter().next()
+            } else {
+                None
+            };
+            let spec = ClientSpec {
+                name,
+                redirect_uris,
+                public,
+                scopes: scopes
+                    .iter()
+                    .flat_map(|s| s.split_whitespace())
+                    .map(str::to_string)
+                    .collect(),
+                require_2fa,
+                allow_portal_session,
+                secret,
+            };
+            let (client, secret) = sso::add_client(store, &spec)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "client {} added ({}, scopes {})",
+                client.name,
+                if client.public {
+                    "public"
+                } else {
+                    "confidential"
+                },
+                client.scopes.join(" ")
+            );
+            if let Some(secret) = secret {
+                println!("client secret (shown once): {secret}");
+            }
+        }
+        OidcCmd::Client(ClientCmd::List { json }) => {
+            let all = store.oidc().clients().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            } else {
+                println!(
+                    "{:<20} {:<12} {:<28} {:<5} {:<7} REDIRECT URIS",
+                    "NAME", "TYPE", "SCOPES", "2FA", "PORTAL"
+                );
+                for c in all {
+                    println!(
+                        "{:<20} {:<12} {:<28} {:<5} {:<7} {}",
+                        c.name,
+                        if c.public { "public" } else { "confidential" },
+                        c.scopes.join(" "),
+                        if c.require_2fa { "yes" } else { "no" },
+                        if c.allow_portal_session { "yes" } else { "no" },
+                        c.redirect_uris.join(" ")
+                    );
+                }
+            }
+        }
+        OidcCmd::Client(ClientCmd::Remove { name }) => {
+            if !store.oidc().remove_client(&name).await? {
+                bail!("no client {name}");
+            }
+            println!("client {name} removed");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! ES256 signing keys and compact JWS (RFC 7515/7518) on `ring`: key
+//! generation, the public JWK, signing, and verification (the provider's
+//! own tests and token introspection). `alg: none` does not exist here.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ring::rand::SystemRandom;
+use ring::signature::{
+    EcdsaKeyPair, KeyPair, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
+};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JwtError {
+    #[error("key: {0}")]
+    Key(String),
+    #[error("not a compact JWS")]
+    Malformed,
+    #[error("algorithm {0:?} is not accepted")]
+    Algorithm(String),
+    #[error("unknown key {0:?}")]
+    UnknownKey(String),
+    #[error("bad signature")]
+    Signature,
+}
+
+/// A new ES256 key: `(kid, pkcs8, public JWK)`.
+pub fn generate_es256() -> Result<(String, Vec<u8>, Value), JwtError> {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .map_err(|_| JwtError::Key("cannot generate a P-256 key".into()))?;
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|_| JwtError::Key("generated key does not parse".into()))?;
+    let (kid, jwk) = public_jwk(pair.public_key().as_ref())?;
+    Ok((kid, pkcs8.as_ref().to_vec(), jwk))
+}
+
+/// The JWK of an uncompressed P-256 point (0x04 ‖ X ‖ Y), and its kid:
+/// the first 16 bytes of the point's SHA-256, base64url.
+pub fn public_jwk(point: &[u8]) -> Result<(String, Value), JwtError> {
+    if point.len() != 65 || point.first() != Some(&4) {
+        return Err(JwtError::Key("not an uncompressed P-256 point".into()));
+    }
+    let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(point)[..16]);
+    let jwk = json!({
+        "kty": "EC",
+        "crv": "P-256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        "use": "sig",
+        "alg": "ES256",
+        "kid": kid,
+    });
+    Ok((kid, jwk))
+}
+
+/// Signs `claims` as a compact JWS with the key (ES256, header carries kid).
+pub fn sign_es256(kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, JwtError> {
+    let rng = SystemRandom::new();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
+        .map_err(|_| JwtError::Key("stored key does not parse".into()))?;
+    let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let sig = pair
+        .sign(&rng, input.as_bytes())
+        .map_err(|_| JwtError::Key("signing failed".into()))?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref())))
+}
+
+/// Verifies a compact JWS against published JWKs; the claims on success.
+/// Only ES256 is accepted, whatever the header says.
+pub fn verify(token: &str, jwks: &[Value]) -> Result<Value, JwtError> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JwtError::Malformed);
+    };
+    let decode = |x: &str| URL_SAFE_NO_PAD.decode(x).map_err(|_| JwtError::Malformed);
+    let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| JwtError::Malformed)?;
+    let alg = header["alg"].as_str().unwrap_or("");
+    if alg != "ES256" {
+        return Err(JwtError::Algorithm(alg.to_string()));
+    }
+    let kid = header["kid"].as_str().unwrap_or("");
+    let jwk = jwks
+        .iter()
+        .find(|k| k["kid"] == kid)
+        .ok_or_else(|| JwtError::UnknownKey(kid.to_string()))?;
+    let coord = |c: &str| {
+        jwk[c]
+            .as_str()
+            .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+            .filter(|v| v.len() == 32)
+            .ok_or(JwtError::Key(format!("JWK {kid}: bad {c}")))
+    };
+    let mut point = vec![4u8];
+    point.extend(coord("x")?);
+    point.extend(coord("y")?);
+    let sig = decode(s)?;
+    UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
+        .verify(format!("{h}.{p}").as_bytes(), &sig)
+        .map_err(|_| JwtError::Signature)?;
+    serde_json::from_slice(&decode(p)?).map_err(|_| JwtError::Malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify_and_every_tampering_refused() {
+        let (kid, pkcs8, jwk) = generate_es256().unwrap();
+        assert_eq!(jwk["kid"], kid.as_str());
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["crv"].as_str()),
+            (Some("EC"), Some("P-256"))
+        );
+        let claims = json!({"sub": "alice", "aud": "meetings", "nonce": "n-1"});
+        let token = sign_es256(&kid, &pkcs8, &claims).unwrap();
+        assert_eq!(verify(&token, std::slice::from_ref(&jwk)).unwrap(), claims);
+
+        // Tampered payload, signature, header alg; unknown key; garbage.
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(json!({"sub": "mallory"}).to_string());
+        let t1 = format!("{}.{}.{}", parts[0], forged, parts[2]);
+        assert_eq!(
+            verify(&t1, std::slice::from_ref(&jwk)),
+            Err(JwtError::Signature)
+        );
+        let mut sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        sig[10] ^= 1;
+        let t2 = format!("{}.{}.{}", parts[0], parts[1], URL_SAFE_NO_PAD.encode(sig));
+        assert_eq!(
+            verify(&t2, std::slice::from_ref(&jwk)),
+            Err(JwtError::Signature)
+        );
+        let none = URL_SAFE_NO_PAD.encode(json!({"alg": "none", "kid": kid}).to_string());
+        let t3 = format!("{none}.{}.", parts[1]);
+        assert_eq!(
+            verify(&t3, std::slice::from_ref(&jwk)),
+            Err(JwtError::Algorithm("none".into()))
+        );
+        let (_, _, other) = generate_es256().unwrap();
+        assert!(matches!(
+            verify(&token, &[other]),
+            Err(JwtError::UnknownKey(_))
+        ));
+        for junk in ["", "a.b", "a.b.c.d", "!!.??.##", "e30.e30.e30"] {
+            assert!(verify(junk, std::slice::from_ref(&jwk)).is_err(), "{junk}");
+        }
+        assert!(public_jwk(&[4u8; 64]).is_err());
+        assert!(sign_es256(&kid, b"not a key", &claims).is_err());
+    }
+}

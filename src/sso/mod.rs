@@ -1,0 +1,256 @@
+//! Portico as the OpenID Connect provider of the building's apps (issue
+//! 15). So far: the signing keys (ES256, sealed with the data key, rotated
+//! with a grace period), the clients (`portico oidc client ...`, secrets
+//! as argon2id hashes, exact redirect URIs), and the discovery document and
+//! JWKS on the portal listener. The authorization, token, userinfo,
+//! logout, revocation and introspection endpoints come next.
+
+pub mod jwt;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::store::oidc::{NewOidcClient, OidcClient};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Jwt(#[from] jwt::JwtError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Scopes a client may be given.
+pub const SCOPES: [&str; 5] = ["openid", "profile", "groups", "phone", "presence:read"];
+
+/// Whether a URL may be an issuer or redirect URI: HTTPS, or HTTP on
+/// loopback; absolute, no fragment, no user info.
+pub fn check_url(what: &str, url: &str) -> Result<(), SsoError> {
+    let bad = |why: &str| Err(SsoError::Invalid(format!("{what} {url:?}: {why}")));
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return bad("not an absolute URL");
+    };
+    if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
+        return bad("no fragment or user info");
+    }
+    let Some(host) = u.host_str() else {
+        return bad("no host");
+    };
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback());
+    match u.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => bad("must be https (http only on loopback)"),
+    }
+}
+
+/// The provider's settings and store.
+#[derive(Clone)]
+pub struct SsoState {
+    pub store: Store,
+    /// `https://host/oidc`, no trailing slash.
+    pub issuer: String,
+    pub key_grace: Duration,
+}
+
+impl SsoState {
+    /// The path the provider's routes live under (the issuer's path).
+    pub fn base_path(&self) -> String {
+        reqwest::Url::parse(&self.issuer)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_else(|_| "/oidc".into())
+    }
+
+    pub fn discovery(&self) -> Value {
+        let i = &self.issuer;
+        json!({
+            "issuer": i,
+            "authorization_endpoint": format!("{i}/authorize"),
+            "token_endpoint": format!("{i}/token"),
+            "userinfo_endpoint": format!("{i}/userinfo"),
+            "jwks_uri": format!("{i}/jwks"),
+            "end_session_endpoint": format!("{i}/logout"),
+            "revocation_endpoint": format!("{i}/revoke"),
+            "introspection_endpoint": format!("{i}/introspect"),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["ES256"],
+            "code_challenge_methods_supported": ["S256"],
+            "scopes_supported": SCOPES,
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "preferred_username", "groups", "phone_number"],
+        })
+    }
+
+    /// The published keys: the signing one and those retired within the
+    /// grace period.
+    pub async fn jwks(&self, now_ms: i64) -> Result<Vec<Value>, SsoError> {
+        let since = now_ms - i64::try_from(self.key_grace.as_millis()).unwrap_or(i64::MAX);
+        self.store
+            .oidc()
+            .keys(since)
+            .await?
+            .iter()
+            .map(|k| {
+                serde_json::from_str(&k.public_jwk)
+                    .map_err(|e| SsoError::Invalid(format!("stored JWK: {e}")))
+            })
+            .collect()
+    }
+}
+
+/// Makes a signing key when there is none (first start).
+pub async fn ensure_key(store: &Store) -> Result<bool, SsoError> {
+    if !store.oidc().keys(i64::MAX).await?.is_empty() {
+        return Ok(false);
+    }
+    rotate_keys(store, crate::clock::now_ms()).await?;
+    Ok(true)
+}
+
+/// Adds a new signing key and retires the others (published for the
+/// grace period still). Returns the new kid.
+pub async fn rotate_keys(store: &Store, now_ms: i64) -> Result<String, SsoError> {
+    let (kid, pkcs8, jwk) = jwt::generate_es256()?;
+    store
+        .oidc()
+        .add_key(&kid, "ES256", &pkcs8, &jwk.to_string())
+        .await?;
+    store.oidc().retire_all_but(&kid, now_ms).await?;
+    Ok(kid)
+}
+
+/// A client as asked for by the CLI or the dashboard.
+#[derive(Clone, Debug, Default)]
+pub struct ClientSpec {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub public: bool,
+    pub scopes: Vec<String>,
+    pub require_2fa: bool,
+    pub allow_portal_session: bool,
+    /// The secret for a confidential client (None: one is generated).
+    pub secret: Option<String>,
+}
+
+/// Registers a client; for a confidential one, returns the secret (shown
+/// once; only its hash is kept).
+pub async fn add_client(
+    store: &Store,
+    spec: &ClientSpec,
+) -> Result<(OidcClient, Option<String>), SsoError> {
+    let name = spec.name.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(SsoError::Invalid(
+            "client name: 1 to 64 of A-Z a-z 0-9 - _ .".into(),
+        ));
+    }
+    if spec.redirect_uris.is_empty() || spec.redirect_uris.len() > 20 {
+        return Err(SsoError::Invalid("give 1 to 20 redirect URIs".into()));
+    }
+    for uri in &spec.redirect_uris {
+        check_url("redirect URI", uri)?;
+    }
+    let mut scopes: Vec<String> = if spec.scopes.is_empty() {
+        vec!["openid".into(), "profile".into()]
+    } else {
+        spec.scopes.clone()
+    };
+    scopes.sort();
+    scopes.dedup();
+    if let Some(bad) = scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+        return Err(SsoError::Invalid(format!(
+            "scope {bad:?} (one of {})",
+            SCOPES.join(", ")
+        )));
+    }
+    let secret = match (spec.public, &spec.secret) {
+        (true, Some(_)) => return Err(SsoError::Invalid("a public client has no secret".into())),
+        (true, None) => None,
+        (false, Some(s)) if s.len() < 32 => {
+            return Err(SsoError::Invalid(
+                "a client secret needs 32 characters or more".into(),
+            ))
+        }
+        (false, Some(s)) => Some(s.clone()),
+        (false, None) => {
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            Some(hex::encode(bytes))
+        }
+    };
+    let secret_hash = secret
+        .as_deref()
+        .map(crate::credentials::hash_password)
+        .transpose()
+        .map_err(|e| SsoError::Invalid(e.to_string()))?;
+    let client = store
+        .oidc()
+        .add_client(&NewOidcClient {
+            name: name.to_string(),
+            secret_hash,
+            redirect_uris: spec.redirect_uris.clone(),
+            scopes,
+            require_2fa: spec.require_2fa,
+            allow_portal_session: spec.allow_portal_session,
+        })
+        .await?;
+    Ok((client, secret.filter(|_| spec.secret.is_none())))
+}
+
+async fn discovery(State(s): State<Arc<SsoState>>) -> Response {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=3600")],
+        Json(s.discovery()),
+    )
+        .into_response()
+}
+
+async fn jwks(State(s): State<Arc<SsoState>>) -> Response {
+    match s.jwks(crate::clock::now_ms()).await {
+        Ok(keys) => (
+            [(header::CACHE_CONTROL, "public, max-age=300")],
+            Json(json!({ "keys": keys })),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "jwks");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+        }
+    }
+}
+
+/// The provider's routes, under the issuer's path.
+pub fn router(state: Arc<SsoState>) -> Router {
+    let base = state.base_path();
+    Router::new()
+        .route(
+            &format!("{base}/.well-known/openid-configuration"),
+            get(discovery),
+        )
+        .route(&format!("{base}/jwks"), get(jwks))
+        .with_state(state)
+}

@@ -1,0 +1,273 @@
+//! The OpenID Connect provider's signing keys and its clients (issue 15).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::rows::{conflict_or, from_json, get_bool, now_ms, to_json};
+use super::secretbox::Purpose;
+use super::{Result, Store, StoreError};
+
+/// A signing key: the private half (PKCS#8) opened from its sealed form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_pkcs8: Vec<u8>,
+    /// The public half as a JWK (JSON text).
+    pub public_jwk: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("created_at", &self.created_at)
+            .field("retired_at", &self.retired_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A relying party.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct OidcClient {
+    pub id: i64,
+    pub name: String,
+    /// argon2id of the client secret; None for public clients.
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub require_2fa: bool,
+    pub allow_portal_session: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A new client, checked by the caller (the SSO service).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewOidcClient {
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub require_2fa: bool,
+    pub allow_portal_session: bool,
+}
+
+pub struct Oidc<'a> {
+    store: &'a Store,
+}
+
+const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, scopes, require_2fa, \
+     allow_portal_session, created_at, updated_at";
+
+fn client_of(r: &AnyRow) -> Result<OidcClient> {
+    Ok(OidcClient {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        secret_hash: r.try_get("secret_hash")?,
+        public: get_bool(r, "public")?,
+        redirect_uris: from_json(&r.try_get::<String, _>("redirect_uris")?, "redirect_uris")?,
+        scopes: from_json(&r.try_get::<String, _>("scopes")?, "scopes")?,
+        require_2fa: get_bool(r, "require_2fa")?,
+        allow_portal_session: get_bool(r, "allow_portal_session")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+impl<'a> Oidc<'a> {
+    pub(super) fn new(store: &'a Store) -> Self {
+        Oidc { store }
+    }
+
+    /// Keeps a new signing key (its private half sealed with the data key).
+    pub async fn add_key(
+        &self,
+        kid: &str,
+        alg: &str,
+        private_pkcs8: &[u8],
+        public_jwk: &str,
+    ) -> Result<()> {
+        let sealed = self.store.secrets().seal(Purpose::OidcKey, private_pkcs8)?;
+        sqlx::query(
+            "INSERT INTO oidc_keys (kid, alg, private_enc, public_jwk, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(kid)
+        .bind(alg)
+        .bind(sealed)
+        .bind(public_jwk)
+        .bind(now_ms())
+        .execute(&self.store.pool)
+        .await
+        .map_err(|e| conflict_or(e, || format!("key {kid}")))?;
+        Ok(())
+    }
+
+    /// Retires every key but `keep` (they stay published for the grace).
+    pub async fn retire_all_but(&self, keep: &str, at_ms: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE oidc_keys SET retired_at = $1 WHERE kid <> $2 AND retired_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(keep)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Keys not retired, or retired after `published_since_ms`, newest
+    /// first: the first is the one that signs.
+    pub async fn keys(&self, published_since_ms: i64) -> Result<Vec<SigningKey>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, private_enc, public_jwk, created_at, retired_at FROM oidc_keys \
+             WHERE retired_at IS NULL OR retired_at >= $1 ORDER BY created_at DESC, kid",
+        )
+        .bind(published_since_ms)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let sealed: Vec<u8> = r.try_get("private_enc")?;
+                Ok(SigningKey {
+                    kid: r.try_get("kid")?,
+                    alg: r.try_get("alg")?,
+                    private_pkcs8: self.store.secrets().open(Purpose::OidcKey, &sealed)?,
+                    public_jwk: r.try_get("public_jwk")?,
+                    created_at: r.try_get("created_at")?,
+                    retired_at: r.try_get("retired_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn add_client(&self, c: &NewOidcClient) -> Result<OidcClient> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO oidc_clients (name, secret_hash, public, redirect_uris, scopes, require_2fa, \
+             allow_portal_session, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(&c.name)
+        .bind(&c.secret_hash)
+        .bind(c.secret_hash.is_none())
+        .bind(to_json(&c.redirect_uris)?)
+        .bind(to_json(&c.scopes)?)
+        .bind(c.require_2fa)
+        .bind(c.allow_portal_session)
+        .bind(now)
+        .execute(&self.store.pool)
+        .await
+        .map_err(|e| conflict_or(e, || format!("client {}", c.name)))?;
+        self.client(&c.name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("client {}", c.name)))
+    }
+
+    pub async fn client(&self, name: &str) -> Result<Option<OidcClient>> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE name = $1");
+        sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .as_ref()
+            .map(client_of)
+            .transpose()
+    }
+
+    pub async fn clients(&self) -> Result<Vec<OidcClient>> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients ORDER BY name");
+        sqlx::query(&sql)
+            .fetch_all(&self.store.pool)
+            .await?
+            .iter()
+            .map(client_of)
+            .collect()
+    }
+
+    pub async fn remove_client(&self, name: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM oidc_clients WHERE name = $1")
+            .bind(name)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{both, raw_blob};
+    use super::*;
+
+    #[tokio::test]
+    async fn keys_sealed_rotated_and_clients_round_trip() {
+        both(|h| async move {
+            let o = h.store.oidc();
+            o.add_key("k1", "ES256", b"private-one", "{\"kid\":\"k1\"}")
+                .await
+                .unwrap();
+            let blob = raw_blob(&h.store, "SELECT private_enc FROM oidc_keys").await;
+            assert!(
+                !blob.windows(11).any(|w| w == b"private-one"),
+                "sealed at rest"
+            );
+            assert!(matches!(
+                o.add_key("k1", "ES256", b"x", "{}").await,
+                Err(StoreError::Conflict(_))
+            ));
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            o.add_key("k2", "ES256", b"private-two", "{\"kid\":\"k2\"}")
+                .await
+                .unwrap();
+            assert_eq!(o.retire_all_but("k2", 1_000).await.unwrap(), 1);
+            let keys = o.keys(0).await.unwrap();
+            assert_eq!(
+                keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+                ["k2", "k1"]
+            );
+            assert_eq!(keys[1].private_pkcs8, b"private-one");
+            assert!(!format!("{:?}", keys[0]).contains("private-two"));
+            // Past its grace, the retired key is no longer published.
+            let keys = o.keys(2_000).await.unwrap();
+            assert_eq!(
+                keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+                ["k2"]
+            );
+
+            let new = NewOidcClient {
+                name: "meetings".into(),
+                secret_hash: Some("$argon2id$v=19$...".into()),
+                redirect_uris: vec!["https://meet.example.cn/cb".into()],
+                scopes: vec!["openid".into(), "profile".into()],
+                require_2fa: true,
+                allow_portal_session: false,
+            };
+            let c = o.add_client(&new).await.unwrap();
+            assert!(!c.public && c.require_2fa && !c.allow_portal_session);
+            assert_eq!(c.redirect_uris, new.redirect_uris);
+            assert!(matches!(
+                o.add_client(&new).await,
+                Err(StoreError::Conflict(_))
+            ));
+            let public = o
+                .add_client(&NewOidcClient {
+                    name: "drafting".into(),
+                    secret_hash: None,
+                    allow_portal_session: true,
+                    ..new.clone()
+                })
+                .await
+                .unwrap();
+            assert!(public.public && public.allow_portal_session);
+            assert_eq!(o.clients().await.unwrap().len(), 2);
+            assert!(o.remove_client("meetings").await.unwrap());
+            assert!(!o.remove_client("meetings").await.unwrap());
+            assert!(o.client("meetings").await.unwrap().is_none());
+        })
+        .await;
+    }
+}

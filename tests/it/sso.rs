@@ -1,0 +1,281 @@
+//! The OpenID Connect provider so far (issue 15), on both backends:
+//! discovery and JWKS on the portal listener, key rotation with the old
+//! key still published, and clients registered from the CLI (exact
+//! redirect URIs, HTTPS only off loopback, secrets shown once and kept as
+//! hashes), every change audited.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{backends, TestEnv};
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let r = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+        .get(url)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    let body = r.bytes().await.expect("body");
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn discovery_jwks_rotation_and_clients_on_both_backends() {
+    for db in backends() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(run(&db));
+    }
+}
+
+async fn run(db: &crate::helpers::Db) {
+    let which = db.name();
+    // No issuer and no portal.public_url: no provider.
+    let env = TestEnv::new(db);
+    let server = tokio::task::block_in_place(|| env.start());
+    let (status, _) = get_json(&format!("http://{}/oidc/jwks", server.http)).await;
+    assert_eq!(status, 404, "{which}");
+    drop(server);
+
+    let mut env = TestEnv::new(db);
+    env.set("PORTICO_SSO__ISSUER", "http://127.0.0.1/oidc");
+    let server = tokio::task::block_in_place(|| env.start());
+    let base = format!("http://{}/oidc", server.http);
+    let (status, doc) = get_json(&format!("{base}/.well-known/openid-configuration")).await;
+    assert_eq!(status, 200, "{which}: {doc}");
+    assert_eq!(doc["issuer"], "http://127.0.0.1/oidc");
+    assert_eq!(doc["jwks_uri"], "http://127.0.0.1/oidc/jwks");
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["ES256"])
+    );
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    let (status, jwks) = get_json(&format!("{base}/jwks")).await;
+    assert_eq!(status, 200, "{which}");
+    let keys = jwks["keys"].as_array().expect("keys").clone();
+    assert_eq!(keys.len(), 1, "{which}: the first start made one key");
+    assert_eq!(
+        (keys[0]["kty"].as_str(), keys[0]["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    assert!(
+        keys[0].get("d").is_none(),
+        "{which}: no private part published"
+    );
+
+    // Rotation: a new key signs, the old one stays for the grace period.
+    let out = env.cli_ok(&["oidc", "rotate-keys"], None);
+    assert!(out.contains("new signing key"), "{which}: {out}");
+    let (_, jwks) = get_json(&format!("{base}/jwks")).await;
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str())
+        .collect();
+    assert_eq!(kids.len(), 2, "{which}: {jwks}");
+    assert_eq!(
+        kids[1],
+        keys[0]["kid"].as_str().unwrap_or(""),
+        "{which}: the old key is still there, second"
+    );
+
+    // Clients.
+    let out = env.cli_ok(
+        &[
+            "oidc",
+            "client",
+            "add",
+            "meetings",
+            "--redirect-uri",
+            "https://meet.example.cn/cb",
+            "--redirect-uri",
+            "http://127.0.0.1:8080/cb",
+            "--scope",
+            "openid profile groups",
+            "--allow-portal-session",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("confidential") && out.contains("groups openid profile"),
+        "{which}: {out}"
+    );
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("client secret (shown once): "))
+        .expect("secret shown once");
+    assert_eq!(secret.len(), 64, "{which}");
+    let out = env.cli_ok(
+        &[
+            "oidc",
+            "client",
+            "add",
+            "drafting",
+            "--redirect-uri",
+            "https://draft.example.cn/cb",
+            "--public",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("public") && !out.contains("secret"),
+        "{which}: {out}"
+    );
+    let out = env.cli_ok(
+        &[
+            "oidc",
+            "client",
+            "add",
+            "wechat-svc",
+            "--redirect-uri",
+            "https://wx.example.cn/cb",
+            "--secret-stdin",
+            "--require-2fa",
+        ],
+        Some("a-long-enough-secret-for-the-wechat-service\n"),
+    );
+    assert!(
+        !out.contains("shown once"),
+        "{which}: a given secret is not printed: {out}"
+    );
+    for (args, stdin) in [
+        (
+            vec![
+                "oidc",
+                "client",
+                "add",
+                "evil",
+                "--redirect-uri",
+                "http://evil.example.com/cb",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "oidc",
+                "client",
+                "add",
+                "frag",
+                "--redirect-uri",
+                "https://a.example.cn/cb#x",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "oidc",
+                "client",
+                "add",
+                "meetings",
+                "--redirect-uri",
+                "https://meet.example.cn/cb",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "oidc",
+                "client",
+                "add",
+                "scopes",
+                "--redirect-uri",
+                "https://a.example.cn/cb",
+                "--scope",
+                "admin",
+            ],
+            None,
+        ),
+        (
+            vec![
+                "oidc",
+                "client",
+                "add",
+                "short",
+                "--redirect-uri",
+                "https://a.example.cn/cb",
+                "--secret-stdin",
+            ],
+            Some("short\n"),
+        ),
+        (
+            vec![
+                "oidc",
+                "client",
+                "add",
+                "bad name!",
+                "--redirect-uri",
+                "https://a.example.cn/cb",
+            ],
+            None,
+        ),
+        (vec!["oidc", "client", "add", "none", "--public"], None),
+    ] {
+        let out = env.cli(&args, stdin);
+        assert!(!out.status.success(), "{which}: {args:?} must fail");
+    }
+    let list: Value =
+        serde_json::from_str(&env.cli_ok(&["oidc", "client", "list", "--json"], None))
+            .expect("json");
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(names, ["drafting", "meetings", "wechat-svc"], "{which}");
+    let text = serde_json::to_string(&list).expect("text");
+    assert!(
+        !text.contains("argon2") && !text.contains(secret),
+        "{which}: no secret or hash listed"
+    );
+    let store = env.open_store().await;
+    let meetings = store
+        .oidc()
+        .client("meetings")
+        .await
+        .expect("get")
+        .expect("client");
+    let hash = meetings.secret_hash.clone().expect("hash");
+    assert!(
+        hash.starts_with("$argon2id$")
+            && portico::credentials::verify_password(secret.as_bytes(), &hash),
+        "{which}"
+    );
+    assert!(meetings.allow_portal_session && !meetings.public);
+    assert!(
+        store
+            .oidc()
+            .client("wechat-svc")
+            .await
+            .expect("get")
+            .expect("client")
+            .require_2fa
+    );
+    store.close().await;
+    env.cli_ok(&["oidc", "client", "remove", "drafting"], None);
+    assert!(
+        !env.cli(&["oidc", "client", "remove", "drafting"], None)
+            .status
+            .success(),
+        "{which}"
+    );
+
+    let trail = env.cli_ok(&["audit", "export"], None);
+    for action in ["oidc.rotate-keys", "oidc.client.add", "oidc.client.remove"] {
+        assert!(trail.contains(action), "{which}: audit lacks {action}");
+    }
+    drop(server);
+}
