@@ -246,9 +246,22 @@ pub fn model_of(floor: Floor, sites: Vec<Site>, cfg: &CoverageConfig) -> FloorMo
         .walls
         .iter()
         .filter_map(|w| {
-            let loss_db = w
-                .loss_db
-                .or_else(|| material_loss(&w.material, &floor.materials))?;
+            let loss_db = match w.loss_db {
+                Some(custom) => custom,
+                // A material's loss, times the factor calibration fitted
+                // for it on this floor (per band), if any.
+                None => {
+                    let table = material_loss(&w.material, &floor.materials)?;
+                    let mut scaled = table;
+                    for b in Band::ALL {
+                        let key = format!("{}/{}", band_label(b), w.material);
+                        if let Some(f) = floor.calibration.as_ref().and_then(|c| c.get(&key)) {
+                            scaled[b.index()] = table[b.index()] * f;
+                        }
+                    }
+                    scaled
+                }
+            };
             Some(Wall {
                 x1: w.x1,
                 y1: w.y1,
@@ -654,12 +667,13 @@ pub fn room_hint(seats: u32, peak_clients: Option<i64>, aps: usize) -> Option<St
 /// signals: survey points (a phone at a known place) and neighbour
 /// reports (an AP hearing another, both placed on this floor: the
 /// receiver is the reporting AP at its own height). Returns the fit per
-/// band: N, and the RMS error before and after.
+/// band: N, a loss factor per wall material crossed (1 = the table is
+/// right), and the RMS error before and after.
 pub fn calibrate(
     model: &FloorModel,
     points: &[crate::store::floors::SurveyPoint],
     neighbours: &[crate::store::samples::NeighbourSample],
-) -> BTreeMap<&'static str, calibrate::Fit> {
+) -> BTreeMap<&'static str, calibrate::MaterialFit> {
     let mut out = BTreeMap::new();
     let level = model.floor.level as i32;
     for band in Band::ALL {
@@ -672,28 +686,48 @@ pub fn calibrate(
                 .position(|k| model.sites.get(*k).is_some_and(|s| s.ap == ap))?;
             tx.get(k)
         };
-        // A measured signal at (x, y), `receiver_z` up, from `t`.
+        // A measured signal at (x, y), `receiver_z` up, from `t`: the
+        // walls crossed split by material at their table loss (what the
+        // fit corrects), floor slabs and custom walls as they are.
         let measure = |t: &Transmitter, at: (f64, f64), receiver_z: f64, dbm: f64| {
-            let rp = Params {
-                receiver_height_m: receiver_z,
-                ..*p
-            };
-            let dz = f64::from(t.level - level) * rp.floor_height_m + t.z - receiver_z;
+            let dz = f64::from(t.level - level) * p.floor_height_m + t.z - receiver_z;
             let (dx, dy) = (t.x - at.0, t.y - at.1);
-            // The model with N = 0 leaves EIRP − 20·log10(f) + 28 −
-            // obstacles: the obstacles follow.
-            let flat = Params { n: 0.0, ..rp };
-            let no_distance = received_dbm(t, level, at, &model.walls, band, &flat);
-            let eirp = t.tx_power_dbm + t.antenna_gain_dbi;
-            calibrate::Measurement {
-                freq_mhz: t.freq_mhz,
-                distance_m: (dx * dx + dy * dy + dz * dz).sqrt(),
-                eirp_dbm: eirp,
-                obstacle_db: eirp - (20.0 * t.freq_mhz.log10() - 28.0) - no_distance,
-                measured_dbm: dbm,
+            let floors = f64::from((t.level - level).unsigned_abs());
+            let mut other = floors * p.slab_db;
+            let mut walls: Vec<(String, f64)> = Vec::new();
+            if t.level == level {
+                for w in &model.floor.walls {
+                    if !super::model::segments_cross((t.x, t.y), at, (w.x1, w.y1), (w.x2, w.y2)) {
+                        continue;
+                    }
+                    match (
+                        w.loss_db,
+                        material_loss(&w.material, &model.floor.materials),
+                    ) {
+                        (Some(custom), _) => other += custom[band.index()],
+                        (None, Some(table)) => {
+                            match walls.iter_mut().find(|(m, _)| *m == w.material) {
+                                Some((_, l)) => *l += table[band.index()],
+                                None => walls.push((w.material.clone(), table[band.index()])),
+                            }
+                        }
+                        (None, None) => {}
+                    }
+                }
+            }
+            let walls_total: f64 = walls.iter().map(|(_, l)| l).sum();
+            calibrate::MaterialMeasurement {
+                base: calibrate::Measurement {
+                    freq_mhz: t.freq_mhz,
+                    distance_m: (dx * dx + dy * dy + dz * dz).sqrt(),
+                    eirp_dbm: t.tx_power_dbm + t.antenna_gain_dbi,
+                    obstacle_db: other + walls_total,
+                    measured_dbm: dbm,
+                },
+                walls,
             }
         };
-        let mut measurements: Vec<calibrate::Measurement> = points
+        let mut measurements: Vec<calibrate::MaterialMeasurement> = points
             .iter()
             .filter(|pt| pt.band == label && pt.floor == model.floor.id)
             .filter_map(|pt| {
@@ -729,7 +763,7 @@ pub fn calibrate(
                 ));
             }
         }
-        if let Some(fit) = calibrate::fit_exponent(&measurements, p.n, 3) {
+        if let Some(fit) = calibrate::fit_with_materials(&measurements, p.n, 3) {
             out.insert(label, fit);
         }
     }
@@ -1087,6 +1121,76 @@ mod tests {
         assert!((both["5"].n - true_n).abs() < 0.2);
         // Nothing for bands without measurements.
         assert!(!both.contains_key("2.4"));
+    }
+
+    #[test]
+    fn calibration_corrects_a_material_and_the_model_applies_it() {
+        use crate::store::floors::FloorWall;
+        let positions = [
+            (3.0, 4.0),
+            (15.0, 5.0),
+            (30.0, 3.0),
+            (8.0, 16.0),
+            (26.0, 14.0),
+            (37.0, 17.0),
+        ];
+        let sites: Vec<Site> = positions
+            .iter()
+            .enumerate()
+            .map(|(k, (x, y))| site(&format!("ap-{k}"), &format!("00:00:00:00:00:0{k}"), *x, *y))
+            .collect();
+        let mut f = floor();
+        f.walls = vec![FloorWall {
+            x1: 20.0,
+            y1: 0.0,
+            x2: 20.0,
+            y2: 20.0,
+            material: "concrete".into(),
+            loss_db: None,
+        }];
+        let model = model_of(f.clone(), sites.clone(), &CoverageConfig::default());
+        // The concrete here costs 1.4 × the table's 15 dB at 5 GHz.
+        let (true_n, factor) = (33.0, 1.4);
+        let mut reports = Vec::new();
+        for (a, pa) in positions.iter().enumerate() {
+            for (b, pb) in positions.iter().enumerate() {
+                if a == b {
+                    continue;
+                }
+                let d = ((pa.0 - pb.0).powi(2) + (pa.1 - pb.1).powi(2)).sqrt();
+                let crosses = (pa.0 < 20.0) != (pb.0 < 20.0);
+                let wall = if crosses { 15.0 * factor } else { 0.0 };
+                reports.push(NeighbourSample {
+                    reporter: format!("00:00:00:00:00:0{a}"),
+                    neighbour: format!("00:00:00:00:00:0{b}"),
+                    band: "5".into(),
+                    channel: Some(36),
+                    rssi: (heard(true_n, d) - wall).round() as i64,
+                    at_ms: 1,
+                });
+            }
+        }
+        let fits = calibrate(&model, &[], &reports);
+        let fit = &fits["5"];
+        assert!((fit.n - true_n).abs() < 0.5, "{fit:?}");
+        let c = fit.factors["concrete"];
+        assert!((c - factor).abs() < 0.1, "{fit:?}");
+        assert!(
+            fit.rmse_after_db < 0.6 && fit.rmse_before_db > 2.0,
+            "{fit:?}"
+        );
+        // Stored as the floor keeps it, the factor scales that wall.
+        f.calibration = Some(BTreeMap::from([
+            ("5".to_string(), fit.n),
+            ("5/concrete".to_string(), c),
+        ]));
+        let calibrated = model_of(f, sites, &CoverageConfig::default());
+        assert!((calibrated.walls[0].loss_db[1] - 15.0 * c).abs() < 1e-9);
+        assert_eq!(
+            calibrated.walls[0].loss_db[0], 12.0,
+            "other bands keep the table"
+        );
+        assert_eq!(calibrated.params[1].n, fit.n);
     }
 
     #[test]

@@ -1049,9 +1049,28 @@ pub async fn calibrate(
     let mut lines = Vec::new();
     for (band, fit) in &fits {
         kept.insert((*band).to_string(), (fit.n * 100.0).round() / 100.0);
+        for (material, factor) in &fit.factors {
+            kept.insert(
+                format!("{band}/{material}"),
+                (factor * 100.0).round() / 100.0,
+            );
+        }
+        let factors: Vec<String> = fit
+            .factors
+            .iter()
+            .map(|(m, f)| format!("{m} × {f:.2}"))
+            .collect();
         lines.push(format!(
-            "{band} GHz: N {:.1} ({} points), RMS error {:.1} dB → {:.1} dB",
-            fit.n, fit.points, fit.rmse_before_db, fit.rmse_after_db
+            "{band} GHz: N {:.1} ({} points){}, RMS error {:.1} dB → {:.1} dB",
+            fit.n,
+            fit.points,
+            if factors.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", factors.join(", "))
+            },
+            fit.rmse_before_db,
+            fit.rmse_after_db
         ));
     }
     state

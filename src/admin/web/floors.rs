@@ -502,6 +502,12 @@ pub async fn floor_calibrate(
     let mut kept: BTreeMap<String, f64> = model.floor.calibration.clone().unwrap_or_default();
     for (band, fit) in &fits {
         kept.insert((*band).to_string(), (fit.n * 100.0).round() / 100.0);
+        for (material, factor) in &fit.factors {
+            kept.insert(
+                format!("{band}/{material}"),
+                (factor * 100.0).round() / 100.0,
+            );
+        }
     }
     state
         .store
