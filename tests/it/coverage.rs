@@ -238,6 +238,44 @@ async fn run(db: &crate::helpers::Db) {
     let (status, _) = api.json("GET", "/api/v1/floors/nope", None).await;
     assert_eq!(status, 404, "{which}");
 
+    // --- A plan: SVG is rasterised, its size over the scale sets the floor's.
+    let f5 = f4["id"].as_i64().expect("id");
+    let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="800" height="400"><rect x="10" y="10" width="780" height="380" fill="none" stroke="black"/></svg>"#;
+    let r = api
+        .http
+        .put(format!(
+            "{}/api/v1/floors/{f5}/plan?scale_px_per_m=20",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .body(svg)
+        .send()
+        .await
+        .expect("plan");
+    assert_eq!(r.status().as_u16(), 200, "{which}");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(
+        (body["width_m"].as_f64(), body["height_m"].as_f64()),
+        (Some(40.0), Some(20.0)),
+        "{which}: {body}"
+    );
+    let (status, ct, png) = api
+        .send("GET", &format!("/api/v1/floors/{f5}/plan"), None)
+        .await;
+    assert_eq!((status, ct.as_str()), (200, "image/png"), "{which}");
+    assert!(png.starts_with(b"\x89PNG"), "{which}");
+    for bad in [&b"GIF89a"[..], b"<svg", b""] {
+        let r = api
+            .http
+            .put(format!("{}/api/v1/floors/{f5}/plan", api.base))
+            .bearer_auth(&api.token)
+            .body(bad.to_vec())
+            .send()
+            .await
+            .expect("plan");
+        assert_eq!(r.status().as_u16(), 400, "{which}: {bad:?}");
+    }
+
     // --- PUT placement --------------------------------------------------------------
     let placement = json!({"floor": floor, "x": 4, "y": 5, "z": 1.0, "antenna_gain_dbi": 0, "tx_power_dbm": {"2.4": 17, "5": 20}});
     let (status, body) = api

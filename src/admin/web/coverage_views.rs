@@ -1188,7 +1188,12 @@ pub async fn store_plan(
     let (image, mime, w, h) = match image_size(body) {
         Some((mime, w, h)) => (body.to_vec(), mime, w, h),
         None => {
-            let (png, w, h) = service::rasterise_svg(body).map_err(WebError::from)?;
+            // Rendering is CPU work: off the async threads.
+            let svg = body.to_vec();
+            let (png, w, h) = tokio::task::spawn_blocking(move || service::rasterise_svg(&svg))
+                .await
+                .map_err(|e| WebError::Internal(format!("plan: {e}")))?
+                .map_err(WebError::from)?;
             (png, "image/png", w, h)
         }
     };

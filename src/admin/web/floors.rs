@@ -191,7 +191,8 @@ pub async fn floor_areas(
     Ok(Json(f).into_response())
 }
 
-/// `PUT /api/v1/floors/{id}/plan`: the plan image (PNG or JPEG body);
+/// `PUT /api/v1/floors/{id}/plan`: the plan image (PNG or JPEG body, or
+/// SVG, rasterised once);
 /// `?scale_px_per_m=` sets the floor's size from the image.
 #[derive(Deserialize)]
 pub struct PlanParams {
@@ -233,34 +234,12 @@ pub async fn floor_plan_put(
     body: Bytes,
 ) -> ApiResult<Response> {
     let id = floor_id(&id)?;
-    if body.len() > MAX_PLAN_BYTES {
-        return Err(
-            WebError::BadRequest(format!("the plan image is over {MAX_PLAN_BYTES} bytes")).into(),
-        );
+    if q.scale_px_per_m
+        .is_some_and(|s| !(s.is_finite() && s > 0.0))
+    {
+        return Err(WebError::BadRequest("scale_px_per_m must be above 0".into()).into());
     }
-    let (mime, w, h) = image_size(&body)
-        .ok_or_else(|| WebError::BadRequest("the plan must be a PNG or JPEG image".into()))?;
-    let size = match q.scale_px_per_m {
-        Some(s) if s.is_finite() && s > 0.0 => Some((f64::from(w) / s, f64::from(h) / s)),
-        Some(_) => {
-            return Err(WebError::BadRequest("scale_px_per_m must be above 0".into()).into())
-        }
-        None => None,
-    };
-    let f = state
-        .store
-        .floors()
-        .set_plan(id, &body, mime, size)
-        .await
-        .map_err(WebError::from)?;
-    audit(
-        &state,
-        &c,
-        "floor.plan",
-        &format!("{}/{}", f.building, f.name),
-        json!({"type": mime, "width_px": w, "height_px": h, "bytes": body.len()}),
-    )
-    .await?;
+    let f = super::coverage_views::store_plan(&state, &c, id, &body, q.scale_px_per_m).await?;
     Ok(Json(f).into_response())
 }
 
