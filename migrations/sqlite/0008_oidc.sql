@@ -25,3 +25,17 @@ CREATE TABLE oidc_clients (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
 );
+-- Tokens the provider issued (only their SHA-256 is kept): access tokens
+-- (client_credentials and, later, the code flow) with their scopes; a
+-- revoked or expired token is inactive at introspection.
+CREATE TABLE oidc_tokens (
+    token_hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    client TEXT NOT NULL,
+    subject TEXT,
+    scopes TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX oidc_tokens_expiry ON oidc_tokens (expires_at);

@@ -2,22 +2,26 @@
 //! 15). So far: the signing keys (ES256, sealed with the data key, rotated
 //! with a grace period), the clients (`portico oidc client ...`, secrets
 //! as argon2id hashes, exact redirect URIs), and the discovery document and
-//! JWKS on the portal listener. The authorization, token, userinfo,
-//! logout, revocation and introspection endpoints come next.
+//! JWKS on the portal listener, and for services the token endpoint's
+//! `client_credentials` grant with introspection (RFC 7662) and
+//! revocation (RFC 7009). The authorization code flow, userinfo and
+//! logout come next.
 
 pub mod jwt;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
-use crate::store::oidc::{NewOidcClient, OidcClient};
+use crate::store::oidc::{IssuedToken, NewOidcClient, OidcClient};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -243,6 +247,240 @@ async fn jwks(State(s): State<Arc<SsoState>>) -> Response {
     }
 }
 
+/// How long an access token lives.
+pub const ACCESS_TOKEN_TTL_MS: i64 = 3_600_000;
+
+/// An OAuth error answer (RFC 6749 §5.2).
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn form_of(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .take(32)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The client a request authenticates as: HTTP Basic (RFC 6749 §2.3.1,
+/// form-encoded id and secret) or `client_id`/`client_secret` in the body.
+/// A public client has no secret and cannot authenticate here.
+async fn authenticate(
+    store: &Store,
+    headers: &HeaderMap,
+    form: &[(String, String)],
+) -> Option<OidcClient> {
+    let decode = |v: &str| {
+        form_urlencoded::parse(format!("v={v}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
+    let (id, secret) = match headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(auth) => {
+            let raw = auth.strip_prefix("Basic ")?;
+            let text =
+                base64::Engine::decode(&base64::engine::general_purpose::STANDARD, raw.trim())
+                    .ok()?;
+            let text = String::from_utf8(text).ok()?;
+            let (id, secret) = text.split_once(':')?;
+            (decode(id)?, decode(secret)?)
+        }
+        None => (
+            field(form, "client_id")?.to_string(),
+            field(form, "client_secret")?.to_string(),
+        ),
+    };
+    let client = store.oidc().client(&id).await.ok().flatten()?;
+    let hash = client.secret_hash.clone()?;
+    let ok = tokio::task::spawn_blocking(move || {
+        crate::credentials::verify_password(secret.as_bytes(), &hash)
+    })
+    .await
+    .unwrap_or(false);
+    ok.then_some(client)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// `POST <issuer>/token`. So far the `client_credentials` grant (a
+/// service acting as itself, e.g. the meeting app reading presence).
+async fn token(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_of(&body);
+    let Some(client) = authenticate(&s.store, &headers, &form).await else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    };
+    match field(&form, "grant_type") {
+        Some("client_credentials") => {}
+        Some("authorization_code" | "refresh_token") => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "not served yet",
+            );
+        }
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "grant_type",
+            )
+        }
+    }
+    // A service gets the scopes it asks for among its own, never openid
+    // or profile (there is no user).
+    let allowed: Vec<String> = client
+        .scopes
+        .iter()
+        .filter(|x| *x != "openid" && *x != "profile")
+        .cloned()
+        .collect();
+    let asked: Vec<String> = match field(&form, "scope") {
+        Some(sc) => sc.split_whitespace().map(str::to_string).collect(),
+        None => allowed.clone(),
+    };
+    if let Some(bad) = asked.iter().find(|a| !allowed.contains(a)) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("scope {bad} is not this client's"),
+        );
+    }
+    let now = crate::clock::now_ms();
+    let access = {
+        use rand::RngCore;
+        let mut b = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut b);
+        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
+    };
+    let issued = IssuedToken {
+        kind: "access".into(),
+        client: client.name.clone(),
+        subject: None,
+        scopes: asked.clone(),
+        issued_at: now,
+        expires_at: now + ACCESS_TOKEN_TTL_MS,
+        revoked_at: None,
+    };
+    if let Err(e) = s
+        .store
+        .oidc()
+        .add_token(&token_hash(&access), &issued)
+        .await
+    {
+        tracing::error!(error = %e, "token");
+        return oauth_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "internal error",
+        );
+    }
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(json!({
+            "access_token": access,
+            "token_type": "Bearer",
+            "expires_in": ACCESS_TOKEN_TTL_MS / 1000,
+            "scope": asked.join(" "),
+        })),
+    )
+        .into_response()
+}
+
+/// `POST <issuer>/introspect` (RFC 7662): active only for a token issued
+/// to the asking client (its audience), unrevoked and unexpired.
+async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_of(&body);
+    let Some(client) = authenticate(&s.store, &headers, &form).await else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    };
+    let inactive = || Json(json!({"active": false})).into_response();
+    let Some(tok) = field(&form, "token") else {
+        return inactive();
+    };
+    let now = crate::clock::now_ms();
+    match s.store.oidc().token(&token_hash(tok)).await {
+        Ok(Some(t)) if t.client == client.name && t.revoked_at.is_none() && t.expires_at > now => {
+            Json(json!({
+                "active": true,
+                "scope": t.scopes.join(" "),
+                "client_id": t.client,
+                "aud": t.client,
+                "sub": t.subject,
+                "iss": s.issuer,
+                "iat": t.issued_at / 1000,
+                "exp": t.expires_at / 1000,
+                "token_type": "Bearer",
+            }))
+            .into_response()
+        }
+        Ok(_) => inactive(),
+        Err(e) => {
+            tracing::error!(error = %e, "introspect");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+            )
+        }
+    }
+}
+
+/// `POST <issuer>/revoke` (RFC 7009): 200 whatever the token was.
+async fn revoke(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = form_of(&body);
+    let Some(client) = authenticate(&s.store, &headers, &form).await else {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
+    };
+    if let Some(tok) = field(&form, "token") {
+        let at = crate::clock::now_ms();
+        if let Err(e) = s
+            .store
+            .oidc()
+            .revoke_token(&token_hash(tok), &client.name, at)
+            .await
+        {
+            tracing::error!(error = %e, "revoke");
+            return oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "internal error",
+            );
+        }
+    }
+    StatusCode::OK.into_response()
+}
+
 /// The provider's routes, under the issuer's path.
 pub fn router(state: Arc<SsoState>) -> Router {
     let base = state.base_path();
@@ -252,5 +490,9 @@ pub fn router(state: Arc<SsoState>) -> Router {
             get(discovery),
         )
         .route(&format!("{base}/jwks"), get(jwks))
+        .route(&format!("{base}/token"), post(token))
+        .route(&format!("{base}/introspect"), post(introspect))
+        .route(&format!("{base}/revoke"), post(revoke))
+        .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .with_state(state)
 }

@@ -58,6 +58,18 @@ pub struct NewOidcClient {
     pub allow_portal_session: bool,
 }
 
+/// An issued token, by its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub kind: String,
+    pub client: String,
+    pub subject: Option<String>,
+    pub scopes: Vec<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
 pub struct Oidc<'a> {
     store: &'a Store,
 }
@@ -189,6 +201,60 @@ impl<'a> Oidc<'a> {
             .collect()
     }
 
+    /// Keeps an issued token by the SHA-256 (hex) of its text.
+    pub async fn add_token(&self, token_hash: &str, t: &IssuedToken) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oidc_tokens (token_hash, kind, client, subject, scopes, issued_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token_hash)
+        .bind(&t.kind)
+        .bind(&t.client)
+        .bind(&t.subject)
+        .bind(to_json(&t.scopes)?)
+        .bind(t.issued_at)
+        .bind(t.expires_at)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn token(&self, token_hash: &str) -> Result<Option<IssuedToken>> {
+        let row = sqlx::query(
+            "SELECT kind, client, subject, scopes, issued_at, expires_at, revoked_at \
+             FROM oidc_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        row.map(|r| {
+            Ok(IssuedToken {
+                kind: r.try_get("kind")?,
+                client: r.try_get("client")?,
+                subject: r.try_get("subject")?,
+                scopes: from_json(&r.try_get::<String, _>("scopes")?, "scopes")?,
+                issued_at: r.try_get("issued_at")?,
+                expires_at: r.try_get("expires_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Revokes a token of `client` (RFC 7009: someone else's is left).
+    pub async fn revoke_token(&self, token_hash: &str, client: &str, at_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE oidc_tokens SET revoked_at = $1 WHERE token_hash = $2 AND client = $3 \
+             AND revoked_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(token_hash)
+        .bind(client)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
     pub async fn remove_client(&self, name: &str) -> Result<bool> {
         let r = sqlx::query("DELETE FROM oidc_clients WHERE name = $1")
             .bind(name)
@@ -267,6 +333,26 @@ mod tests {
             assert!(o.remove_client("meetings").await.unwrap());
             assert!(!o.remove_client("meetings").await.unwrap());
             assert!(o.client("meetings").await.unwrap().is_none());
+
+            let t = IssuedToken {
+                kind: "access".into(),
+                client: "drafting".into(),
+                subject: None,
+                scopes: vec!["presence:read".into()],
+                issued_at: 10,
+                expires_at: 20,
+                revoked_at: None,
+            };
+            o.add_token("h1", &t).await.unwrap();
+            assert_eq!(o.token("h1").await.unwrap(), Some(t.clone()));
+            assert!(o.token("h2").await.unwrap().is_none());
+            assert!(!o.revoke_token("h1", "someone-else", 15).await.unwrap());
+            assert!(o.revoke_token("h1", "drafting", 15).await.unwrap());
+            assert!(!o.revoke_token("h1", "drafting", 16).await.unwrap(), "once");
+            assert_eq!(
+                o.token("h1").await.unwrap().and_then(|t| t.revoked_at),
+                Some(15)
+            );
         })
         .await;
     }

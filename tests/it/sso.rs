@@ -10,6 +10,34 @@ use serde_json::Value;
 
 use crate::helpers::{backends, TestEnv};
 
+/// A form POST with optional HTTP Basic client authentication.
+async fn post_form(url: &str, basic: Option<(&str, &str)>, body: &str) -> (u16, Value, String) {
+    let mut req = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string());
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let r = req.send().await.expect("request");
+    let status = r.status().as_u16();
+    let cache = r
+        .headers()
+        .get("cache-control")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = r.bytes().await.expect("body");
+    (
+        status,
+        serde_json::from_slice(&body).unwrap_or(Value::Null),
+        cache,
+    )
+}
+
 async fn get_json(url: &str) -> (u16, Value) {
     let r = reqwest::Client::builder()
         .timeout(Duration::from_secs(20))
@@ -265,6 +293,141 @@ async fn run(db: &crate::helpers::Db) {
             .require_2fa
     );
     store.close().await;
+    // A service's own token (client_credentials), introspected and revoked.
+    let svc_secret = "presence-service-secret-0123456789abcdef";
+    env.cli_ok(
+        &[
+            "oidc",
+            "client",
+            "add",
+            "presence-svc",
+            "--redirect-uri",
+            "https://p.example.cn/cb",
+            "--scope",
+            "presence:read",
+            "--secret-stdin",
+        ],
+        Some(&format!("{svc_secret}\n")),
+    );
+    let svc = Some(("presence-svc", svc_secret));
+    let (status, tok, cache) = post_form(
+        &format!("{base}/token"),
+        svc,
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(status, 200, "{which}: {tok}");
+    assert_eq!(
+        (
+            tok["token_type"].as_str(),
+            tok["scope"].as_str(),
+            tok["expires_in"].as_i64()
+        ),
+        (Some("Bearer"), Some("presence:read"), Some(3600))
+    );
+    assert!(cache.contains("no-store"), "{which}: {cache}");
+    let access = tok["access_token"].as_str().expect("token").to_string();
+    // The same with the secret in the body (client_secret_post).
+    let (status, _, _) = post_form(
+        &format!("{base}/token"),
+        None,
+        &format!("grant_type=client_credentials&client_id=presence-svc&client_secret={svc_secret}&scope=presence%3Aread"),
+    )
+    .await;
+    assert_eq!(status, 200, "{which}");
+    for (auth, body, code, error) in [
+        (
+            Some(("presence-svc", "wrong-secret")),
+            "grant_type=client_credentials",
+            401,
+            "invalid_client",
+        ),
+        (
+            Some(("drafting", "")),
+            "grant_type=client_credentials",
+            401,
+            "invalid_client",
+        ),
+        (
+            Some(("nobody", "x")),
+            "grant_type=client_credentials",
+            401,
+            "invalid_client",
+        ),
+        (None, "grant_type=client_credentials", 401, "invalid_client"),
+        (
+            svc,
+            "grant_type=password&username=a&password=b",
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            svc,
+            "grant_type=authorization_code&code=x",
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            svc,
+            "grant_type=client_credentials&scope=openid",
+            400,
+            "invalid_scope",
+        ),
+        (
+            svc,
+            "grant_type=client_credentials&scope=groups",
+            400,
+            "invalid_scope",
+        ),
+    ] {
+        let (status, body_json, _) = post_form(&format!("{base}/token"), auth, body).await;
+        assert_eq!(
+            (status, body_json["error"].as_str()),
+            (code, Some(error)),
+            "{which}: {auth:?} {body}"
+        );
+    }
+    let introspect = |who: Option<(&'static str, &'static str)>, token: String| {
+        let url = format!("{base}/introspect");
+        async move { post_form(&url, who, &format!("token={token}")).await }
+    };
+    let (status, info, _) = introspect(Some(("presence-svc", svc_secret)), access.clone()).await;
+    assert_eq!(status, 200, "{which}");
+    assert_eq!(
+        (
+            info["active"].as_bool(),
+            info["scope"].as_str(),
+            info["aud"].as_str()
+        ),
+        (Some(true), Some("presence:read"), Some("presence-svc")),
+        "{which}: {info}"
+    );
+    // Another client is not the token's audience: inactive to it.
+    let other = Some(("wechat-svc", "a-long-enough-secret-for-the-wechat-service"));
+    let (_, info, _) = introspect(other, access.clone()).await;
+    assert_eq!(info["active"], false, "{which}");
+    let (_, info, _) = introspect(Some(("presence-svc", svc_secret)), "forged-token".into()).await;
+    assert_eq!(info["active"], false, "{which}");
+    let (status, _, _) = introspect(None, access.clone()).await;
+    assert_eq!(status, 401, "{which}");
+    // Revocation by someone else leaves it; by its client ends it.
+    let (status, _, _) =
+        post_form(&format!("{base}/revoke"), other, &format!("token={access}")).await;
+    assert_eq!(status, 200, "{which}");
+    let (_, info, _) = introspect(Some(("presence-svc", svc_secret)), access.clone()).await;
+    assert_eq!(
+        info["active"], true,
+        "{which}: another client cannot revoke it"
+    );
+    let (status, _, _) =
+        post_form(&format!("{base}/revoke"), svc, &format!("token={access}")).await;
+    assert_eq!(status, 200, "{which}");
+    let (_, info, _) = introspect(Some(("presence-svc", svc_secret)), access.clone()).await;
+    assert_eq!(info["active"], false, "{which}: revoked");
+    let (status, _, _) =
+        post_form(&format!("{base}/revoke"), None, &format!("token={access}")).await;
+    assert_eq!(status, 401, "{which}");
+
     env.cli_ok(&["oidc", "client", "remove", "drafting"], None);
     assert!(
         !env.cli(&["oidc", "client", "remove", "drafting"], None)
