@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use super::calibrate::MaterialFit;
 pub use super::kpi::{Hole, Kpi, Targets};
 pub use super::model::Band;
 use super::model::{

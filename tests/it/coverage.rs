@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{backends, have_tool, in_ci, repo_path, TestEnv, TestServer};
+use crate::helpers::{have_tool, in_ci, on_each_backend, repo_path, TestEnv, TestServer};
 
 struct Api {
     base: String,
@@ -66,14 +66,7 @@ fn by_hand(tx: f64, f_mhz: f64, n: f64, d: f64, walls_db: f64) -> f64 {
 
 #[test]
 fn floors_walls_placements_and_coverage_over_the_api_on_both_backends() {
-    for db in backends() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(run(&db));
-    }
+    on_each_backend(|db| async move { run(&db).await });
 }
 
 async fn run(db: &crate::helpers::Db) {
@@ -708,14 +701,7 @@ async fn run(db: &crate::helpers::Db) {
 /// signal in its client table, and the tap becomes a measured point.
 #[test]
 fn survey_tap_records_the_phone_signal_its_ap_reports() {
-    for db in backends() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(survey(&db));
-    }
+    on_each_backend(|db| async move { survey(&db).await });
 }
 
 async fn survey(db: &crate::helpers::Db) {
@@ -1003,14 +989,7 @@ fn print_report(report: &std::path::Path) {
 /// those AP-to-AP signals.
 #[test]
 fn neighbour_reports_from_a_polled_controller_calibrate_the_floor() {
-    for db in backends() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(neighbours(&db));
-    }
+    on_each_backend(|db| async move { neighbours(&db).await });
 }
 
 async fn neighbours(db: &crate::helpers::Db) {

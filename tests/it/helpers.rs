@@ -52,6 +52,23 @@ pub fn backends() -> Vec<Db> {
     out
 }
 
+/// Runs an async test body once per backend ([`backends`]), each on a
+/// fresh two-thread runtime.
+pub fn on_each_backend<F, Fut>(body: F)
+where
+    F: Fn(Db) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in backends() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(body(db));
+    }
+}
+
 fn fresh_pg_database(base: &str) -> String {
     use rand::Rng;
     let name = format!("portico_it_{:016x}", rand::thread_rng().gen::<u64>());

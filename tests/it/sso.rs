@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{backends, TestEnv};
+use crate::helpers::{on_each_backend, TestEnv};
 
 /// A form POST with optional HTTP Basic client authentication.
 async fn post_form(url: &str, basic: Option<(&str, &str)>, body: &str) -> (u16, Value, String) {
@@ -54,14 +54,7 @@ async fn get_json(url: &str) -> (u16, Value) {
 
 #[test]
 fn discovery_jwks_rotation_and_clients_on_both_backends() {
-    for db in backends() {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(run(&db));
-    }
+    on_each_backend(|db| async move { run(&db).await });
 }
 
 async fn run(db: &crate::helpers::Db) {

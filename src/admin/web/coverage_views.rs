@@ -16,7 +16,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::floors::{audit, coverage_of, floor_id, image_size, MAX_PLAN_BYTES};
+use super::floors::{
+    audit, calibrate_floor, coverage_of, floor_id, image_size, record_point, MAX_PLAN_BYTES,
+};
 use super::i18n::{Lang, Texts};
 use super::views::{Cell, Field, Form as FormView, Frame, PageView, Row, Section, Table};
 use super::{AdminState, Caller, PageError, WebError};
@@ -1033,61 +1035,25 @@ pub async fn calibrate(
     Path(id): Path<String>,
 ) -> PageResult {
     let id = floor_id(&id).page(&c)?;
-    let model = service::load(&state.store, &state.config.coverage, id)
-        .await
-        .map_err(WebError::from)
-        .page(&c)?;
-    let points = state.store.floors().points(id).await.page(&c)?;
-    let neighbours = state
-        .store
-        .samples()
-        .neighbours(crate::clock::now_ms() - service::NEIGHBOUR_WINDOW_MS)
-        .await
-        .page(&c)?;
-    let fits = service::calibrate(&model, &points, &neighbours);
-    let mut kept = model.floor.calibration.clone().unwrap_or_default();
-    let mut lines = Vec::new();
-    for (band, fit) in &fits {
-        kept.insert((*band).to_string(), (fit.n * 100.0).round() / 100.0);
-        for (material, factor) in &fit.factors {
-            kept.insert(
-                format!("{band}/{material}"),
-                (factor * 100.0).round() / 100.0,
-            );
-        }
-        let factors: Vec<String> = fit
-            .factors
-            .iter()
-            .map(|(m, f)| format!("{m} × {f:.2}"))
-            .collect();
-        lines.push(format!(
-            "{band} GHz: N {:.1} ({} points){}, RMS error {:.1} dB → {:.1} dB",
-            fit.n,
-            fit.points,
-            if factors.is_empty() {
-                String::new()
-            } else {
-                format!(", {}", factors.join(", "))
-            },
-            fit.rmse_before_db,
-            fit.rmse_after_db
-        ));
-    }
-    state
-        .store
-        .floors()
-        .set_calibration(id, &kept)
-        .await
-        .page(&c)?;
-    audit(
-        &state,
-        &c,
-        "floor.calibrate",
-        &id.to_string(),
-        json!({"fits": fits}),
-    )
-    .await
-    .page(&c)?;
+    let (fits, _) = calibrate_floor(&state, &c, id).await.page(&c)?;
+    let lines: Vec<String> = fits
+        .iter()
+        .map(|(band, fit)| {
+            let factors: Vec<String> = fit
+                .factors
+                .iter()
+                .map(|(m, f)| format!(", {m} × {f:.2}"))
+                .collect();
+            format!(
+                "{band} GHz: N {:.1} ({} points){}, RMS error {:.1} dB → {:.1} dB",
+                fit.n,
+                fit.points,
+                factors.concat(),
+                fit.rmse_before_db,
+                fit.rmse_after_db
+            )
+        })
+        .collect();
     let notice = if lines.is_empty() {
         Section::error("no band has 3 measured points yet")
     } else {
@@ -1541,31 +1507,13 @@ pub async fn add_point(
     let t = c.lang.texts();
     let id = floor_id(&id).page(&c)?;
     let result = async {
-        let p = SurveyPoint {
-            id: 0,
-            floor: id,
-            x: number("x", &f.x)?,
-            y: number("y", &f.y)?,
-            band: f.band.clone(),
-            ap: f.ap.clone(),
-            rssi_dbm: number("rssi_dbm", &f.rssi_dbm)?,
-            source: "survey".into(),
-            taken_by: Some(c.username.clone()),
-            taken_at: 0,
-        };
-        state.store.floors().add_point(&p).await?;
-        audit(
-            &state,
-            &c,
-            "floor.point",
-            &id.to_string(),
-            json!({"ap": p.ap, "rssi_dbm": p.rssi_dbm}),
-        )
-        .await
+        let at = (number("x", &f.x)?, number("y", &f.y)?);
+        let rssi = number("rssi_dbm", &f.rssi_dbm)?;
+        record_point(&state, &c, id, at, &f.band, &f.ap, rssi, "survey").await
     }
     .await;
     let notice = match result {
-        Ok(()) => Section::notice(t.cov_points),
+        Ok(_) => Section::notice(t.cov_points),
         Err(e) => input_error(t, &c, e)?,
     };
     floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await

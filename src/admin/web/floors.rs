@@ -15,7 +15,7 @@ use serde_json::json;
 use super::api::{ApiJson, ApiQuery};
 use super::{AdminState, ApiError, Caller, WebError};
 use crate::admin::audit::Outcome;
-use crate::coverage::service::{self, Band, CoverageError, FloorCoverage, Metric};
+use crate::coverage::service::{self, Band, CoverageError, FloorCoverage, MaterialFit, Metric};
 use crate::store::floors::{Area, Floor, FloorWall, NewFloor, Placement, SurveyPoint};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -425,33 +425,57 @@ pub async fn floor_point(
     if !matches!(source.as_str(), "survey" | "neighbour") {
         return Err(WebError::BadRequest("source: survey or neighbour".into()).into());
     }
-    let p = SurveyPoint {
-        id: 0,
-        floor,
-        x: b.x,
-        y: b.y,
-        band: b.band,
-        ap: b.ap,
-        rssi_dbm: b.rssi_dbm,
-        source,
-        taken_by: Some(c.username.clone()),
-        taken_at: 0,
-    };
-    let saved = state
-        .store
-        .floors()
-        .add_point(&p)
-        .await
-        .map_err(WebError::from)?;
-    audit(
+    let saved = record_point(
         &state,
         &c,
-        "floor.point",
-        &floor.to_string(),
-        json!({"ap": saved.ap, "band": saved.band, "rssi_dbm": saved.rssi_dbm}),
+        floor,
+        (b.x, b.y),
+        &b.band,
+        &b.ap,
+        b.rssi_dbm,
+        &source,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(saved)).into_response())
+}
+
+/// Keeps a measured point taken by the caller, audited.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn record_point(
+    state: &AdminState,
+    c: &Caller,
+    floor: i64,
+    (x, y): (f64, f64),
+    band: &str,
+    ap: &str,
+    rssi_dbm: f64,
+    source: &str,
+) -> Result<SurveyPoint, WebError> {
+    let saved = state
+        .store
+        .floors()
+        .add_point(&SurveyPoint {
+            id: 0,
+            floor,
+            x,
+            y,
+            band: band.to_string(),
+            ap: ap.to_string(),
+            rssi_dbm,
+            source: source.to_string(),
+            taken_by: Some(c.username.clone()),
+            taken_at: 0,
+        })
+        .await?;
+    audit(
+        state,
+        c,
+        "floor.point",
+        &floor.to_string(),
+        json!({"ap": saved.ap, "band": saved.band, "rssi_dbm": saved.rssi_dbm, "source": saved.source}),
+    )
+    .await?;
+    Ok(saved)
 }
 
 /// `POST /api/v1/floors/{id}/calibrate`: fits N per band to the measured
@@ -462,47 +486,44 @@ pub async fn floor_calibrate(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = floor_id(&id)?;
-    let model = service::load(&state.store, &state.config.coverage, id)
-        .await
-        .map_err(WebError::from)?;
-    let points = state
-        .store
-        .floors()
-        .points(id)
-        .await
-        .map_err(WebError::from)?;
+    let (fits, kept) = calibrate_floor(&state, &c, id).await?;
+    Ok(Json(json!({"floor": id, "fits": fits, "exponents": kept})).into_response())
+}
+
+/// Fits the floor's model to its measured points and the neighbour
+/// reports of the last day, keeps N and the material factors (rounded to
+/// 0.01) for its predictions, audited. The fits and what is kept.
+pub(super) async fn calibrate_floor(
+    state: &AdminState,
+    c: &Caller,
+    id: i64,
+) -> Result<(BTreeMap<&'static str, MaterialFit>, BTreeMap<String, f64>), WebError> {
+    let model = service::load(&state.store, &state.config.coverage, id).await?;
+    let points = state.store.floors().points(id).await?;
     let neighbours = state
         .store
         .samples()
         .neighbours(crate::clock::now_ms() - service::NEIGHBOUR_WINDOW_MS)
-        .await
-        .map_err(WebError::from)?;
+        .await?;
     let fits = service::calibrate(&model, &points, &neighbours);
+    let round = |v: f64| (v * 100.0).round() / 100.0;
     let mut kept: BTreeMap<String, f64> = model.floor.calibration.clone().unwrap_or_default();
     for (band, fit) in &fits {
-        kept.insert((*band).to_string(), (fit.n * 100.0).round() / 100.0);
+        kept.insert((*band).to_string(), round(fit.n));
         for (material, factor) in &fit.factors {
-            kept.insert(
-                format!("{band}/{material}"),
-                (factor * 100.0).round() / 100.0,
-            );
+            kept.insert(format!("{band}/{material}"), round(*factor));
         }
     }
-    state
-        .store
-        .floors()
-        .set_calibration(id, &kept)
-        .await
-        .map_err(WebError::from)?;
+    state.store.floors().set_calibration(id, &kept).await?;
     audit(
-        &state,
-        &c,
+        state,
+        c,
         "floor.calibrate",
         &id.to_string(),
         json!({"fits": fits}),
     )
     .await?;
-    Ok(Json(json!({"floor": id, "fits": fits, "exponents": kept})).into_response())
+    Ok((fits, kept))
 }
 
 /// `PUT /api/v1/buildings/{name}/materials`: the building's own losses,
