@@ -30,6 +30,7 @@ const PAGES: &[(&str, &str)] = &[
     ("audit", "/audit"),
     ("settings", "/settings"),
     ("coverage", "/coverage"),
+    ("sso", "/sso"),
     ("floor", "/coverage/1?band=5&metric=rssi"),
 ];
 
@@ -450,6 +451,21 @@ async fn run() {
         .expect("report");
     let png = c.screenshot().await.expect("screenshot");
     std::fs::write(cov_dir.join("report-screen.png"), png).expect("write png");
+    // An app registered from the dashboard: its secret is shown once.
+    c.goto(&format!("{base}/sso")).await.expect("sso page");
+    fill(&c, "#sso-add-name", "meetings").await;
+    fill(&c, "#sso-add-redirect_uris", "https://meet.example.cn/cb").await;
+    submit(&c, "sso-add").await;
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("code.once"))
+        .await
+        .expect("the client secret, once");
+    let html = c.source().await.expect("source");
+    assert!(
+        html.contains("https://meet.example.cn/cb"),
+        "the client is listed"
+    );
     // The troubleshooting page explained the reject in English too.
     c.goto(&format!("{base}/troubleshoot?q=alice"))
         .await

@@ -70,6 +70,8 @@ const SERVICE_INTERFACES: &[(&str, &str)] = &[
     ("admin", "portal::vouchers"),
     // The dashboard and API show floors, predictions and plans.
     ("admin", "coverage::service"),
+    // The dashboard registers the provider's clients and rotates its keys.
+    ("admin", "sso"),
     // The staff survey page on the portal reads a floor and its model.
     ("portal", "coverage::service"),
 ];

@@ -22,6 +22,7 @@ pub mod pages;
 pub mod reasons;
 pub mod routes;
 pub mod signin;
+pub mod sso_pages;
 pub mod views;
 
 use std::net::{IpAddr, SocketAddr};

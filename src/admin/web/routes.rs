@@ -7,7 +7,8 @@ use axum::routing::{get, post, put};
 use axum::Router;
 
 use super::{
-    api, coverage_views, export, floors, guard, overview, pages, security_headers, signin, views,
+    api, coverage_views, export, floors, guard, overview, pages, security_headers, signin,
+    sso_pages, views,
 };
 use super::{AdminState, RouteGuard, Surface};
 use crate::admin::roles::Permission;
@@ -90,6 +91,10 @@ route_table! {
     post "/coverage/{id}/area/undo"           ManageNetwork  Page => coverage_views::undo_area;
     post "/coverage/{id}/points"              ManageNetwork  Page => coverage_views::add_point;
     post "/coverage/{id}/calibrate"           ManageNetwork  Page => coverage_views::calibrate;
+    get  "/sso"                               ManageNetwork  Page => sso_pages::sso_home;
+    post "/sso/clients"                       ManageNetwork  Page => sso_pages::client_add;
+    post "/sso/clients/{name}/remove"         ManageNetwork  Page => sso_pages::client_remove;
+    post "/sso/rotate-keys"                   ManageNetwork  Page => sso_pages::rotate;
     get  "/nas"                               ReadInventory  Page => pages::nas;
     post "/nas"                               ManageNetwork  Page => pages::nas_add;
     post "/nas/{name}/rotate"                 ManageNetwork  Page => pages::nas_rotate;

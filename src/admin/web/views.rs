@@ -15,7 +15,7 @@ use crate::admin::roles::Permission;
 use crate::domain::AdminRole;
 
 /// The menu: path, text, the permission that shows it.
-pub fn menu(t: &'static Texts) -> [(&'static str, &'static str, Permission); 13] {
+pub fn menu(t: &'static Texts) -> [(&'static str, &'static str, Permission); 14] {
     [
         ("/", t.nav_overview, Permission::Overview),
         ("/aps", t.nav_aps, Permission::ReadInventory),
@@ -28,6 +28,7 @@ pub fn menu(t: &'static Texts) -> [(&'static str, &'static str, Permission); 13]
         ),
         ("/users", t.nav_users, Permission::ReadInventory),
         ("/nas", t.nav_nas, Permission::ReadInventory),
+        ("/sso", t.nav_sso, Permission::ManageNetwork),
         ("/alerts", t.nav_alerts, Permission::ReadAlerts),
         ("/logs", t.nav_logs, Permission::ReadLogs),
         ("/vouchers", t.nav_vouchers, Permission::CreateVouchers),
