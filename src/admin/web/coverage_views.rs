@@ -336,6 +336,22 @@ fn number(what: &str, v: &str) -> Result<f64, WebError> {
         .ok_or_else(|| WebError::BadRequest(format!("{what}: {v:?} is not a number")))
 }
 
+/// The floor's page after a form: the outcome as a notice (an input
+/// error shown on the page, an internal one as the error page).
+async fn after_form<T>(
+    state: &AdminState,
+    c: &Caller,
+    id: i64,
+    result: Result<T, WebError>,
+    done: &str,
+) -> PageResult {
+    let notice = match result {
+        Ok(_) => Section::notice(done),
+        Err(e) => input_error(c.lang.texts(), c, e)?,
+    };
+    floor_view(state, c, id, &MapQuery::default(), vec![notice]).await
+}
+
 fn input_error(t: &Texts, c: &Caller, e: WebError) -> Result<Section, PageError> {
     if e.status() == StatusCode::INTERNAL_SERVER_ERROR {
         return Err(PageError(e, c.lang));
@@ -823,11 +839,14 @@ pub async fn place(
         .await
     }
     .await;
-    let notice = match result {
-        Ok(()) => Section::notice(format!("{} {}", t.cov_place_ap, f.ap)),
-        Err(e) => input_error(t, &c, e)?,
-    };
-    floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await
+    after_form(
+        &state,
+        &c,
+        id,
+        result,
+        &format!("{} {}", t.cov_place_ap, f.ap),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -875,11 +894,7 @@ pub async fn add_wall(
         .await
     }
     .await;
-    let notice = match result {
-        Ok(()) => Section::notice(t.cov_add_wall),
-        Err(e) => input_error(t, &c, e)?,
-    };
-    floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await
+    after_form(&state, &c, id, result, t.cov_add_wall).await
 }
 
 #[derive(Deserialize)]
@@ -954,11 +969,7 @@ pub async fn add_area(
         .await
     }
     .await;
-    let notice = match result {
-        Ok(()) => Section::notice(t.cov_add_area),
-        Err(e) => input_error(t, &c, e)?,
-    };
-    floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await
+    after_form(&state, &c, id, result, t.cov_add_area).await
 }
 
 /// What "remove the last" takes off a floor.
@@ -1512,9 +1523,5 @@ pub async fn add_point(
         record_point(&state, &c, id, at, &f.band, &f.ap, rssi, "survey").await
     }
     .await;
-    let notice = match result {
-        Ok(_) => Section::notice(t.cov_points),
-        Err(e) => input_error(t, &c, e)?,
-    };
-    floor_view(&state, &c, id, &MapQuery::default(), vec![notice]).await
+    after_form(&state, &c, id, result, t.cov_points).await
 }
