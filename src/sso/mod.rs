@@ -314,6 +314,24 @@ async fn authenticate(
     ok.then_some(client)
 }
 
+/// The request's form and the client it authenticates as, or the
+/// `invalid_client` answer (RFC 6749 §5.2) to send instead.
+async fn authenticated(
+    store: &Store,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Vec<(String, String)>, OidcClient), Response> {
+    let form = form_of(body);
+    match authenticate(store, headers, &form).await {
+        Some(client) => Ok((form, client)),
+        None => Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        )),
+    }
+}
+
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -321,13 +339,9 @@ fn token_hash(token: &str) -> String {
 /// `POST <issuer>/token`. So far the `client_credentials` grant (a
 /// service acting as itself, e.g. the meeting app reading presence).
 async fn token(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = form_of(&body);
-    let Some(client) = authenticate(&s.store, &headers, &form).await else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let (form, client) = match authenticated(&s.store, &headers, &body).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
     };
     match field(&form, "grant_type") {
         Some("client_credentials") => {}
@@ -412,13 +426,9 @@ async fn token(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) 
 /// `POST <issuer>/introspect` (RFC 7662): active only for a token issued
 /// to the asking client (its audience), unrevoked and unexpired.
 async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = form_of(&body);
-    let Some(client) = authenticate(&s.store, &headers, &form).await else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let (form, client) = match authenticated(&s.store, &headers, &body).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
     };
     let inactive = || Json(json!({"active": false})).into_response();
     let Some(tok) = field(&form, "token") else {
@@ -454,13 +464,9 @@ async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: By
 
 /// `POST <issuer>/revoke` (RFC 7009): 200 whatever the token was.
 async fn revoke(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = form_of(&body);
-    let Some(client) = authenticate(&s.store, &headers, &form).await else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication failed",
-        );
+    let (form, client) = match authenticated(&s.store, &headers, &body).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
     };
     if let Some(tok) = field(&form, "token") {
         let at = crate::clock::now_ms();
