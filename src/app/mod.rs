@@ -345,7 +345,15 @@ impl Application {
             .as_ref()
             .and_then(|(l, _)| l.local_addr().ok())
             .map(|a| a.port());
-        let portal = portal_state(&config, &store, portal_profiles, https_port).await?;
+        let sso_state = sso_state(&config, &store).await?;
+        let portal = portal_state(
+            &config,
+            &store,
+            portal_profiles,
+            https_port,
+            sso_state.clone(),
+        )
+        .await?;
         if portal.is_some() {
             tokio::spawn(crate::portal::maintenance(
                 store.clone(),
@@ -359,7 +367,7 @@ impl Application {
             store: store.clone(),
             metrics,
         };
-        let sso = sso_router(&config, &store).await?;
+        let sso = sso_state.map(crate::sso::router).unwrap_or_default();
         let portal_https_task = portal_https.map(|(listener, tls)| {
             let router = http::portal_router(http_state.clone(), portal.clone(), true, sso.clone());
             spawn_https("portal-https", listener, tls, router, shutdown.clone())
@@ -541,12 +549,15 @@ async fn nas_stats_loop(store: Store, metrics: Arc<Metrics>, stop: CancellationT
     flush_nas_stats(&store, &metrics).await;
 }
 
-/// The OpenID Connect provider's routes (discovery, JWKS) when the portal
-/// runs and an issuer is known; its first signing key is made here.
-async fn sso_router(config: &Config, store: &Store) -> Result<axum::Router, AppError> {
+/// The OpenID Connect provider when the portal runs and an issuer is
+/// known; its first signing key is made here.
+async fn sso_state(
+    config: &Config,
+    store: &Store,
+) -> Result<Option<Arc<crate::sso::SsoState>>, AppError> {
     let issuer = config.sso.issuer_of(config.portal.public_url.as_deref());
     let (true, Some(issuer)) = (config.portal.enabled, issuer) else {
-        return Ok(axum::Router::new());
+        return Ok(None);
     };
     if crate::sso::ensure_key(store)
         .await
@@ -555,11 +566,12 @@ async fn sso_router(config: &Config, store: &Store) -> Result<axum::Router, AppE
         tracing::info!("made the OpenID Connect provider's first signing key");
     }
     tracing::info!(%issuer, "OpenID Connect provider");
-    Ok(crate::sso::router(Arc::new(crate::sso::SsoState {
-        store: store.clone(),
+    Ok(Some(Arc::new(crate::sso::SsoState::new(
+        store.clone(),
         issuer,
-        key_grace: config.sso.key_grace,
-    })))
+        &config.sso,
+        crate::clock::Clock::System,
+    ))))
 }
 
 /// Holes in the floors' coverage as alerts, raised and cleared.
@@ -636,6 +648,7 @@ async fn portal_state(
     store: &Store,
     profiles: Arc<Profiles>,
     https_port: Option<u16>,
+    sso: Option<Arc<crate::sso::SsoState>>,
 ) -> Result<Option<Arc<crate::portal::PortalState>>, AppError> {
     if !config.portal.enabled {
         return Ok(None);
@@ -648,6 +661,7 @@ async fn portal_state(
     state.https_port = https_port;
     state.coa_attempts = config.radius.coa_attempts;
     state.coverage = config.coverage.clone();
+    state.sso = sso;
     let gw = &config.portal.gateway;
     if gw.enabled {
         let gateway = crate::gateway::Gateway::new(

@@ -37,6 +37,9 @@ pub enum ClientCmd {
         /// A device signed in at the portal is signed in here too.
         #[arg(long)]
         allow_portal_session: bool,
+        /// Where the app may send people after logout (exact; repeatable).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
         #[arg(long)]
         secret_stdin: bool,
     },
@@ -64,6 +67,7 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
             scopes,
             require_2fa,
             allow_portal_session,
+            post_logout_redirect_uris,
             secret_stdin,
         }) => {
             let secret = if secret_stdin {
@@ -85,6 +89,7 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
                     .collect(),
                 require_2fa,
                 allow_portal_session,
+                post_logout_redirect_uris,
                 secret,
             };
             let (client, secret) = sso::add_client(store, &spec)

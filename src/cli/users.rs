@@ -53,6 +53,19 @@ pub enum UserCmd {
         #[arg(long = "group")]
         groups: Vec<String>,
     },
+    /// Set the mobile number apps may read with consent (`phone`
+    /// scope); without PHONE, remove it.
+    SetPhone {
+        username: String,
+        phone: Option<String>,
+    },
+    /// Enrol an authenticator for apps that require two-step sign-in
+    /// (prints the key once); with --remove, take it away.
+    Totp {
+        username: String,
+        #[arg(long)]
+        remove: bool,
+    },
     List {
         #[arg(long)]
         json: bool,
@@ -184,6 +197,42 @@ pub(super) async fn user_cmd(store: &Store, config: &Config, cmd: UserCmd) -> Re
         UserCmd::SetGroups { username, groups } => {
             store.users().set_groups(&username, &groups).await?;
             println!("{username}: groups {}", groups.join(", "));
+        }
+        UserCmd::SetPhone { username, phone } => {
+            let phone = phone
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty());
+            if let Some(p) = &phone {
+                let digits = p.trim_start_matches('+');
+                if digits.len() < 5
+                    || digits.len() > 20
+                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                {
+                    bail!("phone {p:?}: digits, optionally with a leading +");
+                }
+            }
+            store.users().set_phone(&username, phone.as_deref()).await?;
+            match phone {
+                Some(p) => println!("{username}: phone {p}"),
+                None => println!("{username}: phone removed"),
+            }
+        }
+        UserCmd::Totp { username, remove } => {
+            if remove {
+                store.users().set_totp(&username, None).await?;
+                println!("{username}: authenticator removed");
+            } else {
+                let secret = crate::admin::totp::new_secret();
+                store.users().set_totp(&username, Some(&secret)).await?;
+                println!(
+                    "authenticator key for {username} (shown once): {}",
+                    crate::admin::totp::secret_base32(&secret)
+                );
+                println!(
+                    "{}",
+                    crate::admin::totp::otpauth_uri(&secret, "Portico", &username)
+                );
+            }
         }
         UserCmd::List { json } => {
             let users = store.users().list().await?;

@@ -182,6 +182,18 @@ pub struct SsoConfig {
     /// How long a rotated-out signing key stays in the JWKS.
     #[serde(with = "humantime_serde")]
     pub key_grace: std::time::Duration,
+    /// How long an authorization code may wait for its exchange.
+    #[serde(with = "humantime_serde")]
+    pub code_ttl: std::time::Duration,
+    /// Access and ID tokens' lifetime.
+    #[serde(with = "humantime_serde")]
+    pub access_ttl: std::time::Duration,
+    /// A refresh token's lifetime (each refresh issues a new one).
+    #[serde(with = "humantime_serde")]
+    pub refresh_ttl: std::time::Duration,
+    /// How long a sign-in at the provider (password, WeChat) lasts.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: std::time::Duration,
 }
 
 impl Default for SsoConfig {
@@ -189,6 +201,10 @@ impl Default for SsoConfig {
         SsoConfig {
             issuer: String::new(),
             key_grace: std::time::Duration::from_secs(24 * 3600),
+            code_ttl: std::time::Duration::from_secs(60),
+            access_ttl: std::time::Duration::from_secs(3600),
+            refresh_ttl: std::time::Duration::from_secs(8 * 3600),
+            session_ttl: std::time::Duration::from_secs(8 * 3600),
         }
     }
 }
@@ -216,6 +232,21 @@ impl SsoConfig {
                 return Err(ConfigError::Invalid(
                     "sso.issuer must be an https:// URL (http only on loopback), without query or fragment".into(),
                 ));
+            }
+        }
+        let secs = std::time::Duration::from_secs;
+        for (key, value, min, max) in [
+            ("code_ttl", self.code_ttl, secs(1), secs(600)),
+            ("access_ttl", self.access_ttl, secs(60), secs(24 * 3600)),
+            ("refresh_ttl", self.refresh_ttl, secs(60), secs(90 * 86400)),
+            ("session_ttl", self.session_ttl, secs(60), secs(30 * 86400)),
+        ] {
+            if value < min || value > max {
+                return Err(ConfigError::Invalid(format!(
+                    "sso.{key} must be between {} and {}",
+                    humantime::format_duration(min),
+                    humantime::format_duration(max)
+                )));
             }
         }
         if self.key_grace < std::time::Duration::from_secs(60) {

@@ -168,6 +168,35 @@ texts! {
     voucher_ssid_label: "无线网络名称", "Wi-Fi network";
     voucher_valid_until: "有效期至", "Valid until";
     voucher_duration: "可用时长", "Time";
+    sso_title: "统一身份登录", "Sign in to the building's apps";
+    sso_for_app: "登录后将进入", "After signing in you go to";
+    sso_otp: "动态验证码（身份验证器中的六位数字）", "Authenticator code (six digits)";
+    sso_submit: "登录", "Sign in";
+    sso_need_otp: "该应用要求两步验证：请输入身份验证器中的动态验证码。", "This app asks for two-step verification: enter the code from your authenticator.";
+    sso_no_otp: "该应用要求两步验证，但您的账号尚未绑定身份验证器。请联系网络管理员。", "This app asks for two-step verification, but your account has no authenticator yet. Please contact the network administrator.";
+    sso_bad_request: "应用发来的登录请求无效。请回到应用重新打开。", "The app's sign-in request is not valid. Go back to the app and open it again.";
+    sso_consent_title: "授权确认", "Allow access";
+    sso_consent_asks: "请求获取您的以下信息：", "asks for the following:";
+    sso_consent_revocable: "您可随时在应用列表页面撤销授权。", "You can withdraw this at any time on the apps page.";
+    sso_allow: "同意", "Allow";
+    sso_deny: "拒绝", "Deny";
+    sso_scope_groups: "您所属的部门和工作组", "Your departments and groups";
+    sso_scope_phone: "您的手机号码", "Your mobile number";
+    sso_signed_out: "您已退出统一身份登录。无线网络连接不受影响。", "You have signed out of the building's apps. Your Wi-Fi connection is not affected.";
+    sso_apps_title: "已授权的应用", "Apps you allowed";
+    sso_withdraw: "撤销授权", "Withdraw";
+    presence_title: "会议签到（按无线网络位置）", "Meeting check-in by Wi-Fi location";
+    presence_on_text: "已开启：会议系统可看到您在哪个会议室（仅姓名和到达时间，不含设备信息）。", "On: the meeting system can see which meeting room you are in (your name and arrival time only, no device details).";
+    presence_off_text: "未开启：会议系统看不到您的位置。", "Off: the meeting system cannot see where you are.";
+    presence_turn_on: "开启", "Turn on";
+    presence_turn_off: "关闭", "Turn off";
+    binding_title: "微信和企业微信绑定", "WeChat and WeCom";
+    binding_none: "尚未绑定。", "Not linked yet.";
+    binding_wechat: "绑定微信", "Link WeChat";
+    binding_wecom: "绑定企业微信", "Link WeCom";
+    binding_remove: "解除绑定", "Unlink";
+    binding_done: "绑定成功。以后可以用微信直接登录。", "Linked. You can now sign in with it.";
+    binding_staff_only: "只有用密码登录的工作人员可以绑定。", "Only staff signed in with their password can link an account.";
 }
 
 #[cfg(test)]

@@ -65,6 +65,9 @@ pub struct PortalState {
     pub clock: crate::clock::Clock,
     /// Coverage settings, for the staff survey page.
     pub coverage: crate::config::CoverageConfig,
+    /// The OpenID Connect provider, when one runs: its sign-in and
+    /// consent pages are the portal's.
+    pub sso: Option<Arc<crate::sso::SsoState>>,
 }
 
 impl PortalState {
@@ -97,6 +100,7 @@ impl PortalState {
             https_port: None,
             clock: crate::clock::Clock::System,
             coverage: crate::config::CoverageConfig::default(),
+            sso: None,
             store,
             profiles,
             config,

@@ -211,3 +211,29 @@ mod tests {
         assert_eq!(format_span(61, Lang::En), "0:01:01");
     }
 }
+
+#[derive(Template)]
+#[template(path = "sso_signin.html")]
+pub struct SsoSignIn<'a> {
+    pub frame: Frame<'a>,
+    /// The provider's path (`/oidc`).
+    pub base: &'a str,
+    pub client: &'a str,
+    pub csrf: &'a str,
+    /// The authorization request's query, carried through the form.
+    pub request: &'a str,
+    pub otp: bool,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "sso_consent.html")]
+pub struct SsoConsent<'a> {
+    pub frame: Frame<'a>,
+    pub base: &'a str,
+    pub client: &'a str,
+    pub csrf: &'a str,
+    pub request: &'a str,
+    /// What each asked-for scope releases, in words.
+    pub scopes: Vec<String>,
+}

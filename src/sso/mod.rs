@@ -1,13 +1,16 @@
 //! Portico as the OpenID Connect provider of the building's apps (issue
-//! 15). So far: the signing keys (ES256, sealed with the data key, rotated
-//! with a grace period), the clients (`portico oidc client ...`, secrets
-//! as argon2id hashes, exact redirect URIs), and the discovery document and
-//! JWKS on the portal listener, and for services the token endpoint's
-//! `client_credentials` grant with introspection (RFC 7662) and
-//! revocation (RFC 7009). The authorization code flow, userinfo and
-//! logout come next.
+//! 15): the signing keys (ES256, sealed with the data key, rotated with a
+//! grace period), the clients (`portico oidc client ...`, secrets as
+//! argon2id hashes, exact redirect URIs), discovery and JWKS, the
+//! authorization request's policy (`authorize`; its pages are the
+//! portal's), the token endpoint's grants and userinfo (`grants`),
+//! introspection (RFC 7662), revocation (RFC 7009), and Wi-Fi presence
+//! for meeting apps (`presence`).
 
+pub mod authorize;
+pub mod grants;
 pub mod jwt;
+pub mod presence;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +24,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::store::oidc::{IssuedToken, NewOidcClient, OidcClient};
+use crate::store::oidc::{NewOidcClient, OidcClient};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -70,9 +73,57 @@ pub struct SsoState {
     /// `https://host/oidc`, no trailing slash.
     pub issuer: String,
     pub key_grace: Duration,
+    pub clock: crate::clock::Clock,
+    pub code_ttl_ms: i64,
+    pub access_ttl_ms: i64,
+    pub refresh_ttl_ms: i64,
+    pub session_ttl_ms: i64,
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl SsoState {
+    pub fn new(
+        store: Store,
+        issuer: String,
+        cfg: &crate::config::SsoConfig,
+        clock: crate::clock::Clock,
+    ) -> SsoState {
+        SsoState {
+            store,
+            issuer,
+            key_grace: cfg.key_grace,
+            clock,
+            code_ttl_ms: ms(cfg.code_ttl),
+            access_ttl_ms: ms(cfg.access_ttl),
+            refresh_ttl_ms: ms(cfg.refresh_ttl),
+            session_ttl_ms: ms(cfg.session_ttl),
+        }
+    }
+
+    /// Signs claims with the current key.
+    pub async fn sign(&self, claims: &Value, now_ms: i64) -> Result<String, SsoError> {
+        let keys = self.store.oidc().keys(now_ms).await?;
+        let key = keys
+            .iter()
+            .find(|k| k.retired_at.is_none())
+            .ok_or_else(|| SsoError::Invalid("no signing key".into()))?;
+        Ok(jwt::sign_es256(&key.kid, &key.private_pkcs8, claims)?)
+    }
+
+    /// The claims of an ID token this provider signed (its signature
+    /// checked against the published keys; expiry not checked, as for an
+    /// `id_token_hint`).
+    pub async fn verify_own(&self, token: &str) -> Result<Value, SsoError> {
+        let claims = jwt::verify(token, &self.jwks(self.clock.now_ms()).await?)?;
+        if claims["iss"] != self.issuer.as_str() {
+            return Err(SsoError::Invalid("issued elsewhere".into()));
+        }
+        Ok(claims)
+    }
+
     /// The path the provider's routes live under (the issuer's path).
     pub fn base_path(&self) -> String {
         reqwest::Url::parse(&self.issuer)
@@ -150,6 +201,8 @@ pub struct ClientSpec {
     pub scopes: Vec<String>,
     pub require_2fa: bool,
     pub allow_portal_session: bool,
+    /// Where RP-initiated logout may return (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
     /// The secret for a confidential client (None: one is generated).
     pub secret: Option<String>,
 }
@@ -176,6 +229,14 @@ pub async fn add_client(
     }
     for uri in &spec.redirect_uris {
         check_url("redirect URI", uri)?;
+    }
+    if spec.post_logout_redirect_uris.len() > 20 {
+        return Err(SsoError::Invalid(
+            "give at most 20 post-logout redirect URIs".into(),
+        ));
+    }
+    for uri in &spec.post_logout_redirect_uris {
+        check_url("post-logout redirect URI", uri)?;
     }
     let mut scopes: Vec<String> = if spec.scopes.is_empty() {
         vec!["openid".into(), "profile".into()]
@@ -220,6 +281,7 @@ pub async fn add_client(
             scopes,
             require_2fa: spec.require_2fa,
             allow_portal_session: spec.allow_portal_session,
+            post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
         })
         .await?;
     Ok((client, secret.filter(|_| spec.secret.is_none())))
@@ -247,11 +309,8 @@ async fn jwks(State(s): State<Arc<SsoState>>) -> Response {
     }
 }
 
-/// How long an access token lives.
-pub const ACCESS_TOKEN_TTL_MS: i64 = 3_600_000;
-
 /// An OAuth error answer (RFC 6749 §5.2).
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(crate) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],
@@ -260,14 +319,14 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
         .into_response()
 }
 
-fn form_of(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn form_of(body: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(body)
         .take(32)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
@@ -316,7 +375,7 @@ async fn authenticate(
 
 /// The request's form and the client it authenticates as, or the
 /// `invalid_client` answer (RFC 6749 §5.2) to send instead.
-async fn authenticated(
+pub(crate) async fn authenticated(
     store: &Store,
     headers: &HeaderMap,
     body: &[u8],
@@ -332,95 +391,17 @@ async fn authenticated(
     }
 }
 
-fn token_hash(token: &str) -> String {
+/// Only this digest of a code, token or session is stored.
+pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// `POST <issuer>/token`. So far the `client_credentials` grant (a
-/// service acting as itself, e.g. the meeting app reading presence).
-async fn token(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (form, client) = match authenticated(&s.store, &headers, &body).await {
-        Ok(v) => v,
-        Err(refused) => return refused,
-    };
-    match field(&form, "grant_type") {
-        Some("client_credentials") => {}
-        Some("authorization_code" | "refresh_token") => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "not served yet",
-            );
-        }
-        _ => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "grant_type",
-            )
-        }
-    }
-    // A service gets the scopes it asks for among its own, never openid
-    // or profile (there is no user).
-    let allowed: Vec<String> = client
-        .scopes
-        .iter()
-        .filter(|x| *x != "openid" && *x != "profile")
-        .cloned()
-        .collect();
-    let asked: Vec<String> = match field(&form, "scope") {
-        Some(sc) => sc.split_whitespace().map(str::to_string).collect(),
-        None => allowed.clone(),
-    };
-    if let Some(bad) = asked.iter().find(|a| !allowed.contains(a)) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            &format!("scope {bad} is not this client's"),
-        );
-    }
-    let now = crate::clock::now_ms();
-    let access = {
-        use rand::RngCore;
-        let mut b = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut b);
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
-    };
-    let issued = IssuedToken {
-        kind: "access".into(),
-        client: client.name.clone(),
-        subject: None,
-        scopes: asked.clone(),
-        issued_at: now,
-        expires_at: now + ACCESS_TOKEN_TTL_MS,
-        revoked_at: None,
-    };
-    if let Err(e) = s
-        .store
-        .oidc()
-        .add_token(&token_hash(&access), &issued)
-        .await
-    {
-        tracing::error!(error = %e, "token");
-        return oauth_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "internal error",
-        );
-    }
-    (
-        [
-            (header::CACHE_CONTROL, "no-store"),
-            (header::PRAGMA, "no-cache"),
-        ],
-        Json(json!({
-            "access_token": access,
-            "token_type": "Bearer",
-            "expires_in": ACCESS_TOKEN_TTL_MS / 1000,
-            "scope": asked.join(" "),
-        })),
-    )
-        .into_response()
+/// 256 random bits, base64url: codes, tokens, session cookies.
+pub fn random_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, b)
 }
 
 /// `POST <issuer>/introspect` (RFC 7662): active only for a token issued
@@ -434,15 +415,24 @@ async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: By
     let Some(tok) = field(&form, "token") else {
         return inactive();
     };
-    let now = crate::clock::now_ms();
+    let now = s.clock.now_ms();
     match s.store.oidc().token(&token_hash(tok)).await {
         Ok(Some(t)) if t.client == client.name && t.revoked_at.is_none() && t.expires_at > now => {
+            let sub = match t.subject.as_deref() {
+                Some(u) => match s.store.users().get(u).await {
+                    Ok(Some(user)) => Some(grants::subject_of(user.id)),
+                    _ => return inactive(),
+                },
+                None => None,
+            };
             Json(json!({
                 "active": true,
                 "scope": t.scopes.join(" "),
                 "client_id": t.client,
                 "aud": t.client,
-                "sub": t.subject,
+                "sub": sub,
+                "username": t.subject,
+                "token_kind": t.kind,
                 "iss": s.issuer,
                 "iat": t.issued_at / 1000,
                 "exp": t.expires_at / 1000,
@@ -469,13 +459,19 @@ async fn revoke(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes)
         Err(refused) => return refused,
     };
     if let Some(tok) = field(&form, "token") {
-        let at = crate::clock::now_ms();
-        if let Err(e) = s
-            .store
-            .oidc()
-            .revoke_token(&token_hash(tok), &client.name, at)
-            .await
-        {
+        let at = s.clock.now_ms();
+        let hash = token_hash(tok);
+        // A refresh token takes its family (the access tokens from the
+        // same sign-in) with it (RFC 7009 §2.1).
+        let family = match s.store.oidc().token(&hash).await {
+            Ok(Some(t)) if t.client == client.name && t.kind == "refresh" => t.family,
+            _ => None,
+        };
+        let done = match family {
+            Some(f) => s.store.oidc().revoke_family(&f, at).await.map(|_| true),
+            None => s.store.oidc().revoke_token(&hash, &client.name, at).await,
+        };
+        if let Err(e) = done {
             tracing::error!(error = %e, "revoke");
             return oauth_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -496,7 +492,16 @@ pub fn router(state: Arc<SsoState>) -> Router {
             get(discovery),
         )
         .route(&format!("{base}/jwks"), get(jwks))
-        .route(&format!("{base}/token"), post(token))
+        .route(&format!("{base}/token"), post(grants::token))
+        .route(
+            &format!("{base}/userinfo"),
+            get(grants::userinfo).post(grants::userinfo),
+        )
+        .route("/api/v1/presence/rooms/{room}", get(presence::room_now))
+        .route(
+            "/api/v1/presence/rooms/{room}/arrivals",
+            get(presence::room_arrivals),
+        )
         .route(&format!("{base}/introspect"), post(introspect))
         .route(&format!("{base}/revoke"), post(revoke))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))

@@ -27,6 +27,7 @@ pub mod nas;
 pub mod oidc;
 pub mod one_time;
 pub mod portal_sessions;
+pub mod presence;
 pub mod radio_pack;
 mod rows;
 pub mod samples;
@@ -242,6 +243,9 @@ impl Store {
     }
     pub fn oidc(&self) -> oidc::Oidc<'_> {
         oidc::Oidc::new(self)
+    }
+    pub fn presence(&self) -> presence::Presence<'_> {
+        presence::Presence::new(self)
     }
     pub fn floors(&self) -> floors::Floors<'_> {
         floors::Floors::new(self)

@@ -43,6 +43,8 @@ pub struct OidcClient {
     pub scopes: Vec<String>,
     pub require_2fa: bool,
     pub allow_portal_session: bool,
+    /// Where RP-initiated logout may send the browser (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -56,6 +58,7 @@ pub struct NewOidcClient {
     pub scopes: Vec<String>,
     pub require_2fa: bool,
     pub allow_portal_session: bool,
+    pub post_logout_redirect_uris: Vec<String>,
 }
 
 /// An issued token, by its hash.
@@ -68,6 +71,50 @@ pub struct IssuedToken {
     pub issued_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// The authorization code the token descends from (its hash), for
+    /// revoking a whole family; None for `client_credentials`.
+    pub family: Option<String>,
+    /// When and how the user signed in (for refreshed ID tokens).
+    pub auth_time: Option<i64>,
+    pub amr: Option<String>,
+    /// A refresh token once exchanged (its reuse revokes the family).
+    pub used_at: Option<i64>,
+}
+
+/// An authorization code's grant, by the code's hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthCode {
+    pub client: String,
+    pub username: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    /// PKCE S256 challenge (base64url of SHA-256 of the verifier).
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    /// How the user signed in: `pwd`, `pwd otp`, `portal`, `wechat`, ...
+    pub amr: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// What taking a code found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodeUse {
+    /// First use: the grant.
+    Fresh(AuthCode),
+    /// Used before: the caller revokes the family.
+    Reused(AuthCode),
+    Unknown,
+}
+
+/// The provider's own sign-in session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsoSession {
+    pub username: String,
+    pub amr: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
 }
 
 pub struct Oidc<'a> {
@@ -75,7 +122,7 @@ pub struct Oidc<'a> {
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, scopes, require_2fa, \
-     allow_portal_session, created_at, updated_at";
+     allow_portal_session, post_logout_redirect_uris, created_at, updated_at";
 
 fn client_of(r: &AnyRow) -> Result<OidcClient> {
     Ok(OidcClient {
@@ -87,6 +134,10 @@ fn client_of(r: &AnyRow) -> Result<OidcClient> {
         scopes: from_json(&r.try_get::<String, _>("scopes")?, "scopes")?,
         require_2fa: get_bool(r, "require_2fa")?,
         allow_portal_session: get_bool(r, "allow_portal_session")?,
+        post_logout_redirect_uris: from_json(
+            &r.try_get::<String, _>("post_logout_redirect_uris")?,
+            "post_logout_redirect_uris",
+        )?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -162,7 +213,8 @@ impl<'a> Oidc<'a> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO oidc_clients (name, secret_hash, public, redirect_uris, scopes, require_2fa, \
-             allow_portal_session, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             allow_portal_session, post_logout_redirect_uris, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8)",
         )
         .bind(&c.name)
         .bind(&c.secret_hash)
@@ -172,6 +224,7 @@ impl<'a> Oidc<'a> {
         .bind(c.require_2fa)
         .bind(c.allow_portal_session)
         .bind(now)
+        .bind(to_json(&c.post_logout_redirect_uris)?)
         .execute(&self.store.pool)
         .await
         .map_err(|e| conflict_or(e, || format!("client {}", c.name)))?;
@@ -205,7 +258,7 @@ impl<'a> Oidc<'a> {
     pub async fn add_token(&self, token_hash: &str, t: &IssuedToken) -> Result<()> {
         sqlx::query(
             "INSERT INTO oidc_tokens (token_hash, kind, client, subject, scopes, issued_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             expires_at, family, auth_time, amr) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(token_hash)
         .bind(&t.kind)
@@ -214,6 +267,9 @@ impl<'a> Oidc<'a> {
         .bind(to_json(&t.scopes)?)
         .bind(t.issued_at)
         .bind(t.expires_at)
+        .bind(&t.family)
+        .bind(t.auth_time)
+        .bind(&t.amr)
         .execute(&self.store.pool)
         .await?;
         Ok(())
@@ -221,8 +277,8 @@ impl<'a> Oidc<'a> {
 
     pub async fn token(&self, token_hash: &str) -> Result<Option<IssuedToken>> {
         let row = sqlx::query(
-            "SELECT kind, client, subject, scopes, issued_at, expires_at, revoked_at \
-             FROM oidc_tokens WHERE token_hash = $1",
+            "SELECT kind, client, subject, scopes, issued_at, expires_at, revoked_at, family, \
+             auth_time, amr, used_at FROM oidc_tokens WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.store.pool)
@@ -236,6 +292,10 @@ impl<'a> Oidc<'a> {
                 issued_at: r.try_get("issued_at")?,
                 expires_at: r.try_get("expires_at")?,
                 revoked_at: r.try_get("revoked_at")?,
+                family: r.try_get("family")?,
+                auth_time: r.try_get("auth_time")?,
+                amr: r.try_get("amr")?,
+                used_at: r.try_get("used_at")?,
             })
         })
         .transpose()
@@ -253,6 +313,224 @@ impl<'a> Oidc<'a> {
         .execute(&self.store.pool)
         .await?;
         Ok(r.rows_affected() > 0)
+    }
+
+    /// Marks a refresh token exchanged; false when it was already (or
+    /// revoked): the caller then revokes its family.
+    pub async fn use_refresh(&self, token_hash: &str, at_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE oidc_tokens SET used_at = $1 WHERE token_hash = $2 AND kind = 'refresh' \
+             AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(token_hash)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Revokes every token descending from one code.
+    pub async fn revoke_family(&self, family: &str, at_ms: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(family)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Revokes the tokens a person holds at a client (consent withdrawn).
+    pub async fn revoke_user_tokens(&self, subject: &str, client: &str, at_ms: i64) -> Result<u64> {
+        let r = sqlx::query(
+            "UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND client = $3 \
+             AND revoked_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(subject)
+        .bind(client)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn add_code(&self, code_hash: &str, c: &AuthCode) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oidc_codes (code_hash, client, username, redirect_uri, scopes, nonce, \
+             code_challenge, auth_time, amr, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(code_hash)
+        .bind(&c.client)
+        .bind(&c.username)
+        .bind(&c.redirect_uri)
+        .bind(to_json(&c.scopes)?)
+        .bind(&c.nonce)
+        .bind(&c.code_challenge)
+        .bind(c.auth_time)
+        .bind(&c.amr)
+        .bind(c.issued_at)
+        .bind(c.expires_at)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes a code: the first call marks it used and answers `Fresh`;
+    /// later calls answer `Reused` (the same grant, for revocation).
+    pub async fn take_code(&self, code_hash: &str, at_ms: i64) -> Result<CodeUse> {
+        let first = sqlx::query(
+            "UPDATE oidc_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(code_hash)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected()
+            > 0;
+        let row = sqlx::query(
+            "SELECT client, username, redirect_uri, scopes, nonce, code_challenge, auth_time, amr, \
+             issued_at, expires_at FROM oidc_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        let Some(r) = row else {
+            return Ok(CodeUse::Unknown);
+        };
+        let code = AuthCode {
+            client: r.try_get("client")?,
+            username: r.try_get("username")?,
+            redirect_uri: r.try_get("redirect_uri")?,
+            scopes: from_json(&r.try_get::<String, _>("scopes")?, "scopes")?,
+            nonce: r.try_get("nonce")?,
+            code_challenge: r.try_get("code_challenge")?,
+            auth_time: r.try_get("auth_time")?,
+            amr: r.try_get("amr")?,
+            issued_at: r.try_get("issued_at")?,
+            expires_at: r.try_get("expires_at")?,
+        };
+        Ok(if first {
+            CodeUse::Fresh(code)
+        } else {
+            CodeUse::Reused(code)
+        })
+    }
+
+    pub async fn add_session(&self, session_hash: &str, s: &SsoSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oidc_sessions (session_hash, username, amr, auth_time, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(session_hash)
+        .bind(&s.username)
+        .bind(&s.amr)
+        .bind(s.auth_time)
+        .bind(s.expires_at)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn session(&self, session_hash: &str) -> Result<Option<SsoSession>> {
+        let row = sqlx::query(
+            "SELECT username, amr, auth_time, expires_at FROM oidc_sessions WHERE session_hash = $1",
+        )
+        .bind(session_hash)
+        .fetch_optional(&self.store.pool)
+        .await?;
+        row.map(|r| {
+            Ok(SsoSession {
+                username: r.try_get("username")?,
+                amr: r.try_get("amr")?,
+                auth_time: r.try_get("auth_time")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn remove_session(&self, session_hash: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM oidc_sessions WHERE session_hash = $1")
+            .bind(session_hash)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// The scopes a person agreed to give a client, if ever.
+    pub async fn consent(&self, username: &str, client: &str) -> Result<Option<Vec<String>>> {
+        let row =
+            sqlx::query("SELECT scopes FROM oidc_consents WHERE username = $1 AND client = $2")
+                .bind(username)
+                .bind(client)
+                .fetch_optional(&self.store.pool)
+                .await?;
+        row.map(|r| from_json(&r.try_get::<String, _>("scopes")?, "scopes"))
+            .transpose()
+    }
+
+    /// Every client a person agreed to, with the scopes, by client name.
+    pub async fn consents_of(&self, username: &str) -> Result<Vec<(String, Vec<String>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT client, scopes, granted_at FROM oidc_consents WHERE username = $1 ORDER BY client",
+        )
+        .bind(username)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("client")?,
+                    from_json(&r.try_get::<String, _>("scopes")?, "scopes")?,
+                    r.try_get("granted_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn grant_consent(
+        &self,
+        username: &str,
+        client: &str,
+        scopes: &[String],
+        at_ms: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oidc_consents (username, client, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (username, client) DO UPDATE SET scopes = excluded.scopes, \
+             granted_at = excluded.granted_at",
+        )
+        .bind(username)
+        .bind(client)
+        .bind(to_json(&scopes)?)
+        .bind(at_ms)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn withdraw_consent(&self, username: &str, client: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM oidc_consents WHERE username = $1 AND client = $2")
+            .bind(username)
+            .bind(client)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Drops codes, tokens and sessions that expired before `before_ms`.
+    pub async fn purge(&self, before_ms: i64) -> Result<u64> {
+        let mut n = 0;
+        for table in ["oidc_codes", "oidc_tokens", "oidc_sessions"] {
+            n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
+                .bind(before_ms)
+                .execute(&self.store.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(n)
     }
 
     pub async fn remove_client(&self, name: &str) -> Result<bool> {
@@ -311,6 +589,7 @@ mod tests {
                 scopes: vec!["openid".into(), "profile".into()],
                 require_2fa: true,
                 allow_portal_session: false,
+                post_logout_redirect_uris: vec![],
             };
             let c = o.add_client(&new).await.unwrap();
             assert!(!c.public && c.require_2fa && !c.allow_portal_session);
@@ -342,6 +621,10 @@ mod tests {
                 issued_at: 10,
                 expires_at: 20,
                 revoked_at: None,
+                family: None,
+                auth_time: None,
+                amr: None,
+                used_at: None,
             };
             o.add_token("h1", &t).await.unwrap();
             assert_eq!(o.token("h1").await.unwrap(), Some(t.clone()));
@@ -353,6 +636,86 @@ mod tests {
                 o.token("h1").await.unwrap().and_then(|t| t.revoked_at),
                 Some(15)
             );
+
+            // Codes: the first take is fresh, the second a reuse.
+            let code = AuthCode {
+                client: "drafting".into(),
+                username: "zhang".into(),
+                redirect_uri: "https://draft.example.cn/cb".into(),
+                scopes: vec!["openid".into()],
+                nonce: Some("n-1".into()),
+                code_challenge: Some("abc".into()),
+                auth_time: 5,
+                amr: "pwd".into(),
+                issued_at: 10,
+                expires_at: 70,
+            };
+            o.add_code("c1", &code).await.unwrap();
+            assert_eq!(
+                o.take_code("c1", 11).await.unwrap(),
+                CodeUse::Fresh(code.clone())
+            );
+            assert_eq!(o.take_code("c1", 12).await.unwrap(), CodeUse::Reused(code));
+            assert_eq!(o.take_code("c2", 12).await.unwrap(), CodeUse::Unknown);
+            // A family: refresh used once, then the family revoked.
+            let refresh = IssuedToken {
+                kind: "refresh".into(),
+                subject: Some("zhang".into()),
+                family: Some("c1".into()),
+                expires_at: 1_000,
+                ..t.clone()
+            };
+            o.add_token("r1", &refresh).await.unwrap();
+            o.add_token(
+                "a1",
+                &IssuedToken {
+                    kind: "access".into(),
+                    ..refresh.clone()
+                },
+            )
+            .await
+            .unwrap();
+            assert!(o.use_refresh("r1", 20).await.unwrap());
+            assert!(!o.use_refresh("r1", 21).await.unwrap(), "once");
+            assert!(
+                !o.use_refresh("a1", 21).await.unwrap(),
+                "not a refresh token"
+            );
+            assert_eq!(o.revoke_family("c1", 22).await.unwrap(), 2);
+            assert_eq!(
+                o.token("a1").await.unwrap().and_then(|t| t.revoked_at),
+                Some(22)
+            );
+            // Sessions and consents.
+            let session = SsoSession {
+                username: "zhang".into(),
+                amr: "pwd".into(),
+                auth_time: 5,
+                expires_at: 100,
+            };
+            o.add_session("s1", &session).await.unwrap();
+            assert_eq!(o.session("s1").await.unwrap(), Some(session));
+            assert!(o.remove_session("s1").await.unwrap());
+            assert!(o.session("s1").await.unwrap().is_none());
+            assert!(o.consent("zhang", "drafting").await.unwrap().is_none());
+            let scopes = vec!["openid".to_string(), "phone".to_string()];
+            o.grant_consent("zhang", "drafting", &scopes[..1], 1)
+                .await
+                .unwrap();
+            o.grant_consent("zhang", "drafting", &scopes, 2)
+                .await
+                .unwrap();
+            assert_eq!(
+                o.consent("zhang", "drafting").await.unwrap(),
+                Some(scopes.clone())
+            );
+            assert_eq!(
+                o.consents_of("zhang").await.unwrap(),
+                vec![("drafting".to_string(), scopes, 2)]
+            );
+            assert!(o.withdraw_consent("zhang", "drafting").await.unwrap());
+            assert!(o.consents_of("zhang").await.unwrap().is_empty());
+            assert!(o.purge(1_001).await.unwrap() >= 3);
         })
         .await;
     }

@@ -40,6 +40,7 @@ pub enum Purpose {
     TotpSecret,
     KeyCheck,
     OidcKey,
+    UserTotp,
 }
 
 impl Purpose {
@@ -51,6 +52,7 @@ impl Purpose {
             Purpose::TotpSecret => b"portico/admins.totp_secret",
             Purpose::KeyCheck => b"portico/key_check",
             Purpose::OidcKey => b"portico/oidc_keys.private",
+            Purpose::UserTotp => b"portico/users.totp_secret",
         }
     }
 }

@@ -197,6 +197,60 @@ impl<'a> Users<'a> {
         found(n, username)
     }
 
+    /// Sets (or with `None` removes) the staff member's TOTP secret, sealed.
+    pub async fn set_totp(&self, username: &str, secret: Option<&[u8]>) -> Result<()> {
+        let sealed = secret
+            .map(|s| self.store.secrets().seal(Purpose::UserTotp, s))
+            .transpose()?;
+        let n = sqlx::query(
+            "UPDATE users SET totp_secret_enc = $1, updated_at = $2 WHERE username = $3",
+        )
+        .bind(sealed)
+        .bind(now_ms())
+        .bind(username)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        found(n, username)
+    }
+
+    /// Sets (or with `None` removes) the staff member's mobile number.
+    pub async fn set_phone(&self, username: &str, phone: Option<&str>) -> Result<()> {
+        let n = sqlx::query("UPDATE users SET phone = $1, updated_at = $2 WHERE username = $3")
+            .bind(phone)
+            .bind(now_ms())
+            .bind(username)
+            .execute(&self.store.pool)
+            .await?
+            .rows_affected();
+        found(n, username)
+    }
+
+    pub async fn phone(&self, username: &str) -> Result<Option<String>> {
+        Ok(sqlx::query("SELECT phone FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.store.pool)
+            .await?
+            .map(|r| r.try_get::<Option<String>, _>("phone"))
+            .transpose()?
+            .flatten())
+    }
+
+    /// The staff member's TOTP secret, if enrolled.
+    pub async fn totp(&self, username: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT totp_secret_enc FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.store.pool)
+            .await?;
+        match row.map(|r| r.try_get::<Option<Vec<u8>>, _>("totp_secret_enc")) {
+            Some(Ok(Some(sealed))) => {
+                Ok(Some(self.store.secrets().open(Purpose::UserTotp, &sealed)?))
+            }
+            Some(Err(e)) => Err(e.into()),
+            _ => Ok(None),
+        }
+    }
+
     pub async fn set_enabled(&self, username: &str, enabled: bool) -> Result<()> {
         let n = sqlx::query("UPDATE users SET enabled = $1, updated_at = $2 WHERE username = $3")
             .bind(enabled)

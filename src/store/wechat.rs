@@ -63,6 +63,26 @@ impl<'a> WechatLinks<'a> {
         )
     }
 
+    /// A staff member's links: (kind, external id, linked at).
+    pub async fn links_of(&self, username: &str) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT kind, external_id, created_at FROM wechat_links WHERE username = $1 \
+             ORDER BY kind, external_id",
+        )
+        .bind(username)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("kind")?,
+                    r.try_get("external_id")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
     pub async fn unlink(&self, kind: &str, external_id: &str) -> Result<bool> {
         let n = sqlx::query("DELETE FROM wechat_links WHERE kind = $1 AND external_id = $2")
             .bind(kind)

@@ -92,7 +92,7 @@ async fn submit(c: &Client, form: &str) {
         .expect("click");
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub fn base32_decode(s: &str) -> Vec<u8> {
     let (mut bits, mut n, mut out) = (0u64, 0, Vec::new());
     for c in s.trim().bytes() {
         let v = match c {

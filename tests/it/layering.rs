@@ -51,6 +51,7 @@ const CODECS: &[&str] = &[
     "snmp::oid",
     "snmp::value",
     "snmp::ber",
+    "admin::totp",
 ];
 
 /// Leaf-to-leaf edges (anything else among leaves could close a cycle).
@@ -74,6 +75,11 @@ const SERVICE_INTERFACES: &[(&str, &str)] = &[
     ("admin", "sso"),
     // The staff survey page on the portal reads a floor and its model.
     ("portal", "coverage::service"),
+    // The provider's sign-in and consent pages and the launcher's app,
+    // presence and binding settings are the portal's.
+    ("portal", "sso"),
+    // Presence finds the APs inside a coverage room's polygon.
+    ("sso", "coverage::kpi"),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {

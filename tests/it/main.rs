@@ -26,3 +26,4 @@ mod radius;
 mod snmp;
 mod snmp_walks;
 mod sso;
+mod sso_flow;

@@ -358,7 +358,7 @@ async fn run(db: &crate::helpers::Db) {
             svc,
             "grant_type=authorization_code&code=x",
             400,
-            "unsupported_grant_type",
+            "invalid_grant",
         ),
         (
             svc,

@@ -128,6 +128,13 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
             Field::new("checkbox", "public", t.sso_public, ""),
             Field::new("checkbox", "require_2fa", t.sso_require_2fa, ""),
             Field::new("checkbox", "allow_portal_session", t.sso_portal_session, ""),
+            Field::new(
+                "textarea",
+                "post_logout_redirect_uris",
+                t.sso_post_logout,
+                "",
+            )
+            .hint(t.sso_redirect_hint),
         ],
         t.sso_add_client,
     )));
@@ -160,6 +167,8 @@ pub struct ClientForm {
     require_2fa: Option<String>,
     #[serde(default)]
     allow_portal_session: Option<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: String,
 }
 
 pub async fn client_add(
@@ -179,6 +188,11 @@ pub async fn client_add(
         scopes: f.scopes.split_whitespace().map(str::to_string).collect(),
         require_2fa: f.require_2fa.is_some(),
         allow_portal_session: f.allow_portal_session.is_some(),
+        post_logout_redirect_uris: f
+            .post_logout_redirect_uris
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
         secret: None,
     };
     let notice = match sso::add_client(&state.store, &spec).await {

@@ -13,6 +13,7 @@ mod landing;
 mod oauth;
 mod session;
 mod signin;
+mod sso;
 mod survey;
 
 use std::net::{IpAddr, SocketAddr};
@@ -47,7 +48,10 @@ type St = Arc<PortalState>;
 
 pub fn router(state: St) -> Router {
     let gateway = state.gateway.is_some();
-    let r = routes();
+    let r = match state.sso.as_ref().map(|s| s.base_path()) {
+        Some(base) => routes().merge(sso_routes(&base)),
+        None => routes(),
+    };
     if gateway {
         // Redirected HTTP of clients not yet signed in arrives for any host
         // and path: send it to the landing page.
@@ -85,6 +89,15 @@ fn routes() -> Router<St> {
         .route("/portal/oauth/callback", get(oauth::oauth_callback))
         .route("/portal/oauth/wait/{ticket}", get(oauth::oauth_wait))
         .route("/capport/api", get(capport::capport_api))
+}
+
+/// The OpenID Connect provider's pages, under the issuer's path.
+fn sso_routes(base: &str) -> Router<St> {
+    Router::new()
+        .route(&format!("{base}/authorize"), get(sso::authorize_get))
+        .route(&format!("{base}/signin"), post(sso::signin_post))
+        .route(&format!("{base}/consent"), post(sso::consent_post))
+        .route(&format!("{base}/logout"), get(sso::logout_get))
 }
 
 /// What every page needs from the request.
