@@ -95,6 +95,9 @@ pub enum Command {
     /// The OpenID Connect provider: clients (the building's apps) and keys.
     #[command(subcommand)]
     Oidc(oidc::OidcCmd),
+    /// Rooms for Wi-Fi presence (meeting check-in): APs named by room.
+    #[command(subcommand)]
+    Room(oidc::RoomCmd),
     /// Sweep a network for SNMP agents and list them for adoption.
     Discover(aps::DiscoverArgs),
     /// Serve recorded walks as SNMP v2c agents on loopback (community =
@@ -294,6 +297,7 @@ async fn dispatch(
         Command::Ap(cmd) => aps::ap_cmd(store, config, cmd).await,
         Command::Floor(cmd) => coverage::floor_cmd(store, cmd).await,
         Command::Oidc(cmd) => oidc::oidc_cmd(store, cmd).await,
+        Command::Room(cmd) => oidc::room_cmd(store, cmd).await,
         Command::Coverage(cmd) => coverage::coverage_cmd(store, config, cmd).await,
         Command::Discover(args) => aps::discover_cmd(store, config, args).await,
         Command::Event(cmd) => aps::event_cmd(store, cmd).await,

@@ -1,4 +1,5 @@
-//! `portico oidc ...`: the OpenID Connect provider's clients and keys.
+//! `portico oidc ...`: the OpenID Connect provider's clients and keys;
+//! `portico room ...`: the rooms presence answers for.
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
@@ -6,6 +7,63 @@ use clap::Subcommand;
 use super::read_stdin_lines;
 use crate::sso::{self, ClientSpec};
 use crate::store::Store;
+
+/// Rooms for Wi-Fi presence (meeting check-in).
+#[derive(Subcommand, Debug)]
+pub enum RoomCmd {
+    /// Name the room the given APs serve (comma-separated AP names).
+    Add {
+        name: String,
+        #[arg(long, value_delimiter = ',', required = true)]
+        aps: Vec<String>,
+    },
+    /// Rooms and their APs: set by hand, and coverage rooms with APs inside.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take every AP out of a room set by hand.
+    Remove { name: String },
+}
+
+pub async fn room_cmd(store: &Store, cmd: RoomCmd) -> Result<()> {
+    match cmd {
+        RoomCmd::Add { name, aps } => {
+            let name = name.trim().to_string();
+            if name.is_empty() || name.len() > 64 || name.contains('/') {
+                bail!("room name: 1 to 64 characters, no '/'");
+            }
+            let aps: Vec<String> = aps
+                .iter()
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+            let n = store.presence().set_room(&name, &aps).await?;
+            println!("room {name}: {n} AP(s) ({})", aps.join(", "));
+        }
+        RoomCmd::List { json } => {
+            let rooms = sso::presence::rooms(store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if json {
+                let list: Vec<_> = rooms.values().collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for r in rooms.values() {
+                    println!("{}\t{}", r.name, r.aps.join(","));
+                }
+            }
+        }
+        RoomCmd::Remove { name } => {
+            let n = store.presence().clear_room(&name).await?;
+            if n == 0 {
+                bail!("no AP is in room {name}");
+            }
+            println!("room {name} removed from {n} AP(s)");
+        }
+    }
+    Ok(())
+}
 
 #[derive(Subcommand, Debug)]
 pub enum OidcCmd {

@@ -170,6 +170,12 @@ pub struct LauncherTile {
     /// Groups that see the tile; empty: everyone signed in.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// The OpenID Connect client (`portico oidc client add NAME`) the app
+    /// is: the tile then opens `url` as a third-party-initiated login
+    /// (OpenID Connect Core §4: `iss` and `target_link_uri` added), and
+    /// the app signs the person in with Portico at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 /// Which SMS gateway API is spoken.

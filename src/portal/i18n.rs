@@ -192,6 +192,8 @@ texts! {
     presence_turn_off: "关闭", "Turn off";
     binding_title: "微信和企业微信绑定", "WeChat and WeCom";
     binding_none: "尚未绑定。", "Not linked yet.";
+    binding_wechat_label: "微信", "WeChat";
+    binding_wecom_label: "企业微信", "WeCom";
     binding_wechat: "绑定微信", "Link WeChat";
     binding_wecom: "绑定企业微信", "Link WeCom";
     binding_remove: "解除绑定", "Unlink";

@@ -87,6 +87,8 @@ pub struct Launcher<'a> {
     pub original_url: Option<&'a str>,
     /// Staff see the signal survey link.
     pub survey: bool,
+    /// Staff: their apps, presence and bindings.
+    pub extras: Option<super::web::apps::Extras>,
 }
 
 #[derive(Template)]

@@ -56,6 +56,10 @@ pub struct TicketContext {
     pub ctx: String,
     pub owner: String,
     pub kind: Kind,
+    /// Set when the ticket binds the WeChat or WeCom identity to this
+    /// staff account (from the launcher) instead of signing in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
 }
 
 /// The authorize page URL (`#wechat_redirect` as WeChat requires).
@@ -244,6 +248,19 @@ pub async fn resolve(
                 Err(e) => Err(OAuthError::Http(e.to_string())),
             }
         }
+    }
+}
+
+/// The raw external identity behind a code (an openid or a WeCom
+/// userid), for binding it to an account.
+pub async fn external_id(
+    state: &PortalState,
+    kind: Kind,
+    code: &str,
+) -> Result<String, OAuthError> {
+    match kind {
+        Kind::Wechat => Ok(wechat_user(&state.config.wechat, code).await?.openid),
+        Kind::Wecom => wecom_userid(state, code).await,
     }
 }
 

@@ -362,10 +362,13 @@ fn usable(u: &crate::store::users::User, now_ms: i64) -> bool {
     u.enabled && u.valid_until.is_none_or(|t| t > now_ms)
 }
 
-/// The stable subject of a user: a digest of the account's id (never the
-/// username, which can be reused after an account is removed).
-pub fn subject_of(user_id: i64) -> String {
-    hex::encode(&Sha256::digest(format!("portico-sub:{user_id}").as_bytes())[..16])
+/// The stable subject of a user: a digest of the account's id and
+/// creation time (never the username, which can be reused after an
+/// account is removed; nor the bare id, which SQLite may hand out again
+/// and which would tell the account's row number).
+pub fn subject_of(user: &crate::store::users::User) -> String {
+    let text = format!("portico-sub:{}:{}", user.id, user.created_at);
+    hex::encode(&Sha256::digest(text.as_bytes())[..16])
 }
 
 /// The claims the scopes release about a user.
@@ -376,7 +379,7 @@ pub async fn user_claims(
 ) -> Result<Map<String, Value>, SsoError> {
     let has = |x: &str| scopes.iter().any(|y| y == x);
     let mut c = Map::new();
-    c.insert("sub".into(), json!(subject_of(user.id)));
+    c.insert("sub".into(), json!(subject_of(user)));
     if has("profile") {
         let name = user
             .display_name
@@ -446,5 +449,33 @@ pub(super) async fn userinfo(State(s): State<Arc<SsoState>>, headers: HeaderMap)
         )
             .into_response(),
         Err(e) => server_error("userinfo", e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, created_at: i64) -> crate::store::users::User {
+        crate::store::users::User {
+            id,
+            username: "zhang".into(),
+            display_name: None,
+            password_hash: None,
+            nt_hash: None,
+            enabled: true,
+            valid_until: None,
+            groups: vec![],
+            created_at,
+            updated_at: created_at,
+        }
+    }
+
+    #[test]
+    fn a_reused_row_id_is_a_new_subject() {
+        let first = subject_of(&user(2, 1_000));
+        assert_eq!(first, subject_of(&user(2, 1_000)), "stable");
+        assert_ne!(first, subject_of(&user(2, 2_000)), "same id, new account");
+        assert_eq!(first.len(), 32);
     }
 }

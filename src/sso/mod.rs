@@ -420,7 +420,7 @@ async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: By
         Ok(Some(t)) if t.client == client.name && t.revoked_at.is_none() && t.expires_at > now => {
             let sub = match t.subject.as_deref() {
                 Some(u) => match s.store.users().get(u).await {
-                    Ok(Some(user)) => Some(grants::subject_of(user.id)),
+                    Ok(Some(user)) => Some(grants::subject_of(&user)),
                     _ => return inactive(),
                 },
                 None => None,

@@ -173,7 +173,8 @@ impl<'a> Presence<'a> {
     /// The staff member an active portal session gives a device, if any.
     pub async fn portal_identity(&self, mac: &str, now_ms: i64) -> Result<Option<String>> {
         Ok(sqlx::query(
-            "SELECT identity FROM portal_sessions WHERE mac = $1 AND method = 'staff' \
+            "SELECT identity FROM portal_sessions WHERE mac = $1 \
+             AND (method IN ('staff', 'wecom') OR (method = 'wechat' AND identity NOT LIKE 'wechat:%')) \
              AND ended_at IS NULL AND expires_at > $2 ORDER BY created_at DESC LIMIT 1",
         )
         .bind(mac)

@@ -26,4 +26,6 @@ mod radius;
 mod snmp;
 mod snmp_walks;
 mod sso;
+mod sso_authlib;
 mod sso_flow;
+mod sso_presence;

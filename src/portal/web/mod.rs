@@ -8,6 +8,7 @@
 //! `session` (waiting, launcher, sign-out), `oauth` (WeChat, WeCom),
 //! `capport` (RFC 8908).
 
+pub mod apps;
 mod capport;
 mod landing;
 mod oauth;
@@ -89,6 +90,10 @@ fn routes() -> Router<St> {
         .route("/portal/oauth/callback", get(oauth::oauth_callback))
         .route("/portal/oauth/wait/{ticket}", get(oauth::oauth_wait))
         .route("/capport/api", get(capport::capport_api))
+        .route("/portal/apps/withdraw", post(apps::withdraw))
+        .route("/portal/presence", post(apps::presence))
+        .route("/portal/bind/{kind}", post(apps::bind))
+        .route("/portal/unbind", post(apps::unbind))
 }
 
 /// The OpenID Connect provider's pages, under the issuer's path.

@@ -103,6 +103,7 @@ async fn oauth_start(
         ctx: form.sealed.clone(),
         owner,
         kind,
+        bind: None,
     };
     let ticket = tokens::random_token();
     let now = state.clock.now_ms();
@@ -256,6 +257,9 @@ pub(super) async fn oauth_callback(
         tracing::info!("OAuth callback for a used or expired ticket refused");
         return oauth_error(&state, &page, StatusCode::BAD_REQUEST, Some(&tc));
     }
+    if let Some(username) = tc.bind.clone() {
+        return bind_callback(&state, &page, ticket, &tc, &username, code, now).await;
+    }
     let (identity, method) = match wechat::resolve(&state, tc.kind, code).await {
         Ok(x) => x,
         Err(e) => {
@@ -344,6 +348,14 @@ pub(super) async fn oauth_wait(
     if !mine || t.consumed_at.is_some() {
         return oauth_error(&state, &page, StatusCode::FORBIDDEN, Some(&tc));
     }
+    if t.completed_at.is_some() && tc.bind.is_some() {
+        let _ = state
+            .store
+            .tickets()
+            .consume(&tokens::hash_token(&ticket), now)
+            .await;
+        return Redirect::to("/portal/launcher#binding").into_response();
+    }
     if t.completed_at.is_some() {
         return take_ticket(&state, &page, &tokens::hash_token(&ticket), &tc, now).await;
     }
@@ -356,6 +368,114 @@ pub(super) async fn oauth_wait(
         return phone_page(&state, &page, &ticket, sms.as_deref());
     }
     qr_page(&state, &page, &ticket)
+}
+
+/// Starts binding WeChat or WeCom to the signed-in staff member's
+/// account: inside WeChat straight to OAuth, elsewhere a QR code for the
+/// phone. `username` is checked by the caller (a password sign-in).
+pub(super) async fn bind_start(
+    state: &PortalState,
+    page: &Page,
+    kind: Kind,
+    username: &str,
+) -> Response {
+    if !oauth_enabled(state, kind) {
+        let m = page.t().err_method_off.clone();
+        return page.error(
+            StatusCode::FORBIDDEN,
+            &m,
+            Some("PT-203"),
+            "/portal/launcher",
+        );
+    }
+    let owner = page
+        .cookie(CSRF_COOKIE)
+        .map(|c| tokens::hash_token(&c))
+        .unwrap_or_default();
+    let tc = TicketContext {
+        ctx: String::new(),
+        owner,
+        kind,
+        bind: Some(username.to_string()),
+    };
+    let ticket = tokens::random_token();
+    let now = state.clock.now_ms();
+    let json = serde_json::to_string(&tc).unwrap_or_default();
+    if let Err(e) = state
+        .store
+        .tickets()
+        .create(
+            &tokens::hash_token(&ticket),
+            &json,
+            now,
+            now + wechat::TICKET_TTL_MS,
+        )
+        .await
+    {
+        return page.signin_error(&SignInError::Store(e), "/portal/launcher");
+    }
+    if wechat::is_wechat_browser(page.user_agent.as_deref()) {
+        return Redirect::to(&authorize_for(state, page, kind, &ticket)).into_response();
+    }
+    qr_page(state, page, &ticket)
+}
+
+/// The OAuth answer of a binding ticket: the external identity is linked
+/// to the account that started it, and audited.
+async fn bind_callback(
+    state: &PortalState,
+    page: &Page,
+    ticket: &str,
+    tc: &TicketContext,
+    username: &str,
+    code: &str,
+    now: i64,
+) -> Response {
+    let external = match wechat::external_id(state, tc.kind, code).await {
+        Ok(x) => x,
+        Err(e) => return page.signin_error(&SignInError::OAuth(e.to_string()), "/portal/launcher"),
+    };
+    let kind = tc.kind.as_str();
+    let linked = state
+        .store
+        .wechat_links()
+        .link(kind, &external, username, now)
+        .await;
+    let outcome = if linked.is_ok() { "ok" } else { "failed" };
+    super::apps::audit_staff(
+        state,
+        page,
+        username,
+        &format!("{kind}.bind"),
+        &external,
+        outcome,
+    )
+    .await;
+    if let Err(e) = linked {
+        tracing::info!(error = %e, "binding refused");
+        return oauth_error(state, page, StatusCode::CONFLICT, None);
+    }
+    let hash = tokens::hash_token(ticket);
+    let _ = state
+        .store
+        .tickets()
+        .complete(&hash, &external, kind, now)
+        .await;
+    let mine = page
+        .cookie(CSRF_COOKIE)
+        .is_some_and(|c| tokens::hash_token(&c) == tc.owner);
+    if mine {
+        let _ = state.store.tickets().consume(&hash, now).await;
+    }
+    let t = page.t();
+    let (title, text) = (t.binding_title.clone(), t.binding_done.clone());
+    page.message(
+        StatusCode::OK,
+        &title,
+        &text,
+        None,
+        mine.then_some(("/portal/launcher", t.open_launcher.as_str())),
+    )
 }
 
 #[cfg(test)]

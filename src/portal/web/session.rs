@@ -12,7 +12,7 @@ use crate::portal::signin::{self, Confirmation};
 use crate::portal::{launcher, sms, tokens, PortalState};
 use crate::store::portal_sessions::PortalSession;
 
-async fn session_of(state: &PortalState, page: &Page) -> Option<PortalSession> {
+pub(super) async fn session_of(state: &PortalState, page: &Page) -> Option<PortalSession> {
     let token = page.cookie(SESSION_COOKIE)?;
     match state
         .store
@@ -110,8 +110,10 @@ pub(super) async fn launcher_page(State(state): State<St>, page: Page) -> Respon
         .cookie(CSRF_COOKIE)
         .unwrap_or_else(tokens::random_token);
     let csrf = state.keys.csrf_token(&csrf_cookie);
-    let tiles = launcher::visible_tiles(&state.config.launcher, &session.groups, page.lang);
+    let issuer = state.sso.as_ref().map(|s| s.issuer.as_str());
+    let tiles = launcher::visible_tiles(&state.config.launcher, &session.groups, page.lang, issuer);
     let identity = display_name(&state, &page, &session).await;
+    let extras = super::apps::extras(&state, &session).await;
     let mut resp = page.html(
         StatusCode::OK,
         pages::Launcher {
@@ -122,6 +124,7 @@ pub(super) async fn launcher_page(State(state): State<St>, page: Page) -> Respon
             csrf: &csrf,
             original_url: session.original_url.as_deref(),
             survey: session.method == "staff",
+            extras,
         }
         .render(),
     );

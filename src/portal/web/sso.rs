@@ -72,11 +72,18 @@ async fn signed_in(
     {
         // Staff only (password, WeCom, linked WeChat): a visitor's SMS or
         // voucher session names no account.
-        Ok(Some(s)) if s.is_active(now) && s.method == "staff" => Some(Who {
-            username: s.identity,
-            auth_time: s.created_at,
-            amr: "portal".into(),
-        }),
+        Ok(Some(s)) if s.is_active(now) => {
+            let username = super::apps::staff_username(&s)?.to_string();
+            let amr = match s.method.as_str() {
+                "staff" => "portal".to_string(),
+                how => format!("portal {how}"),
+            };
+            Some(Who {
+                username,
+                auth_time: s.created_at,
+                amr,
+            })
+        }
         _ => None,
     }
 }
