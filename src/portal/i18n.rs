@@ -185,6 +185,7 @@ texts! {
     sso_signed_out: "您已退出统一身份登录。无线网络连接不受影响。", "You have signed out of the building's apps. Your Wi-Fi connection is not affected.";
     sso_apps_title: "已授权的应用", "Apps you allowed";
     sso_withdraw: "撤销授权", "Withdraw";
+    sso_apps_none: "您还没有授权任何应用读取您的信息。", "You have not allowed any app to read your details.";
     presence_title: "会议签到（按无线网络位置）", "Meeting check-in by Wi-Fi location";
     presence_on_text: "已开启：会议系统可看到您在哪个会议室（仅姓名和到达时间，不含设备信息）。", "On: the meeting system can see which meeting room you are in (your name and arrival time only, no device details).";
     presence_off_text: "未开启：会议系统看不到您的位置。", "Off: the meeting system cannot see where you are.";

@@ -27,5 +27,6 @@ mod snmp;
 mod snmp_walks;
 mod sso;
 mod sso_authlib;
+mod sso_e2e;
 mod sso_flow;
 mod sso_presence;

@@ -706,5 +706,68 @@ fn run(db: &Db) {
     p.push(("code_challenge", &ch));
     let r = phone.get(&authorize_path(&p));
     assert_eq!(r.status, 200, "{which}: the sign-in page");
+
+    // --- consent withdrawn from the launcher --------------------------
+    // zhang (still signed in at the provider in `b`) gets a code without
+    // a consent page, then withdraws it on the launcher of his phone.
+    let r = b.get(&meeting_path);
+    assert_eq!(r.status, 303, "{which}: consent still remembered");
+    let code = param(r.header("location").unwrap_or(""), "code").expect("code");
+    let (_, t) = conf_exchange(&code, "meeting", &secret);
+    let access = t["access_token"].as_str().expect("access").to_string();
+    assert_eq!(userinfo(addr, &access).0, 200);
+    rt.block_on(async {
+        let store = env.open_store().await;
+        store
+            .portal_sessions()
+            .create(&portico::store::portal_sessions::NewPortalSession {
+                token_hash: portico::portal::tokens::hash_token("ef".repeat(16).as_str()),
+                mac: portico::domain::MacAddr::parse("02:00:00:00:00:43").expect("mac"),
+                ip: Some("127.0.0.1".into()),
+                identity: "zhang".into(),
+                method: "staff".into(),
+                phone: None,
+                groups: vec!["staff".into()],
+                profile: "default".into(),
+                ssid: None,
+                ap_mac: None,
+                authorization_id: None,
+                created_at: 1,
+                expires_at: i64::MAX / 2,
+                nas_name: None,
+                nas_ip: None,
+                original_url: None,
+            })
+            .await
+            .expect("portal session");
+    });
+    let mut zhang_phone = Browser::new(addr);
+    zhang_phone
+        .cookies
+        .insert("portico_session".into(), "ef".repeat(16));
+    let launcher = zhang_phone.get("/portal/launcher");
+    assert!(
+        launcher.body.contains("id=\"withdraw-meeting\""),
+        "{which}: the launcher lists the app: {}",
+        launcher.body
+    );
+    let csrf = input_value(&launcher.body, "csrf").expect("csrf");
+    let r = zhang_phone.post(
+        "/portal/apps/withdraw",
+        &[("csrf", &csrf), ("client", "meeting")],
+    );
+    assert_eq!(r.status, 303, "{which}");
+    assert_eq!(
+        userinfo(addr, &access).0,
+        401,
+        "{which}: the app's tokens go with the consent"
+    );
+    let r = b.get(&meeting_path);
+    assert_eq!(r.status, 200, "{which}: asked again");
+    assert!(r.body.contains("id=\"consent-scopes\""), "{which}");
+    assert!(!zhang_phone
+        .get("/portal/launcher")
+        .body
+        .contains("withdraw-meeting"));
     drop(server);
 }
