@@ -226,6 +226,9 @@ pub struct SsoSignIn<'a> {
     pub request: &'a str,
     pub otp: bool,
     pub error: Option<&'a str>,
+    /// WeChat and WeCom sign-in offered (bound accounts).
+    pub wechat: bool,
+    pub wecom: bool,
 }
 
 #[derive(Template)]

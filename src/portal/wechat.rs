@@ -60,6 +60,10 @@ pub struct TicketContext {
     /// staff account (from the launcher) instead of signing in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bind: Option<String>,
+    /// Set when the ticket signs in at the OpenID Connect provider: the
+    /// authorization request's query to go back to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<String>,
 }
 
 /// The authorize page URL (`#wechat_redirect` as WeChat requires).

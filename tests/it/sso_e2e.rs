@@ -482,5 +482,47 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         ))
     );
     let _ = c.close().await;
+
+    // 3. wang on a computer off the Wi-Fi portal: the app sends him to
+    // Portico's sign-in page; WeChat by QR (the phone completes) signs
+    // him in at the provider.
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = browser_in(&driver, profile.path(), "zh-CN").await;
+    c.goto(&format!(
+        "http://127.0.0.1:{rp_port}/login?iss={}",
+        issuer.replace(':', "%3A").replace('/', "%2F")
+    ))
+    .await
+    .expect("app login");
+    wait_for(&c, "#sso-wechat", "the provider's sign-in page", &log).await;
+    screenshot(&c, "sso-signin").await;
+    c.find(Locator::Css("#sso-wechat"))
+        .await
+        .expect("wechat")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&c, "#qr-link", "QR page", &log).await;
+    let link = c
+        .find(Locator::Css("#qr-link"))
+        .await
+        .expect("qr")
+        .text()
+        .await
+        .expect("text");
+    let (portal, fb) = (server.http, fake_base.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        crate::portal_wechat::phone_completes(portal, &fb, &link)
+    })
+    .await
+    .expect("phone");
+    assert_eq!(done.status, 200, "{}", done.body);
+    wait_for(&c, "#who", "the meeting app after WeChat", &log).await;
+    let seen = rp.seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen.last().cloned(),
+        Some(("wang".to_string(), "王芳".to_string(), "wechat".to_string()))
+    );
+    let _ = c.close().await;
     drop(server);
 }

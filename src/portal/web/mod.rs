@@ -103,6 +103,7 @@ fn sso_routes(base: &str) -> Router<St> {
         .route(&format!("{base}/signin"), post(sso::signin_post))
         .route(&format!("{base}/consent"), post(sso::consent_post))
         .route(&format!("{base}/logout"), get(sso::logout_get))
+        .route(&format!("{base}/oauth/{{kind}}"), post(sso::oauth_post))
 }
 
 /// What every page needs from the request.

@@ -104,6 +104,7 @@ async fn oauth_start(
         owner,
         kind,
         bind: None,
+        sso: None,
     };
     let ticket = tokens::random_token();
     let now = state.clock.now_ms();
@@ -260,6 +261,9 @@ pub(super) async fn oauth_callback(
     if let Some(username) = tc.bind.clone() {
         return bind_callback(&state, &page, ticket, &tc, &username, code, now).await;
     }
+    if tc.sso.is_some() {
+        return sso_callback(&state, &page, ticket, &tc, code, now).await;
+    }
     let (identity, method) = match wechat::resolve(&state, tc.kind, code).await {
         Ok(x) => x,
         Err(e) => {
@@ -348,6 +352,9 @@ pub(super) async fn oauth_wait(
     if !mine || t.consumed_at.is_some() {
         return oauth_error(&state, &page, StatusCode::FORBIDDEN, Some(&tc));
     }
+    if t.completed_at.is_some() && tc.sso.is_some() {
+        return sso_finish(&state, &page, &tokens::hash_token(&ticket), &tc, now).await;
+    }
     if t.completed_at.is_some() && tc.bind.is_some() {
         let _ = state
             .store
@@ -379,6 +386,27 @@ pub(super) async fn bind_start(
     kind: Kind,
     username: &str,
 ) -> Response {
+    ticket_start(state, page, kind, Some(username.to_string()), None).await
+}
+
+/// Starts WeChat or WeCom sign-in at the OpenID Connect provider for the
+/// authorization request `request` (bound accounts only).
+pub(super) async fn sso_start(
+    state: &PortalState,
+    page: &Page,
+    kind: Kind,
+    request: &str,
+) -> Response {
+    ticket_start(state, page, kind, None, Some(request.to_string())).await
+}
+
+async fn ticket_start(
+    state: &PortalState,
+    page: &Page,
+    kind: Kind,
+    bind: Option<String>,
+    sso: Option<String>,
+) -> Response {
     if !oauth_enabled(state, kind) {
         let m = page.t().err_method_off.clone();
         return page.error(
@@ -396,7 +424,8 @@ pub(super) async fn bind_start(
         ctx: String::new(),
         owner,
         kind,
-        bind: Some(username.to_string()),
+        bind,
+        sso,
     };
     let ticket = tokens::random_token();
     let now = state.clock.now_ms();
@@ -476,6 +505,78 @@ async fn bind_callback(
         None,
         mine.then_some(("/portal/launcher", t.open_launcher.as_str())),
     )
+}
+
+/// The OAuth answer of a provider sign-in ticket: a bound WeChat (or a
+/// WeCom member with an account) only; the ticket then carries the
+/// username to the window that waits (or, inside WeChat, this one).
+async fn sso_callback(
+    state: &PortalState,
+    page: &Page,
+    ticket: &str,
+    tc: &TicketContext,
+    code: &str,
+    now: i64,
+) -> Response {
+    let (identity, method) = match wechat::resolve(state, tc.kind, code).await {
+        Ok(x) => x,
+        Err(e) => return page.signin_error(&SignInError::OAuth(e.to_string()), START_PATH),
+    };
+    if !matches!(method, "wechat-staff" | "wecom") {
+        return page.signin_error(&SignInError::NotLinked, START_PATH);
+    }
+    let who = match wechat::identity_for(state, &identity, method, now).await {
+        Ok(w) => w,
+        Err(e) => return page.signin_error(&e, START_PATH),
+    };
+    let hash = tokens::hash_token(ticket);
+    match state
+        .store
+        .tickets()
+        .complete(&hash, &who.identity, who.method, now)
+        .await
+    {
+        Ok(true) => {}
+        _ => return oauth_error(state, page, StatusCode::BAD_REQUEST, None),
+    }
+    let mine = page
+        .cookie(CSRF_COOKIE)
+        .is_some_and(|c| tokens::hash_token(&c) == tc.owner);
+    if mine {
+        return sso_finish(state, page, &hash, tc, now).await;
+    }
+    let t = page.t();
+    let (title, text) = (t.signed_in_title.clone(), t.qr_done.clone());
+    page.message(StatusCode::OK, &title, &text, None, None)
+}
+
+/// Takes a completed provider sign-in ticket: the provider session for
+/// its account, and back to the authorization request.
+async fn sso_finish(
+    state: &PortalState,
+    page: &Page,
+    hash: &str,
+    tc: &TicketContext,
+    now: i64,
+) -> Response {
+    let Ok(Some(t)) = state.store.tickets().get(hash).await else {
+        return oauth_error(state, page, StatusCode::BAD_REQUEST, None);
+    };
+    match state.store.tickets().consume(hash, now).await {
+        Ok(true) => {}
+        _ => return oauth_error(state, page, StatusCode::BAD_REQUEST, None),
+    }
+    let (Some(username), Some(method)) = (t.identity.as_deref(), t.method.as_deref()) else {
+        return oauth_error(state, page, StatusCode::BAD_REQUEST, None);
+    };
+    super::sso::resume_signed_in(
+        state,
+        page,
+        username,
+        method,
+        tc.sso.as_deref().unwrap_or(""),
+    )
+    .await
 }
 
 #[cfg(test)]

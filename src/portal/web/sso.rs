@@ -151,6 +151,8 @@ fn signin_page(
             request: raw_request,
             otp: req.client.require_2fa,
             error,
+            wechat: state.config.wechat.enabled,
+            wecom: state.config.wecom.enabled,
         }
         .render(),
     );
@@ -353,33 +355,106 @@ pub(super) async fn signin_post(State(state): State<St>, page: Page, body: Bytes
         }
         amr.push_str(" otp");
     }
-    let session_token = tokens::random_token();
-    let session = SsoSession {
-        username: identity.identity.clone(),
-        amr: amr.clone(),
-        auth_time: now,
-        expires_at: now + sso.session_ttl_ms,
+    let cookie = match new_session(sso, &page, &identity.identity, &amr, now).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "sso: storing the session");
+            return refused(&page, sso, &req.error("server_error", "internal error"));
+        }
     };
-    if let Err(e) = sso
-        .store
-        .oidc()
-        .add_session(&tokens::hash_token(&session_token), &session)
-        .await
-    {
-        tracing::error!(error = %e, "sso: storing the session");
-        return refused(&page, sso, &req.error("server_error", "internal error"));
-    }
-    tracing::info!(user = %session.username, client = %req.client.name, %amr, "sso: signed in");
+    tracing::info!(user = %identity.identity, client = %req.client.name, %amr, "sso: signed in");
     let who = Who {
-        username: session.username,
+        username: identity.identity,
         auth_time: now,
         amr,
     };
     let resp = proceed(&state, sso, &page, &req, &raw, &who, now).await;
-    with_cookie(
-        resp,
-        sso_cookie(&page, sso, &session_token, sso.session_ttl_ms / 1000),
-    )
+    with_cookie(resp, cookie)
+}
+
+/// A provider session for the account: stored, and its cookie.
+async fn new_session(
+    sso: &SsoState,
+    page: &Page,
+    username: &str,
+    amr: &str,
+    now: i64,
+) -> Result<HeaderValue, crate::store::StoreError> {
+    let token = tokens::random_token();
+    let session = SsoSession {
+        username: username.to_string(),
+        amr: amr.to_string(),
+        auth_time: now,
+        expires_at: now + sso.session_ttl_ms,
+    };
+    sso.store
+        .oidc()
+        .add_session(&tokens::hash_token(&token), &session)
+        .await?;
+    Ok(sso_cookie(page, sso, &token, sso.session_ttl_ms / 1000))
+}
+
+/// After WeChat or WeCom sign-in (a bound account): the provider session,
+/// and back to the authorization request.
+pub(super) async fn resume_signed_in(
+    state: &PortalState,
+    page: &Page,
+    username: &str,
+    method: &str,
+    raw_request: &str,
+) -> Response {
+    let Some(sso) = sso_of(state) else {
+        return not_found();
+    };
+    let now = sso.clock.now_ms();
+    let amr = if method == "wecom" { "wecom" } else { "wechat" };
+    match new_session(sso, page, username, amr, now).await {
+        Ok(cookie) => {
+            tracing::info!(user = %username, %amr, "sso: signed in");
+            let to = format!("{}/authorize?{raw_request}", sso.base_path());
+            with_cookie(Redirect::to(&to).into_response(), cookie)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "sso: storing the session");
+            let m = page.t().err_internal.clone();
+            page.error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &m,
+                None,
+                super::START_PATH,
+            )
+        }
+    }
+}
+
+/// `POST <issuer>/wechat` and `/wecom`: sign in with a bound WeChat or
+/// WeCom identity (the portal's OAuth flows).
+pub(super) async fn oauth_post(
+    State(state): State<St>,
+    page: Page,
+    axum::extract::Path(kind): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(sso) = sso_of(&state) else {
+        return not_found();
+    };
+    let form = parse_pairs(&body);
+    if !state
+        .keys
+        .csrf_ok(page.cookie(CSRF_COOKIE).as_deref(), field(&form, "csrf"))
+    {
+        return csrf_refused(&page);
+    }
+    let (_, raw) = match form_request(sso, &page, &form).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let kind = match kind.as_str() {
+        "wechat" => crate::portal::wechat::Kind::Wechat,
+        "wecom" => crate::portal::wechat::Kind::Wecom,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    super::oauth::sso_start(&state, &page, kind, &raw).await
 }
 
 /// `POST <issuer>/consent`: allow (remembered for this client) or deny.
