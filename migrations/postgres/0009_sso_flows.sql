@@ -29,6 +29,9 @@ ALTER TABLE oidc_tokens ADD COLUMN amr TEXT;
 CREATE INDEX oidc_tokens_family ON oidc_tokens (family);
 -- Where a client may send the browser after logout (exact match).
 ALTER TABLE oidc_clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+-- The ID token's algorithm for the client: ES256, or RS256 for apps that
+-- only know RSA.
+ALTER TABLE oidc_clients ADD COLUMN id_token_alg TEXT NOT NULL DEFAULT 'ES256';
 -- The provider's own sign-in (cookie `portico_sso`), by SHA-256.
 CREATE TABLE oidc_sessions (
     session_hash TEXT PRIMARY KEY,

@@ -98,6 +98,9 @@ pub enum ClientCmd {
         /// Where the app may send people after logout (exact; repeatable).
         #[arg(long = "post-logout-redirect-uri")]
         post_logout_redirect_uris: Vec<String>,
+        /// ID token signature: ES256 (default) or RS256.
+        #[arg(long, default_value = "ES256")]
+        id_token_alg: String,
         #[arg(long)]
         secret_stdin: bool,
     },
@@ -113,10 +116,14 @@ pub enum ClientCmd {
 pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
     match cmd {
         OidcCmd::RotateKeys => {
-            let kid = sso::rotate_keys(store, crate::clock::now_ms())
+            let kids = sso::rotate_keys(store, crate::clock::now_ms())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            println!("new signing key {kid}; the previous keys stay published for sso.key_grace");
+            for kid in kids {
+                println!(
+                    "new signing key {kid}; the previous keys stay published for sso.key_grace"
+                );
+            }
         }
         OidcCmd::Client(ClientCmd::Add {
             name,
@@ -126,6 +133,7 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
             require_2fa,
             allow_portal_session,
             post_logout_redirect_uris,
+            id_token_alg,
             secret_stdin,
         }) => {
             let secret = if secret_stdin {
@@ -148,6 +156,7 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
                 require_2fa,
                 allow_portal_session,
                 post_logout_redirect_uris,
+                id_token_alg,
                 secret,
             };
             let (client, secret) = sso::add_client(store, &spec)

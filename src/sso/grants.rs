@@ -344,7 +344,7 @@ async fn issue(s: &SsoState, g: Grant<'_>, now: i64) -> Result<Value, Response> 
         claims.insert("nonce".into(), json!(n));
     }
     let id_token = s
-        .sign(&Value::Object(claims), now)
+        .sign(&Value::Object(claims), &g.client.id_token_alg, now)
         .await
         .map_err(|e| server_error("token: sign", e))?;
     Ok(json!({

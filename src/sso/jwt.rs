@@ -1,6 +1,8 @@
-//! ES256 signing keys and compact JWS (RFC 7515/7518) on `ring`: key
-//! generation, the public JWK, signing, and verification (the provider's
-//! own tests and token introspection). `alg: none` does not exist here.
+//! Signing keys and compact JWS (RFC 7515/7518) on `ring`: ES256 (the
+//! default) and RS256 (for apps that only know RSA; keys made with the
+//! `rsa` crate, which ring cannot do), the public JWKs, signing, and
+//! verification (`id_token_hint`, the tests). A token's `alg` must be its
+//! key's; `alg: none` does not exist here.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -56,17 +58,70 @@ pub fn public_jwk(point: &[u8]) -> Result<(String, Value), JwtError> {
     Ok((kid, jwk))
 }
 
+/// A new RS256 key (2048-bit RSA): `(kid, pkcs8, public JWK)`.
+pub fn generate_rs256() -> Result<(String, Vec<u8>, Value), JwtError> {
+    use rsa::pkcs8::EncodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        .map_err(|e| JwtError::Key(format!("cannot generate an RSA key: {e}")))?;
+    let pkcs8 = key
+        .to_pkcs8_der()
+        .map_err(|e| JwtError::Key(format!("RSA key to PKCS#8: {e}")))?
+        .as_bytes()
+        .to_vec();
+    let (n, e) = (key.n().to_bytes_be(), key.e().to_bytes_be());
+    let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest([n.as_slice(), &e].concat())[..16]);
+    let jwk = json!({
+        "kty": "RSA",
+        "n": URL_SAFE_NO_PAD.encode(&n),
+        "e": URL_SAFE_NO_PAD.encode(&e),
+        "use": "sig",
+        "alg": "RS256",
+        "kid": kid,
+    });
+    Ok((kid, pkcs8, jwk))
+}
+
+/// Signs `claims` with a key of algorithm `alg` (ES256 or RS256).
+pub fn sign(alg: &str, kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, JwtError> {
+    match alg {
+        "ES256" => sign_es256(kid, pkcs8, claims),
+        "RS256" => sign_rs256(kid, pkcs8, claims),
+        other => Err(JwtError::Algorithm(other.to_string())),
+    }
+}
+
+fn signing_input(alg: &str, kid: &str, claims: &Value) -> String {
+    let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+/// Signs `claims` as a compact JWS, RS256 (RSASSA-PKCS1-v1_5, SHA-256).
+pub fn sign_rs256(kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, JwtError> {
+    let pair = ring::signature::RsaKeyPair::from_pkcs8(pkcs8)
+        .map_err(|_| JwtError::Key("stored RSA key does not parse".into()))?;
+    let input = signing_input("RS256", kid, claims);
+    let mut sig = vec![0u8; pair.public().modulus_len()];
+    pair.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| JwtError::Key("signing failed".into()))?;
+    Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+}
+
 /// Signs `claims` as a compact JWS with the key (ES256, header carries kid).
 pub fn sign_es256(kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, JwtError> {
     let rng = SystemRandom::new();
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
         .map_err(|_| JwtError::Key("stored key does not parse".into()))?;
-    let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid});
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
+    let input = signing_input("ES256", kid, claims);
     let sig = pair
         .sign(&rng, input.as_bytes())
         .map_err(|_| JwtError::Key("signing failed".into()))?;
@@ -74,7 +129,7 @@ pub fn sign_es256(kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, Jwt
 }
 
 /// Verifies a compact JWS against published JWKs; the claims on success.
-/// Only ES256 is accepted, whatever the header says.
+/// ES256 or RS256, and only with a key published for that algorithm.
 pub fn verify(token: &str, jwks: &[Value]) -> Result<Value, JwtError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) =
@@ -85,7 +140,7 @@ pub fn verify(token: &str, jwks: &[Value]) -> Result<Value, JwtError> {
     let decode = |x: &str| URL_SAFE_NO_PAD.decode(x).map_err(|_| JwtError::Malformed);
     let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| JwtError::Malformed)?;
     let alg = header["alg"].as_str().unwrap_or("");
-    if alg != "ES256" {
+    if alg != "ES256" && alg != "RS256" {
         return Err(JwtError::Algorithm(alg.to_string()));
     }
     let kid = header["kid"].as_str().unwrap_or("");
@@ -93,6 +148,31 @@ pub fn verify(token: &str, jwks: &[Value]) -> Result<Value, JwtError> {
         .iter()
         .find(|k| k["kid"] == kid)
         .ok_or_else(|| JwtError::UnknownKey(kid.to_string()))?;
+    // The key's own algorithm decides: an RSA key named in an ES256
+    // header (or the reverse) is a forgery attempt.
+    if jwk["alg"] != alg {
+        return Err(JwtError::Algorithm(alg.to_string()));
+    }
+    let sig = decode(s)?;
+    if alg == "RS256" {
+        let part = |c: &str| {
+            jwk[c]
+                .as_str()
+                .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+                .ok_or(JwtError::Key(format!("JWK {kid}: bad {c}")))
+        };
+        let key = ring::signature::RsaPublicKeyComponents {
+            n: part("n")?,
+            e: part("e")?,
+        };
+        key.verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            format!("{h}.{p}").as_bytes(),
+            &sig,
+        )
+        .map_err(|_| JwtError::Signature)?;
+        return serde_json::from_slice(&decode(p)?).map_err(|_| JwtError::Malformed);
+    }
     let coord = |c: &str| {
         jwk[c]
             .as_str()
@@ -103,7 +183,6 @@ pub fn verify(token: &str, jwks: &[Value]) -> Result<Value, JwtError> {
     let mut point = vec![4u8];
     point.extend(coord("x")?);
     point.extend(coord("y")?);
-    let sig = decode(s)?;
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, &point)
         .verify(format!("{h}.{p}").as_bytes(), &sig)
         .map_err(|_| JwtError::Signature)?;
@@ -156,6 +235,23 @@ mod tests {
             assert!(verify(junk, std::slice::from_ref(&jwk)).is_err(), "{junk}");
         }
         assert!(public_jwk(&[4u8; 64]).is_err());
+
+        // RS256: signs and verifies; an ES256 header on the RSA key (or a
+        // token re-labelled) is refused.
+        let (rkid, rpkcs8, rjwk) = generate_rs256().unwrap();
+        assert_eq!(
+            (rjwk["kty"].as_str(), rjwk["alg"].as_str()),
+            (Some("RSA"), Some("RS256"))
+        );
+        let rt = sign("RS256", &rkid, &rpkcs8, &claims).unwrap();
+        let keys = [jwk.clone(), rjwk.clone()];
+        assert_eq!(verify(&rt, &keys).unwrap(), claims);
+        let rparts: Vec<&str> = rt.split('.').collect();
+        let relabel = URL_SAFE_NO_PAD.encode(json!({"alg": "ES256", "kid": rkid}).to_string());
+        assert!(verify(&format!("{relabel}.{}.{}", rparts[1], rparts[2]), &keys).is_err());
+        let forged_r = format!("{}.{}.{}", rparts[0], forged, rparts[2]);
+        assert_eq!(verify(&forged_r, &keys), Err(JwtError::Signature));
+        assert!(sign("HS256", &rkid, &rpkcs8, &claims).is_err());
         assert!(sign_es256(&kid, b"not a key", &claims).is_err());
     }
 }

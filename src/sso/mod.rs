@@ -103,14 +103,14 @@ impl SsoState {
         }
     }
 
-    /// Signs claims with the current key.
-    pub async fn sign(&self, claims: &Value, now_ms: i64) -> Result<String, SsoError> {
+    /// Signs claims with the current key of algorithm `alg`.
+    pub async fn sign(&self, claims: &Value, alg: &str, now_ms: i64) -> Result<String, SsoError> {
         let keys = self.store.oidc().keys(now_ms).await?;
         let key = keys
             .iter()
-            .find(|k| k.retired_at.is_none())
-            .ok_or_else(|| SsoError::Invalid("no signing key".into()))?;
-        Ok(jwt::sign_es256(&key.kid, &key.private_pkcs8, claims)?)
+            .find(|k| k.retired_at.is_none() && k.alg == alg)
+            .ok_or_else(|| SsoError::Invalid(format!("no {alg} signing key")))?;
+        Ok(jwt::sign(&key.alg, &key.kid, &key.private_pkcs8, claims)?)
     }
 
     /// The claims of an ID token this provider signed (its signature
@@ -146,7 +146,7 @@ impl SsoState {
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
             "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["ES256"],
+            "id_token_signing_alg_values_supported": ALGORITHMS,
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": SCOPES,
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
@@ -171,25 +171,46 @@ impl SsoState {
     }
 }
 
-/// Makes a signing key when there is none (first start).
-pub async fn ensure_key(store: &Store) -> Result<bool, SsoError> {
-    if !store.oidc().keys(i64::MAX).await?.is_empty() {
-        return Ok(false);
-    }
-    rotate_keys(store, crate::clock::now_ms()).await?;
-    Ok(true)
-}
+/// ID token algorithms: ES256 (the default) and RS256.
+pub const ALGORITHMS: [&str; 2] = ["ES256", "RS256"];
 
-/// Adds a new signing key and retires the others (published for the
-/// grace period still). Returns the new kid.
-pub async fn rotate_keys(store: &Store, now_ms: i64) -> Result<String, SsoError> {
-    let (kid, pkcs8, jwk) = jwt::generate_es256()?;
+async fn new_key(store: &Store, alg: &'static str) -> Result<String, SsoError> {
+    let (kid, pkcs8, jwk) = tokio::task::spawn_blocking(move || match alg {
+        "RS256" => jwt::generate_rs256(),
+        _ => jwt::generate_es256(),
+    })
+    .await
+    .map_err(|e| SsoError::Invalid(e.to_string()))??;
     store
         .oidc()
-        .add_key(&kid, "ES256", &pkcs8, &jwk.to_string())
+        .add_key(&kid, alg, &pkcs8, &jwk.to_string())
         .await?;
-    store.oidc().retire_all_but(&kid, now_ms).await?;
     Ok(kid)
+}
+
+/// Makes a signing key of each algorithm that has none (first start, or
+/// an upgrade that brought a new algorithm). True when one was made.
+pub async fn ensure_key(store: &Store) -> Result<bool, SsoError> {
+    let keys = store.oidc().keys(i64::MAX).await?;
+    let mut made = false;
+    for alg in ALGORITHMS {
+        if !keys.iter().any(|k| k.alg == alg && k.retired_at.is_none()) {
+            new_key(store, alg).await?;
+            made = true;
+        }
+    }
+    Ok(made)
+}
+
+/// Adds a new signing key of each algorithm and retires the others
+/// (published for the grace period still). Returns the new kids.
+pub async fn rotate_keys(store: &Store, now_ms: i64) -> Result<Vec<String>, SsoError> {
+    let mut kids = Vec::new();
+    for alg in ALGORITHMS {
+        kids.push(new_key(store, alg).await?);
+    }
+    store.oidc().retire_all_but(&kids, now_ms).await?;
+    Ok(kids)
 }
 
 /// A client as asked for by the CLI or the dashboard.
@@ -203,6 +224,8 @@ pub struct ClientSpec {
     pub allow_portal_session: bool,
     /// Where RP-initiated logout may return (exact match).
     pub post_logout_redirect_uris: Vec<String>,
+    /// ES256 (default when empty) or RS256.
+    pub id_token_alg: String,
     /// The secret for a confidential client (None: one is generated).
     pub secret: Option<String>,
 }
@@ -238,6 +261,16 @@ pub async fn add_client(
     for uri in &spec.post_logout_redirect_uris {
         check_url("post-logout redirect URI", uri)?;
     }
+    let id_token_alg = match spec.id_token_alg.trim() {
+        "" => "ES256".to_string(),
+        a if ALGORITHMS.contains(&a) => a.to_string(),
+        a => {
+            return Err(SsoError::Invalid(format!(
+                "ID token algorithm {a:?} (one of {})",
+                ALGORITHMS.join(", ")
+            )))
+        }
+    };
     let mut scopes: Vec<String> = if spec.scopes.is_empty() {
         vec!["openid".into(), "profile".into()]
     } else {
@@ -282,6 +315,7 @@ pub async fn add_client(
             require_2fa: spec.require_2fa,
             allow_portal_session: spec.allow_portal_session,
             post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
+            id_token_alg,
         })
         .await?;
     Ok((client, secret.filter(|_| spec.secret.is_none())))

@@ -45,6 +45,8 @@ pub struct OidcClient {
     pub allow_portal_session: bool,
     /// Where RP-initiated logout may send the browser (exact match).
     pub post_logout_redirect_uris: Vec<String>,
+    /// `ES256` or `RS256`.
+    pub id_token_alg: String,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -59,6 +61,7 @@ pub struct NewOidcClient {
     pub require_2fa: bool,
     pub allow_portal_session: bool,
     pub post_logout_redirect_uris: Vec<String>,
+    pub id_token_alg: String,
 }
 
 /// An issued token, by its hash.
@@ -122,7 +125,7 @@ pub struct Oidc<'a> {
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, scopes, require_2fa, \
-     allow_portal_session, post_logout_redirect_uris, created_at, updated_at";
+     allow_portal_session, post_logout_redirect_uris, id_token_alg, created_at, updated_at";
 
 fn client_of(r: &AnyRow) -> Result<OidcClient> {
     Ok(OidcClient {
@@ -138,6 +141,7 @@ fn client_of(r: &AnyRow) -> Result<OidcClient> {
             &r.try_get::<String, _>("post_logout_redirect_uris")?,
             "post_logout_redirect_uris",
         )?,
+        id_token_alg: r.try_get("id_token_alg")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -172,16 +176,23 @@ impl<'a> Oidc<'a> {
         Ok(())
     }
 
-    /// Retires every key but `keep` (they stay published for the grace).
-    pub async fn retire_all_but(&self, keep: &str, at_ms: i64) -> Result<u64> {
-        let r = sqlx::query(
-            "UPDATE oidc_keys SET retired_at = $1 WHERE kid <> $2 AND retired_at IS NULL",
-        )
-        .bind(at_ms)
-        .bind(keep)
-        .execute(&self.store.pool)
-        .await?;
-        Ok(r.rows_affected())
+    /// Retires every key but those in `keep` (they stay published for
+    /// the grace).
+    pub async fn retire_all_but(&self, keep: &[String], at_ms: i64) -> Result<u64> {
+        let mut n = 0;
+        for k in self.keys(i64::MAX).await? {
+            if k.retired_at.is_none() && !keep.contains(&k.kid) {
+                n += sqlx::query(
+                    "UPDATE oidc_keys SET retired_at = $1 WHERE kid = $2 AND retired_at IS NULL",
+                )
+                .bind(at_ms)
+                .bind(&k.kid)
+                .execute(&self.store.pool)
+                .await?
+                .rows_affected();
+            }
+        }
+        Ok(n)
     }
 
     /// Keys not retired, or retired after `published_since_ms`, newest
@@ -213,8 +224,8 @@ impl<'a> Oidc<'a> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO oidc_clients (name, secret_hash, public, redirect_uris, scopes, require_2fa, \
-             allow_portal_session, post_logout_redirect_uris, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $8, $8)",
+             allow_portal_session, post_logout_redirect_uris, id_token_alg, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $8, $8)",
         )
         .bind(&c.name)
         .bind(&c.secret_hash)
@@ -225,6 +236,7 @@ impl<'a> Oidc<'a> {
         .bind(c.allow_portal_session)
         .bind(now)
         .bind(to_json(&c.post_logout_redirect_uris)?)
+        .bind(&c.id_token_alg)
         .execute(&self.store.pool)
         .await
         .map_err(|e| conflict_or(e, || format!("client {}", c.name)))?;
@@ -567,7 +579,7 @@ mod tests {
             o.add_key("k2", "ES256", b"private-two", "{\"kid\":\"k2\"}")
                 .await
                 .unwrap();
-            assert_eq!(o.retire_all_but("k2", 1_000).await.unwrap(), 1);
+            assert_eq!(o.retire_all_but(&["k2".into()], 1_000).await.unwrap(), 1);
             let keys = o.keys(0).await.unwrap();
             assert_eq!(
                 keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
@@ -590,6 +602,7 @@ mod tests {
                 require_2fa: true,
                 allow_portal_session: false,
                 post_logout_redirect_uris: vec![],
+                id_token_alg: "ES256".into(),
             };
             let c = o.add_client(&new).await.unwrap();
             assert!(!c.public && c.require_2fa && !c.allow_portal_session);

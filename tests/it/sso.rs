@@ -76,7 +76,7 @@ async fn run(db: &crate::helpers::Db) {
     assert_eq!(doc["jwks_uri"], "http://127.0.0.1/oidc/jwks");
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["ES256"])
+        serde_json::json!(["ES256", "RS256"])
     );
     assert_eq!(
         doc["code_challenge_methods_supported"],
@@ -86,17 +86,31 @@ async fn run(db: &crate::helpers::Db) {
     let (status, jwks) = get_json(&format!("{base}/jwks")).await;
     assert_eq!(status, 200, "{which}");
     let keys = jwks["keys"].as_array().expect("keys").clone();
-    assert_eq!(keys.len(), 1, "{which}: the first start made one key");
     assert_eq!(
-        (keys[0]["kty"].as_str(), keys[0]["crv"].as_str()),
-        (Some("EC"), Some("P-256"))
+        keys.len(),
+        2,
+        "{which}: the first start made an ES256 and an RS256 key"
+    );
+    let kty: std::collections::BTreeSet<(&str, &str)> = keys
+        .iter()
+        .map(|k| {
+            (
+                k["kty"].as_str().unwrap_or(""),
+                k["alg"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kty,
+        [("EC", "ES256"), ("RSA", "RS256")].into_iter().collect()
     );
     assert!(
-        keys[0].get("d").is_none(),
+        keys.iter()
+            .all(|k| k.get("d").is_none() && k.get("p").is_none()),
         "{which}: no private part published"
     );
 
-    // Rotation: a new key signs, the old one stays for the grace period.
+    // Rotation: new keys sign, the old ones stay for the grace period.
     let out = env.cli_ok(&["oidc", "rotate-keys"], None);
     assert!(out.contains("new signing key"), "{which}: {out}");
     let (_, jwks) = get_json(&format!("{base}/jwks")).await;
@@ -106,12 +120,13 @@ async fn run(db: &crate::helpers::Db) {
         .iter()
         .filter_map(|k| k["kid"].as_str())
         .collect();
-    assert_eq!(kids.len(), 2, "{which}: {jwks}");
-    assert_eq!(
-        kids[1],
-        keys[0]["kid"].as_str().unwrap_or(""),
-        "{which}: the old key is still there, second"
-    );
+    assert_eq!(kids.len(), 4, "{which}: {jwks}");
+    for old in &keys {
+        assert!(
+            kids.contains(&old["kid"].as_str().unwrap_or("")),
+            "{which}: the old key is still there"
+        );
+    }
 
     // Clients.
     let out = env.cli_ok(

@@ -233,6 +233,8 @@ fn run(db: &Db) {
             rp,
             "--public",
             "--allow-portal-session",
+            "--id-token-alg",
+            "RS256",
         ],
         None,
     );
@@ -694,8 +696,15 @@ fn run(db: &Db) {
             ("code_verifier", VERIFIER),
         ],
     );
-    let c = portico::sso::jwt::verify(t["id_token"].as_str().expect("id"), &jwks(&server))
-        .expect("verifies");
+    let id = t["id_token"].as_str().expect("id");
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(id.split('.').next().unwrap_or(""))
+            .expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(header["alg"], "RS256", "{which}: the client's algorithm");
+    let c = portico::sso::jwt::verify(id, &jwks(&server)).expect("verifies");
     assert_eq!(
         (c["preferred_username"].as_str(), c["amr"].clone()),
         (Some("li"), serde_json::json!(["portal"])),

@@ -193,6 +193,7 @@ pub async fn client_add(
             .split_whitespace()
             .map(str::to_string)
             .collect(),
+        id_token_alg: String::new(),
         secret: None,
     };
     let notice = match sso::add_client(&state.store, &spec).await {
@@ -255,7 +256,8 @@ pub async fn rotate(
     let t = c.lang.texts();
     let kid = sso::rotate_keys(&state.store, crate::clock::now_ms())
         .await
-        .map_err(|e| PageError(e.into(), c.lang))?;
+        .map_err(|e| PageError(e.into(), c.lang))?
+        .join(" ");
     audit(&state, &c, "oidc.rotate-keys", &kid, json!({}))
         .await
         .map_err(|e| PageError(e, c.lang))?;
