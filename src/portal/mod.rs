@@ -166,16 +166,20 @@ pub async fn maintenance(
         let codes = store.sms_codes().purge(day_ago).await;
         let tickets = store.tickets().purge(day_ago).await;
         let sessions = store.portal_sessions().purge(keep_from).await;
-        match (codes, tickets, sessions) {
-            (Ok(c), Ok(t), Ok(s)) => {
+        // The provider's codes, tokens and sessions a day past expiry
+        // (kept that long so a late reuse is still recognised and refused).
+        let oidc = store.oidc().purge(day_ago).await;
+        match (codes, tickets, sessions, oidc) {
+            (Ok(c), Ok(t), Ok(s), Ok(o)) => {
                 tracing::debug!(
                     sms_codes = c,
                     tickets = t,
                     sessions = s,
+                    oidc = o,
                     "portal records pruned"
                 )
             }
-            (c, t, s) => tracing::warn!(?c, ?t, ?s, "portal pruning failed"),
+            (c, t, s, o) => tracing::warn!(?c, ?t, ?s, ?o, "portal pruning failed"),
         }
     })
     .await;

@@ -46,7 +46,7 @@ async fn token_client(
     let presents_secret =
         headers.contains_key(header::AUTHORIZATION) || field(&form, "client_secret").is_some();
     if presents_secret {
-        return authenticated(&s.store, headers, body).await;
+        return authenticated(s, headers, body).await;
     }
     let refused = || {
         oauth_error(

@@ -78,6 +78,8 @@ pub struct SsoState {
     pub access_ttl_ms: i64,
     pub refresh_ttl_ms: i64,
     pub session_ttl_ms: i64,
+    /// Client secrets verified lately (see `VerifiedSecrets`).
+    pub verified: Arc<VerifiedSecrets>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -100,6 +102,7 @@ impl SsoState {
             access_ttl_ms: ms(cfg.access_ttl),
             refresh_ttl_ms: ms(cfg.refresh_ttl),
             session_ttl_ms: ms(cfg.session_ttl),
+            verified: Arc::default(),
         }
     }
 
@@ -370,10 +373,11 @@ pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a 
 /// form-encoded id and secret) or `client_id`/`client_secret` in the body.
 /// A public client has no secret and cannot authenticate here.
 async fn authenticate(
-    store: &Store,
+    s: &SsoState,
     headers: &HeaderMap,
     form: &[(String, String)],
 ) -> Option<OidcClient> {
+    let store = &s.store;
     let decode = |v: &str| {
         form_urlencoded::parse(format!("v={v}").as_bytes())
             .next()
@@ -399,23 +403,74 @@ async fn authenticate(
     };
     let client = store.oidc().client(&id).await.ok().flatten()?;
     let hash = client.secret_hash.clone()?;
+    let now = s.clock.now_ms();
+    let seen = s.verified.recent(&hash, &secret, now);
+    if seen {
+        return Some(client);
+    }
+    let (h, presented) = (hash.clone(), secret.clone());
     let ok = tokio::task::spawn_blocking(move || {
-        crate::credentials::verify_password(secret.as_bytes(), &hash)
+        crate::credentials::verify_password(presented.as_bytes(), &h)
     })
     .await
     .unwrap_or(false);
+    if ok {
+        s.verified.remember(&hash, &secret, now);
+    }
     ok.then_some(client)
+}
+
+/// Client secrets verified lately: argon2id costs tens of milliseconds,
+/// and an app calls the token endpoint for every sign-in and refresh. A
+/// hit needs the same stored hash (a re-registered client misses) and the
+/// same secret; entries last `VERIFIED_TTL_MS`. Only digests are kept.
+#[derive(Default)]
+pub struct VerifiedSecrets {
+    seen: std::sync::Mutex<std::collections::HashMap<[u8; 32], i64>>,
+}
+
+const VERIFIED_TTL_MS: i64 = 300_000;
+const VERIFIED_MAX: usize = 4096;
+
+impl VerifiedSecrets {
+    fn key(hash: &str, secret: &str) -> [u8; 32] {
+        let mut d = Sha256::new();
+        d.update(hash.as_bytes());
+        d.update([0u8]);
+        d.update(secret.as_bytes());
+        d.finalize().into()
+    }
+
+    fn recent(&self, hash: &str, secret: &str, now_ms: i64) -> bool {
+        let key = Self::key(hash, secret);
+        self.seen
+            .lock()
+            .map(|m| m.get(&key).is_some_and(|until| *until > now_ms))
+            .unwrap_or(false)
+    }
+
+    fn remember(&self, hash: &str, secret: &str, now_ms: i64) {
+        if let Ok(mut m) = self.seen.lock() {
+            if m.len() >= VERIFIED_MAX {
+                m.retain(|_, until| *until > now_ms);
+                if m.len() >= VERIFIED_MAX {
+                    m.clear();
+                }
+            }
+            m.insert(Self::key(hash, secret), now_ms + VERIFIED_TTL_MS);
+        }
+    }
 }
 
 /// The request's form and the client it authenticates as, or the
 /// `invalid_client` answer (RFC 6749 §5.2) to send instead.
 pub(crate) async fn authenticated(
-    store: &Store,
+    s: &SsoState,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Vec<(String, String)>, OidcClient), Response> {
     let form = form_of(body);
-    match authenticate(store, headers, &form).await {
+    match authenticate(s, headers, &form).await {
         Some(client) => Ok((form, client)),
         None => Err(oauth_error(
             StatusCode::UNAUTHORIZED,
@@ -441,7 +496,7 @@ pub fn random_token() -> String {
 /// `POST <issuer>/introspect` (RFC 7662): active only for a token issued
 /// to the asking client (its audience), unrevoked and unexpired.
 async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (form, client) = match authenticated(&s.store, &headers, &body).await {
+    let (form, client) = match authenticated(&s, &headers, &body).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -488,7 +543,7 @@ async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: By
 
 /// `POST <issuer>/revoke` (RFC 7009): 200 whatever the token was.
 async fn revoke(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (form, client) = match authenticated(&s.store, &headers, &body).await {
+    let (form, client) = match authenticated(&s, &headers, &body).await {
         Ok(v) => v,
         Err(refused) => return refused,
     };
@@ -540,4 +595,49 @@ pub fn router(state: Arc<SsoState>) -> Router {
         .route(&format!("{base}/revoke"), post(revoke))
         .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verified_secrets_need_the_same_hash_and_secret_and_expire() {
+        let v = VerifiedSecrets::default();
+        assert!(!v.recent("$argon2id$a", "s3cret", 0));
+        v.remember("$argon2id$a", "s3cret", 0);
+        assert!(v.recent("$argon2id$a", "s3cret", 1_000));
+        assert!(!v.recent("$argon2id$a", "other", 1_000), "another secret");
+        assert!(
+            !v.recent("$argon2id$b", "s3cret", 1_000),
+            "the client was registered again"
+        );
+        assert!(!v.recent("$argon2id$a", "s3cret", VERIFIED_TTL_MS + 1));
+        for i in 0..VERIFIED_MAX + 10 {
+            v.remember("$argon2id$a", &i.to_string(), 0);
+        }
+        assert!(v.seen.lock().map(|m| m.len()).unwrap_or(0) <= VERIFIED_MAX);
+    }
+
+    #[test]
+    fn urls_https_or_loopback_only() {
+        for ok in [
+            "https://meet.example.cn/cb",
+            "http://127.0.0.1:9/cb",
+            "http://localhost/cb",
+            "http://[::1]:8080/cb",
+        ] {
+            assert!(check_url("redirect URI", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://meet.example.cn/cb",
+            "https://a.cn/cb#frag",
+            "https://user:pw@a.cn/cb",
+            "/relative",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert!(check_url("redirect URI", bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -63,6 +63,26 @@ impl<'a> WechatLinks<'a> {
         )
     }
 
+    /// Every link: (kind, external id, username, linked at), by username.
+    pub async fn all(&self) -> Result<Vec<(String, String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT kind, external_id, username, created_at FROM wechat_links \
+             ORDER BY username, kind, external_id",
+        )
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("kind")?,
+                    r.try_get("external_id")?,
+                    r.try_get("username")?,
+                    r.try_get("created_at")?,
+                ))
+            })
+            .collect()
+    }
+
     /// A staff member's links: (kind, external id, linked at).
     pub async fn links_of(&self, username: &str) -> Result<Vec<(String, String, i64)>> {
         let rows = sqlx::query(

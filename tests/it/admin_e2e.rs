@@ -435,12 +435,17 @@ async fn run() {
         .await
         .expect("type corners");
     submit(&c, "add-area").await;
-    c.wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#rooms"))
-        .await
-        .expect("rooms table");
-    let html = c.source().await.expect("source");
+    // The form posts and the floor page comes back with the room: wait
+    // for the room itself (the rooms table may be on the old page too).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut html = String::new();
+    while std::time::Instant::now() < deadline {
+        html = c.source().await.expect("source");
+        if html.contains("Room X") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(
         html.contains("Room X")
             && html.contains("points=\"1.00,1.00 5.00,1.00 5.00,4.00 1.00,4.00\""),

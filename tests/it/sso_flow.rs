@@ -144,6 +144,38 @@ pub fn userinfo(addr: SocketAddr, access: &str) -> (u16, Value) {
     )
 }
 
+/// A staff member's active Wi-Fi portal session with cookie `token`,
+/// written straight into the store (the portal's own sign-in has its own
+/// tests).
+pub fn staff_portal_session(env: &TestEnv, token: &str, mac: &str, username: &str) {
+    tokio::runtime::Handle::current().block_on(async {
+        let store = env.open_store().await;
+        store
+            .portal_sessions()
+            .create(&portico::store::portal_sessions::NewPortalSession {
+                token_hash: portico::portal::tokens::hash_token(token),
+                mac: portico::domain::MacAddr::parse(mac).expect("mac"),
+                ip: Some("127.0.0.1".into()),
+                identity: username.into(),
+                method: "staff".into(),
+                phone: None,
+                groups: vec!["staff".into()],
+                profile: "default".into(),
+                ssid: None,
+                ap_mac: None,
+                authorization_id: None,
+                created_at: 1,
+                expires_at: i64::MAX / 2,
+                nas_name: None,
+                nas_ip: None,
+                original_url: None,
+            })
+            .await
+            .expect("portal session");
+        store.close().await;
+    });
+}
+
 fn jwks(server: &TestServer) -> Vec<Value> {
     let (status, body) = server.http_get("/oidc/jwks");
     assert_eq!(status, 200);
@@ -306,6 +338,96 @@ fn run(db: &Db) {
     assert_eq!(
         param(r.header("location").unwrap_or(""), "error").as_deref(),
         Some("login_required"),
+        "{which}"
+    );
+
+    // --- malformed input: a clear refusal, never a panic ---------------
+    let mut p = base_pairs("drafting");
+    p.push(("code_challenge", &ch));
+    p.push(("state", "again"));
+    let r = b.get(&authorize_path(&p));
+    assert_eq!(r.status, 400, "{which}: a parameter twice");
+    for junk in [
+        "/oidc/authorize",
+        "/oidc/authorize?%ff%fe=%00&client_id=%c3%28",
+        "/oidc/authorize?client_id=drafting&redirect_uri=%zz",
+    ] {
+        assert_eq!(b.get(junk).status, 400, "{which}: {junk}");
+    }
+    let long_state = "s".repeat(600);
+    let mut p = base_pairs("drafting");
+    p.retain(|(k, _)| *k != "state");
+    p.push(("state", &long_state));
+    p.push(("code_challenge", &ch));
+    assert_eq!(
+        b.get(&authorize_path(&p)).status,
+        400,
+        "{which}: state too long"
+    );
+    let mut p = base_pairs("drafting");
+    p.push(("code_challenge", "short"));
+    let r = b.get(&authorize_path(&p));
+    assert_eq!(
+        param(r.header("location").unwrap_or(""), "error").as_deref(),
+        Some("invalid_request"),
+        "{which}: malformed challenge"
+    );
+    let (status, body) = post(addr, "/oidc/token", None, &[]);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{which}"
+    );
+    let (status, body) = post(
+        addr,
+        "/oidc/token",
+        None,
+        &[
+            ("client_id", "drafting"),
+            ("grant_type", "authorization_code"),
+        ],
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{which}"
+    );
+    let (status, body) = post(
+        addr,
+        "/oidc/token",
+        None,
+        &[("client_id", "drafting"), ("grant_type", "password")],
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type")),
+        "{which}"
+    );
+    let (status, _) = post(
+        addr,
+        "/oidc/token",
+        None,
+        &[("client_id", "drafting"), ("x", &"y".repeat(20_000))],
+    );
+    assert_eq!(status, 413, "{which}: body limit");
+    let r = request_from(
+        addr,
+        None,
+        "POST",
+        "/oidc/token",
+        &[("Authorization", "Basic !!!".into())],
+        Some("grant_type=client_credentials"),
+    );
+    assert_eq!(r.status, 401, "{which}: garbage Basic");
+    assert_eq!(userinfo(addr, "").0, 401, "{which}");
+    assert_eq!(
+        b.get("/oidc/logout?id_token_hint=a.b.c").status,
+        400,
+        "{which}"
+    );
+    assert_eq!(
+        b.get("/oidc/logout?client_id=nobody").status,
+        400,
         "{which}"
     );
 
@@ -643,32 +765,7 @@ fn run(db: &Db) {
     assert_eq!(r.status, 200, "{which}: asks again, with the code");
 
     // --- the Wi-Fi portal session as sign-in --------------------------
-    let rt = tokio::runtime::Handle::current();
-    rt.block_on(async {
-        let store = env.open_store().await;
-        store
-            .portal_sessions()
-            .create(&portico::store::portal_sessions::NewPortalSession {
-                token_hash: portico::portal::tokens::hash_token("ab".repeat(16).as_str()),
-                mac: portico::domain::MacAddr::parse("02:00:00:00:00:42").expect("mac"),
-                ip: Some("127.0.0.1".into()),
-                identity: "li".into(),
-                method: "staff".into(),
-                phone: None,
-                groups: vec!["staff".into()],
-                profile: "default".into(),
-                ssid: None,
-                ap_mac: None,
-                authorization_id: None,
-                created_at: 1,
-                expires_at: i64::MAX / 2,
-                nas_name: None,
-                nas_ip: None,
-                original_url: None,
-            })
-            .await
-            .expect("portal session");
-    });
+    staff_portal_session(&env, &"ab".repeat(16), "02:00:00:00:00:42", "li");
     let mut phone = Browser::new(addr);
     phone
         .cookies
@@ -725,31 +822,7 @@ fn run(db: &Db) {
     let (_, t) = conf_exchange(&code, "meeting", &secret);
     let access = t["access_token"].as_str().expect("access").to_string();
     assert_eq!(userinfo(addr, &access).0, 200);
-    rt.block_on(async {
-        let store = env.open_store().await;
-        store
-            .portal_sessions()
-            .create(&portico::store::portal_sessions::NewPortalSession {
-                token_hash: portico::portal::tokens::hash_token("ef".repeat(16).as_str()),
-                mac: portico::domain::MacAddr::parse("02:00:00:00:00:43").expect("mac"),
-                ip: Some("127.0.0.1".into()),
-                identity: "zhang".into(),
-                method: "staff".into(),
-                phone: None,
-                groups: vec!["staff".into()],
-                profile: "default".into(),
-                ssid: None,
-                ap_mac: None,
-                authorization_id: None,
-                created_at: 1,
-                expires_at: i64::MAX / 2,
-                nas_name: None,
-                nas_ip: None,
-                original_url: None,
-            })
-            .await
-            .expect("portal session");
-    });
+    staff_portal_session(&env, &"ef".repeat(16), "02:00:00:00:00:43", "zhang");
     let mut zhang_phone = Browser::new(addr);
     zhang_phone
         .cookies

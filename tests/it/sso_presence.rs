@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::helpers::{have_tool, on_each_backend, radclient, Db, SECRET};
 use crate::portal_support::{input_value, request_from, Browser};
-use crate::sso_flow::{post, provider_env};
+use crate::sso_flow::{post, provider_env, staff_portal_session};
 
 #[test]
 fn presence_follows_accounting_and_consent_on_both_backends() {
@@ -118,32 +118,7 @@ fn run(db: &Db) {
 
     // zhang turns presence on in the launcher (a staff portal session).
     let token = "cd".repeat(16);
-    let rt = tokio::runtime::Handle::current();
-    rt.block_on(async {
-        let store = env.open_store().await;
-        store
-            .portal_sessions()
-            .create(&portico::store::portal_sessions::NewPortalSession {
-                token_hash: portico::portal::tokens::hash_token(&token),
-                mac: portico::domain::MacAddr::parse("02:00:00:00:00:07").expect("mac"),
-                ip: Some("127.0.0.1".into()),
-                identity: "zhang".into(),
-                method: "staff".into(),
-                phone: None,
-                groups: vec!["staff".into()],
-                profile: "default".into(),
-                ssid: None,
-                ap_mac: None,
-                authorization_id: None,
-                created_at: 1,
-                expires_at: i64::MAX / 2,
-                nas_name: None,
-                nas_ip: None,
-                original_url: None,
-            })
-            .await
-            .expect("portal session");
-    });
+    staff_portal_session(&env, &token, "02:00:00:00:00:07", "zhang");
     let mut b = Browser::new(addr);
     b.cookies.insert("portico_session".into(), token.clone());
     let page = b.get("/portal/launcher");

@@ -137,6 +137,10 @@ texts! {
     sso_require_2fa: "要求双因素", "Require 2FA";
     sso_portal_session: "沿用上网登录", "Portal session signs in";
     sso_post_logout: "退出后返回地址", "Post-logout redirect URIs";
+    sso_bindings: "微信和企业微信绑定", "WeChat and WeCom bindings";
+    sso_binding_kind: "类型", "Kind";
+    sso_binding_id: "外部标识", "External id";
+    sso_binding_at: "绑定时间", "Linked at";
     sso_redirect_uris: "回调地址", "Redirect URIs";
     sso_redirect_hint: "每行一个，须为 https（本机回环地址可用 http），精确匹配", "One per line; https (http only on loopback), matched exactly";
     sso_add_client: "添加应用", "Add an app";

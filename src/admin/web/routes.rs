@@ -95,6 +95,7 @@ route_table! {
     post "/sso/clients"                       ManageNetwork  Page => sso_pages::client_add;
     post "/sso/clients/{name}/remove"         ManageNetwork  Page => sso_pages::client_remove;
     post "/sso/rotate-keys"                   ManageNetwork  Page => sso_pages::rotate;
+    post "/sso/bindings/{kind}/{id}/remove"   ManageNetwork  Page => sso_pages::binding_remove;
     get  "/nas"                               ReadInventory  Page => pages::nas;
     post "/nas"                               ManageNetwork  Page => pages::nas_add;
     post "/nas/{name}/rotate"                 ManageNetwork  Page => pages::nas_rotate;

@@ -1,6 +1,8 @@
 //! The OpenID Connect provider in the dashboard (issue 15): the issuer,
-//! its published keys, and the apps registered as clients, added and
-//! removed here as with `portico oidc client`, every change audited.
+//! its published keys, the apps registered as clients (added and removed
+//! here as with `portico oidc client`), and the staff's WeChat and WeCom
+//! bindings (removed here as with `portico wechat unlink`); every change
+//! audited.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -113,6 +115,47 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
             t.sso_redirect_uris,
         ],
         rows,
+        t.none,
+    )));
+    let bindings: Vec<Row> = state
+        .store
+        .wechat_links()
+        .all()
+        .await
+        .map_err(|e| err(e.into()))?
+        .into_iter()
+        .map(|(kind, id, username, at)| {
+            let mut row = Row::new(vec![
+                Cell::text(&username),
+                Cell::text(&kind),
+                Cell::text(&id),
+                Cell::text(
+                    chrono::DateTime::from_timestamp_millis(at)
+                        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                        .unwrap_or_default(),
+                ),
+            ]);
+            row.actions.push(RowAction::danger(
+                t.remove,
+                format!(
+                    "/sso/bindings/{kind}/{}/remove",
+                    form_urlencoded::byte_serialize(id.as_bytes()).collect::<String>()
+                ),
+                t.remove,
+            ));
+            row
+        })
+        .collect();
+    sections.push(Section::Table(Table::new(
+        "sso-bindings",
+        t.sso_bindings,
+        &[
+            t.username,
+            t.sso_binding_kind,
+            t.sso_binding_id,
+            t.sso_binding_at,
+        ],
+        bindings,
         t.none,
     )));
     sections.push(Section::Form(FormView::post(
@@ -267,4 +310,27 @@ pub async fn rotate(
         vec![Section::notice(format!("{}: {kid}", t.sso_rotate))],
     )
     .await
+}
+
+pub async fn binding_remove(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path((kind, id)): Path<(String, String)>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let removed = state
+        .store
+        .wechat_links()
+        .unlink(&kind, &id)
+        .await
+        .map_err(|e| PageError(e.into(), c.lang))?;
+    let notice = if removed {
+        audit(&state, &c, &format!("{kind}.unlink"), &id, json!({}))
+            .await
+            .map_err(|e| PageError(e, c.lang))?;
+        Section::notice(format!("{}: {kind} {id}", t.remove))
+    } else {
+        Section::error(format!("{}{id}", t.err_input))
+    };
+    sso_page(&state, &c, vec![notice]).await
 }
