@@ -42,13 +42,14 @@ pub fn portal_router(
     portal: Option<Arc<crate::portal::PortalState>>,
     https: bool,
     sso: Router,
+    with_sso_pages: bool,
 ) -> Router {
     let base = health(state).merge(sso);
     match portal {
         Some(p) if https => base
-            .merge(crate::portal::router(p))
+            .merge(crate::portal::router(p, with_sso_pages))
             .layer(axum::Extension(crate::portal::web::Https)),
-        Some(p) => base.merge(crate::portal::router(p)),
+        Some(p) => base.merge(crate::portal::router(p, with_sso_pages)),
         None => base,
     }
 }
@@ -157,7 +158,7 @@ mod tests {
         let (state, _dir) = state().await;
         state.metrics.accounting_rows.inc();
         let admin = admin_router(state.clone(), None, Router::new());
-        let portal = portal_router(state, None, false, Router::new());
+        let portal = portal_router(state, None, false, Router::new(), true);
         for (path, needle) in [
             ("/healthz", "ok"),
             ("/readyz", "ready"),

@@ -367,12 +367,25 @@ impl Application {
             store: store.clone(),
             metrics,
         };
+        // With an https issuer and Portico's own HTTPS listener, the
+        // provider (passwords, tokens) is served only there; plain HTTP
+        // is sent on to the issuer (308). Without an HTTPS listener a
+        // reverse proxy terminates TLS and forwards plain HTTP: served.
+        let https_only = portal_https.is_some()
+            && sso_state
+                .as_ref()
+                .is_some_and(|s| s.issuer.starts_with("https://"));
+        let sso_http = match &sso_state {
+            Some(s) if https_only => crate::sso::https_redirect(s),
+            Some(s) => crate::sso::router(s.clone()),
+            None => axum::Router::new(),
+        };
         let sso = sso_state.map(crate::sso::router).unwrap_or_default();
         let portal_https_task = portal_https.map(|(listener, tls)| {
-            let router = http::portal_router(http_state.clone(), portal.clone(), true, sso.clone());
+            let router = http::portal_router(http_state.clone(), portal.clone(), true, sso, true);
             spawn_https("portal-https", listener, tls, router, shutdown.clone())
         });
-        let router = http::portal_router(http_state.clone(), portal, false, sso);
+        let router = http::portal_router(http_state.clone(), portal, false, sso_http, !https_only);
         let http_task = spawn_http("http", http, router, shutdown.clone());
         let dashboard = crate::admin::web::router(crate::admin::web::AdminState::new(
             store.clone(),

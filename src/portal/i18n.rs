@@ -199,6 +199,17 @@ texts! {
     binding_wecom: "绑定企业微信", "Link WeCom";
     binding_remove: "解除绑定", "Unlink";
     binding_done: "绑定成功。以后可以用微信直接登录。", "Linked. You can now sign in with it.";
+    match_number: "核对数字：", "Check the number:";
+    confirm_sso_title: "确认登录", "Confirm the sign-in";
+    confirm_sso_text: "您正在用微信为另一台设备上的应用登录。只有那台设备就在您面前、并显示与下面相同的数字时，才点“确认”。", "You are signing in to an app on another device with WeChat. Confirm only if that device is in front of you and shows the same number as below.";
+    confirm_app: "应用：", "App:";
+    confirm_bind_title: "确认绑定", "Confirm the link";
+    confirm_bind_text: "您正在把这个微信绑定到下面的账号，之后可用它直接登录。只有绑定页面是您本人打开、并显示与下面相同的数字时，才点“确认”。", "You are linking this WeChat to the account below, to sign in with it from now on. Confirm only if you opened the linking page yourself and it shows the same number as below.";
+    confirm_account: "账号：", "Account:";
+    confirm_yes: "确认", "Confirm";
+    confirm_no: "取消", "Cancel";
+    confirm_cancelled_title: "已取消", "Cancelled";
+    confirm_cancelled: "没有登录，也没有绑定任何账号。", "Nothing was signed in or linked.";
     binding_staff_only: "只有用密码登录的工作人员可以绑定。", "Only staff signed in with their password can link an account.";
 }
 

@@ -109,6 +109,25 @@ pub struct Qr<'a> {
     pub qr_svg: &'a str,
     pub link: &'a str,
     pub wait_url: &'a str,
+    /// For a binding or provider sign-in: the digits the phone shows too.
+    pub number: Option<&'a str>,
+}
+
+/// The phone confirms a provider sign-in or a binding.
+#[derive(Template)]
+#[template(path = "oauth_confirm.html")]
+pub struct OauthConfirm<'a> {
+    pub frame: Frame<'a>,
+    /// A sign-in at the provider (else a binding).
+    pub sign_in: bool,
+    /// The app (sign-in) or the account (binding).
+    pub target: &'a str,
+    pub number: &'a str,
+    pub csrf: &'a str,
+    pub ticket: &'a str,
+    pub identity: &'a str,
+    pub method: &'a str,
+    pub sig: &'a str,
 }
 
 /// WeChat sign-in on a phone outside WeChat: a QR code the same phone

@@ -84,6 +84,16 @@ impl PortalKeys {
         m.finalize().into_bytes().into()
     }
 
+    /// A signature of `data` for `label` (hex), for values a page hands
+    /// back through a form.
+    pub fn sign(&self, label: &str, data: &str) -> String {
+        hex::encode(self.mac(label.as_bytes(), data.as_bytes()))
+    }
+
+    pub fn signed(&self, label: &str, data: &str, sig: &str) -> bool {
+        bool::from(self.sign(label, data).as_bytes().ct_eq(sig.as_bytes()))
+    }
+
     /// The CSRF token that goes with a browser's `portico_csrf` cookie.
     pub fn csrf_token(&self, cookie: &str) -> String {
         hex::encode(&self.mac(b"csrf", cookie.as_bytes())[..20])

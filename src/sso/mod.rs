@@ -80,6 +80,34 @@ pub struct SsoState {
     pub session_ttl_ms: i64,
     /// Client secrets verified lately (see `VerifiedSecrets`).
     pub verified: Arc<VerifiedSecrets>,
+    /// The last TOTP step each account used at the provider.
+    pub totp_steps: Arc<TotpSteps>,
+}
+
+/// TOTP steps used, per account: a code is good once (within this
+/// process; the window is 90 seconds).
+#[derive(Default)]
+pub struct TotpSteps {
+    last: std::sync::Mutex<std::collections::HashMap<String, i64>>,
+}
+
+impl TotpSteps {
+    /// True (and remembered) when `step` is later than the account's last.
+    pub fn fresh(&self, username: &str, step: i64) -> bool {
+        let Ok(mut m) = self.last.lock() else {
+            return false;
+        };
+        if m.len() > 10_000 {
+            m.clear();
+        }
+        match m.get(username) {
+            Some(last) if *last >= step => false,
+            _ => {
+                m.insert(username.to_string(), step);
+                true
+            }
+        }
+    }
 }
 
 fn ms(d: Duration) -> i64 {
@@ -103,6 +131,7 @@ impl SsoState {
             refresh_ttl_ms: ms(cfg.refresh_ttl),
             session_ttl_ms: ms(cfg.session_ttl),
             verified: Arc::default(),
+            totp_steps: Arc::default(),
         }
     }
 
@@ -509,7 +538,9 @@ async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: By
         Ok(Some(t)) if t.client == client.name && t.revoked_at.is_none() && t.expires_at > now => {
             let sub = match t.subject.as_deref() {
                 Some(u) => match s.store.users().get(u).await {
-                    Ok(Some(user)) => Some(grants::subject_of(&user)),
+                    Ok(Some(user)) if user.enabled && user.valid_until.is_none_or(|v| v > now) => {
+                        Some(grants::subject_of(&user))
+                    }
                     _ => return inactive(),
                 },
                 None => None,
@@ -570,6 +601,29 @@ async fn revoke(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: Bytes)
         }
     }
     StatusCode::OK.into_response()
+}
+
+/// On a plain-HTTP listener when HTTPS serves the issuer: every
+/// provider path answers 308 to the same path and query on the issuer.
+pub fn https_redirect(state: &Arc<SsoState>) -> Router {
+    let base = state.base_path();
+    // The issuer is its origin followed by the base path.
+    let origin: Arc<str> = Arc::from(
+        state
+            .issuer
+            .strip_suffix(base.as_str())
+            .unwrap_or(&state.issuer),
+    );
+    let go = move |axum::extract::OriginalUri(uri): axum::extract::OriginalUri| {
+        let origin = origin.clone();
+        async move {
+            let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+            axum::response::Redirect::permanent(&format!("{origin}{}{query}", uri.path()))
+        }
+    };
+    Router::new()
+        .route(&format!("{base}/{{*rest}}"), axum::routing::any(go.clone()))
+        .route("/api/v1/presence/{*rest}", axum::routing::any(go))
 }
 
 /// The provider's routes, under the issuer's path.

@@ -136,11 +136,21 @@ pub async fn present(
     }
     let mut out = Vec::new();
     for (username, since_ms) in first {
-        // Consent first: without it a person is never answered.
-        if p.opted_in(&username).await?.is_none() {
+        // Consent first: without it a person is never answered, and
+        // nothing from before it is told.
+        let Some(granted_at) = p.opted_in(&username).await? else {
+            continue;
+        };
+        let since_ms = since_ms.max(granted_at);
+        if arrived_since.is_some_and(|t| since_ms < t) {
             continue;
         }
-        let Some(user) = store.users().get(&username).await? else {
+        let Some(user) = store
+            .users()
+            .get(&username)
+            .await?
+            .filter(|u| u.enabled && u.valid_until.is_none_or(|v| v > now_ms))
+        else {
             continue;
         };
         out.push(Present {
@@ -311,7 +321,11 @@ pub(super) async fn room_now(
     answer(&s, &headers, &room, None).await
 }
 
-/// `GET /api/v1/presence/rooms/{room}/arrivals?since=TIME`.
+/// How far back arrivals may be asked for: a day of meetings.
+pub const ARRIVALS_WINDOW_MS: i64 = 86_400_000;
+
+/// `GET /api/v1/presence/rooms/{room}/arrivals?since=TIME` (at most a
+/// day back).
 pub(super) async fn room_arrivals(
     State(s): State<Arc<SsoState>>,
     Path(room): Path<String>,
@@ -319,6 +333,11 @@ pub(super) async fn room_arrivals(
     RawQuery(query): RawQuery,
 ) -> Response {
     match since_of(query.as_deref()) {
+        Ok(since) if since < s.clock.now_ms() - ARRIVALS_WINDOW_MS => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_request", "error_description": "since: at most 24 hours back"})),
+        )
+            .into_response(),
         Ok(since) => answer(&s, &headers, &room, Some(since)).await,
         Err(why) => (
             StatusCode::BAD_REQUEST,

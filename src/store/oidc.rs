@@ -545,12 +545,30 @@ impl<'a> Oidc<'a> {
         Ok(n)
     }
 
+    /// Removes a client with its consents; its tokens are revoked (so a
+    /// client registered again under the name inherits nothing).
     pub async fn remove_client(&self, name: &str) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM oidc_clients WHERE name = $1")
+        let mut tx = self.store.begin_write().await?;
+        let n = sqlx::query("DELETE FROM oidc_clients WHERE name = $1")
             .bind(name)
-            .execute(&self.store.pool)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n > 0 {
+            sqlx::query("DELETE FROM oidc_consents WHERE client = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE oidc_tokens SET revoked_at = $1 WHERE client = $2 AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(name)
+            .execute(&mut *tx)
             .await?;
-        Ok(r.rows_affected() > 0)
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     }
 }
 

@@ -307,12 +307,35 @@ impl<'a> Users<'a> {
     }
 
     /// Removes the user and its memberships; false if there was none.
+    /// Removes the account and, in the same transaction, everything
+    /// keyed by its name that would otherwise pass to a later account of
+    /// the same name: provider sessions and consents, presence opt-in,
+    /// WeChat/WeCom bindings; its tokens are revoked.
     pub async fn remove(&self, username: &str) -> Result<bool> {
+        let mut tx = self.store.begin_write().await?;
         let n = sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(username)
-            .execute(&self.store.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        if n > 0 {
+            for sql in [
+                "DELETE FROM oidc_sessions WHERE username = $1",
+                "DELETE FROM oidc_consents WHERE username = $1",
+                "DELETE FROM presence_consents WHERE username = $1",
+                "DELETE FROM wechat_links WHERE username = $1",
+            ] {
+                sqlx::query(sql).bind(username).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(n > 0)
     }
 

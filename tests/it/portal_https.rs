@@ -54,11 +54,34 @@ async fn capport_api_and_portal_over_https() {
     env.set("PORTICO_PORTAL__HTTPS_LISTEN", "127.0.0.1:0");
     env.set("PORTICO_PORTAL__TLS_CERT", &cert_path.display().to_string());
     env.set("PORTICO_PORTAL__TLS_KEY", &key_path.display().to_string());
+    env.set("PORTICO_SSO__ISSUER", "https://portal.test/oidc");
     let server = env.start_with(&["portal-https"]);
     let https = server
         .listener("portal-https")
         .expect("portal-https listener");
     let der = ck.cert.der().clone();
+
+    // The provider is on HTTPS only; plain HTTP is sent to the issuer.
+    let doc = https_get(https, der.clone(), "/oidc/.well-known/openid-configuration").await;
+    assert!(doc.starts_with("HTTP/1.1 200"), "{doc}");
+    for (method, path, to) in [
+        (
+            "GET",
+            "/oidc/authorize?client_id=x&state=1",
+            "https://portal.test/oidc/authorize?client_id=x&state=1",
+        ),
+        ("POST", "/oidc/token", "https://portal.test/oidc/token"),
+        ("POST", "/oidc/signin", "https://portal.test/oidc/signin"),
+        (
+            "GET",
+            "/api/v1/presence/rooms/r1",
+            "https://portal.test/api/v1/presence/rooms/r1",
+        ),
+    ] {
+        let plain = crate::portal_support::request(server.http, method, path, &[], Some(""));
+        assert_eq!(plain.status, 308, "{method} {path}: {}", plain.body);
+        assert_eq!(plain.header("location"), Some(to), "{method} {path}");
+    }
 
     let api = https_get(https, der.clone(), "/capport/api").await;
     assert!(api.starts_with("HTTP/1.1 200"), "{api}");

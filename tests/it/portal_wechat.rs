@@ -56,8 +56,40 @@ fn path_of(url: &str) -> String {
         .unwrap_or_else(|| "/".into())
 }
 
+/// A binding or provider sign-in from the phone: the trip, then the
+/// confirmation page's "confirm". Returns the two-digit number the phone
+/// showed and the answer to the confirmation.
+pub fn phone_confirms(portal: std::net::SocketAddr, fake_base: &str, link: &str) -> (String, Resp) {
+    let (mut phone, page) = phone_trip(portal, fake_base, link);
+    assert_eq!(page.status, 200, "confirmation page: {}", page.body);
+    let number = page
+        .body
+        .split("id=\"confirm-number\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the number")
+        .to_string();
+    let field = |name: &str| input_value(&page.body, name).unwrap_or_default();
+    let done = phone.post(
+        "/portal/oauth/confirm",
+        &[
+            ("csrf", &field("csrf")),
+            ("ticket", &field("ticket")),
+            ("identity", &field("identity")),
+            ("method", &field("method")),
+            ("sig", &field("sig")),
+            ("decision", "confirm"),
+        ],
+    );
+    (number, done)
+}
+
 /// Follows the phone's trip: QR link -> authorize (fake) -> callback.
 pub fn phone_completes(portal: std::net::SocketAddr, fake_base: &str, link: &str) -> Resp {
+    phone_trip(portal, fake_base, link).1
+}
+
+fn phone_trip(portal: std::net::SocketAddr, fake_base: &str, link: &str) -> (Browser, Resp) {
     let mut phone = Browser::new(portal);
     let r = phone.get(&path_of(link));
     assert_eq!(r.status, 303, "QR link: {}", r.body);
@@ -74,7 +106,7 @@ pub fn phone_completes(portal: std::net::SocketAddr, fake_base: &str, link: &str
     assert_eq!(r.status, 302, "fake authorize: {}", r.body);
     let callback = r.header("location").unwrap().to_string();
     let done = phone.get(&path_of(&callback));
-    done_with(done, callback)
+    (phone, done_with(done, callback))
 }
 
 fn done_with(mut r: Resp, callback: String) -> Resp {

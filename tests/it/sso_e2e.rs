@@ -424,13 +424,21 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         .text()
         .await
         .expect("text");
+    let shown = c
+        .find(Locator::Css("#match-number"))
+        .await
+        .expect("the number on the binding window")
+        .text()
+        .await
+        .expect("text");
     let (portal, fb) = (server.http, fake_base.clone());
-    let done = tokio::task::spawn_blocking(move || {
-        crate::portal_wechat::phone_completes(portal, &fb, &link)
+    let (number, done) = tokio::task::spawn_blocking(move || {
+        crate::portal_wechat::phone_confirms(portal, &fb, &link)
     })
     .await
     .expect("phone");
     assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(number, shown, "both screens show the same number");
     // The window notices and goes back to the launcher, binding shown.
     wait_for(&c, "#links", "launcher with the binding", &log).await;
     let html = c.source().await.expect("html");
@@ -510,9 +518,28 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         .text()
         .await
         .expect("text");
+    // An attacker's window: the link opened on someone else's phone
+    // signs nobody in until that phone confirms (it shows the app and
+    // the number to compare; here it is left unconfirmed).
+    let (portal, fb, l2) = (server.http, fake_base.clone(), link.clone());
+    let unconfirmed = tokio::task::spawn_blocking(move || {
+        crate::portal_wechat::phone_completes(portal, &fb, &l2)
+    })
+    .await
+    .expect("phone");
+    assert!(
+        unconfirmed.body.contains("id=\"confirm-yes\"") && unconfirmed.body.contains("meeting"),
+        "{}",
+        unconfirmed.body
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        c.find(Locator::Css("#who")).await.is_err(),
+        "no sign-in without the phone's confirmation"
+    );
     let (portal, fb) = (server.http, fake_base.clone());
-    let done = tokio::task::spawn_blocking(move || {
-        crate::portal_wechat::phone_completes(portal, &fb, &link)
+    let (_, done) = tokio::task::spawn_blocking(move || {
+        crate::portal_wechat::phone_confirms(portal, &fb, &link)
     })
     .await
     .expect("phone");

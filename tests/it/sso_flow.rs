@@ -164,7 +164,7 @@ pub fn staff_portal_session(env: &TestEnv, token: &str, mac: &str, username: &st
                 ssid: None,
                 ap_mac: None,
                 authorization_id: None,
-                created_at: 1,
+                created_at: portico::clock::now_ms(),
                 expires_at: i64::MAX / 2,
                 nas_name: None,
                 nas_ip: None,
@@ -758,11 +758,33 @@ fn run(db: &Db) {
     let c = portico::sso::jwt::verify(t["id_token"].as_str().expect("id"), &jwks(&server))
         .expect("verifies");
     assert_eq!(c["amr"], serde_json::json!(["pwd", "otp"]), "{which}");
-    // A password-only session does not satisfy a two-factor client.
+    // A password-only session does not satisfy a two-factor client,
+    // neither at authorize nor by posting the consent form directly.
     let page = b.get(&path);
     let _ = sign_in(&mut b, &page, "zhang", "Zhang-pass-2026", None);
     let r = b.get(&secure_path);
     assert_eq!(r.status, 200, "{which}: asks again, with the code");
+    assert!(r.body.contains("name=\"otp\""), "{which}");
+    let csrf = input_value(&r.body, "csrf").expect("csrf");
+    let request = input_value(&r.body, "request").expect("request");
+    let r = b.post(
+        "/oidc/consent",
+        &[
+            ("csrf", &csrf),
+            ("request", &request),
+            ("decision", "allow"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{which}: the sign-in page again, no code");
+    assert!(
+        r.header("location").is_none() && r.body.contains("name=\"otp\""),
+        "{which}"
+    );
+    // The authenticator code works once.
+    let mut b3 = Browser::new(addr);
+    let page = b3.get(&secure_path);
+    let r = sign_in(&mut b3, &page, "zhang", "Zhang-pass-2026", Some(&otp));
+    assert_eq!(r.status, 401, "{which}: a TOTP code is good once");
 
     // --- the Wi-Fi portal session as sign-in --------------------------
     staff_portal_session(&env, &"ab".repeat(16), "02:00:00:00:00:42", "li");
@@ -807,6 +829,16 @@ fn run(db: &Db) {
         (Some("li"), serde_json::json!(["portal"])),
         "{which}"
     );
+    // An account removed and made again under the same name: the old
+    // Wi-Fi session signs nobody in.
+    env.cli_ok(&["user", "remove", "li"], None);
+    env.add_user("li", "New-li-pass-2026", &["staff"]);
+    let mut p = base_pairs("wifi-ok");
+    p.retain(|(k, _)| *k != "scope");
+    p.push(("scope", "openid profile"));
+    p.push(("code_challenge", &ch));
+    let r = phone.get(&authorize_path(&p));
+    assert_eq!(r.status, 200, "{which}: the sign-in page, not a code");
     // A client that does not allow it asks for the password.
     let mut p = base_pairs("drafting");
     p.push(("code_challenge", &ch));

@@ -47,11 +47,13 @@ pub struct Https;
 
 type St = Arc<PortalState>;
 
-pub fn router(state: St) -> Router {
+/// The portal's routes; with `with_sso`, the provider's pages too (not
+/// on a plain-HTTP listener when HTTPS serves the issuer).
+pub fn router(state: St, with_sso: bool) -> Router {
     let gateway = state.gateway.is_some();
     let r = match state.sso.as_ref().map(|s| s.base_path()) {
-        Some(base) => routes().merge(sso_routes(&base)),
-        None => routes(),
+        Some(base) if with_sso => routes().merge(sso_routes(&base)),
+        _ => routes(),
     };
     if gateway {
         // Redirected HTTP of clients not yet signed in arrives for any host
@@ -89,6 +91,7 @@ fn routes() -> Router<St> {
         .route("/portal/oauth/t/{ticket}", get(oauth::oauth_open))
         .route("/portal/oauth/callback", get(oauth::oauth_callback))
         .route("/portal/oauth/wait/{ticket}", get(oauth::oauth_wait))
+        .route("/portal/oauth/confirm", post(oauth::oauth_confirm))
         .route("/capport/api", get(capport::capport_api))
         .route("/portal/apps/withdraw", post(apps::withdraw))
         .route("/portal/presence", post(apps::presence))

@@ -144,14 +144,14 @@ async fn oauth_start(
         let sms = (state.config.sms.provider.is_some()).then(|| format!("{}#sms", form.retry()));
         return phone_page(&state, &page, &ticket, sms.as_deref());
     }
-    qr_page(&state, &page, &ticket)
+    qr_page(&state, &page, &ticket, None)
 }
 
 fn ticket_link(state: &PortalState, page: &Page, ticket: &str) -> String {
     format!("{}/portal/oauth/t/{ticket}", page.base_url(state))
 }
 
-fn qr_page(state: &PortalState, page: &Page, ticket: &str) -> Response {
+fn qr_page(state: &PortalState, page: &Page, ticket: &str, number: Option<&str>) -> Response {
     let link = ticket_link(state, page, ticket);
     let svg = crate::qr::svg(&link, 220).unwrap_or_else(|| {
         tracing::warn!("QR code not made: the link is too long");
@@ -165,6 +165,7 @@ fn qr_page(state: &PortalState, page: &Page, ticket: &str) -> Response {
             qr_svg: &svg,
             link: &link,
             wait_url: &wait,
+            number,
         }
         .render(),
     )
@@ -259,7 +260,7 @@ pub(super) async fn oauth_callback(
         return oauth_error(&state, &page, StatusCode::BAD_REQUEST, Some(&tc));
     }
     if let Some(username) = tc.bind.clone() {
-        return bind_callback(&state, &page, ticket, &tc, &username, code, now).await;
+        return bind_callback(&state, &page, ticket, &tc, &username, code).await;
     }
     if tc.sso.is_some() {
         return sso_callback(&state, &page, ticket, &tc, code, now).await;
@@ -374,7 +375,8 @@ pub(super) async fn oauth_wait(
             .then(|| format!("{}#sms", retry_of(&state, Some(&tc))));
         return phone_page(&state, &page, &ticket, sms.as_deref());
     }
-    qr_page(&state, &page, &ticket)
+    let number = (tc.bind.is_some() || tc.sso.is_some()).then(|| match_number(&ticket));
+    qr_page(&state, &page, &ticket, number.as_deref())
 }
 
 /// Starts binding WeChat or WeCom to the signed-in staff member's
@@ -446,11 +448,19 @@ async fn ticket_start(
     if wechat::is_wechat_browser(page.user_agent.as_deref()) {
         return Redirect::to(&authorize_for(state, page, kind, &ticket)).into_response();
     }
-    qr_page(state, page, &ticket)
+    qr_page(state, page, &ticket, Some(&match_number(&ticket)))
 }
 
-/// The OAuth answer of a binding ticket: the external identity is linked
-/// to the account that started it, and audited.
+/// The two digits both screens show for a binding or provider sign-in
+/// ticket: the phone's confirmation page and the waiting window.
+pub(super) fn match_number(ticket: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("match:{ticket}").as_bytes());
+    format!("{:02}", d[0] % 100)
+}
+
+/// The OAuth answer of a binding ticket: nothing is linked yet; the phone
+/// confirms (a link to someone else's QR code must not bind silently).
 async fn bind_callback(
     state: &PortalState,
     page: &Page,
@@ -458,58 +468,25 @@ async fn bind_callback(
     tc: &TicketContext,
     username: &str,
     code: &str,
-    now: i64,
 ) -> Response {
     let external = match wechat::external_id(state, tc.kind, code).await {
         Ok(x) => x,
         Err(e) => return page.signin_error(&SignInError::OAuth(e.to_string()), "/portal/launcher"),
     };
-    let kind = tc.kind.as_str();
-    let linked = state
-        .store
-        .wechat_links()
-        .link(kind, &external, username, now)
-        .await;
-    let outcome = if linked.is_ok() { "ok" } else { "failed" };
-    super::apps::audit_staff(
+    confirm_page(
         state,
         page,
-        username,
-        &format!("{kind}.bind"),
+        ticket,
         &external,
-        outcome,
-    )
-    .await;
-    if let Err(e) = linked {
-        tracing::info!(error = %e, "binding refused");
-        return oauth_error(state, page, StatusCode::CONFLICT, None);
-    }
-    let hash = tokens::hash_token(ticket);
-    let _ = state
-        .store
-        .tickets()
-        .complete(&hash, &external, kind, now)
-        .await;
-    let mine = page
-        .cookie(CSRF_COOKIE)
-        .is_some_and(|c| tokens::hash_token(&c) == tc.owner);
-    if mine {
-        let _ = state.store.tickets().consume(&hash, now).await;
-    }
-    let t = page.t();
-    let (title, text) = (t.binding_title.clone(), t.binding_done.clone());
-    page.message(
-        StatusCode::OK,
-        &title,
-        &text,
-        None,
-        mine.then_some(("/portal/launcher", t.open_launcher.as_str())),
+        tc.kind.as_str(),
+        false,
+        username,
     )
 }
 
 /// The OAuth answer of a provider sign-in ticket: a bound WeChat (or a
-/// WeCom member with an account) only; the ticket then carries the
-/// username to the window that waits (or, inside WeChat, this one).
+/// WeCom member with an account) only; the phone confirms before the
+/// waiting window (which may not be the phone owner's) is signed in.
 async fn sso_callback(
     state: &PortalState,
     page: &Page,
@@ -529,21 +506,158 @@ async fn sso_callback(
         Ok(w) => w,
         Err(e) => return page.signin_error(&e, START_PATH),
     };
+    let client = tc
+        .sso
+        .as_deref()
+        .and_then(|raw| {
+            form_urlencoded::parse(raw.as_bytes())
+                .find(|(k, _)| k == "client_id")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_default();
+    confirm_page(
+        state,
+        page,
+        ticket,
+        &who.identity,
+        who.method,
+        true,
+        &client,
+    )
+}
+
+fn confirm_data(ticket: &str, identity: &str, method: &str) -> String {
+    format!("{ticket}\n{identity}\n{method}")
+}
+
+/// The phone's question: "sign in to APP on the other screen?" or "link
+/// this WeChat to ACCOUNT?", with the two digits to compare.
+fn confirm_page(
+    state: &PortalState,
+    page: &Page,
+    ticket: &str,
+    identity: &str,
+    method: &str,
+    sign_in: bool,
+    target: &str,
+) -> Response {
+    let cookie = page
+        .cookie(CSRF_COOKIE)
+        .unwrap_or_else(tokens::random_token);
+    let csrf = state.keys.csrf_token(&cookie);
+    let sig = state
+        .keys
+        .sign("oauth-confirm", &confirm_data(ticket, identity, method));
+    let number = match_number(ticket);
+    let mut resp = page.html(
+        StatusCode::OK,
+        pages::OauthConfirm {
+            frame: page.frame(),
+            sign_in,
+            target,
+            number: &number,
+            csrf: &csrf,
+            ticket,
+            identity,
+            method,
+            sig: &sig,
+        }
+        .render(),
+    );
+    resp.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        page.set_cookie(CSRF_COOKIE, &cookie, 3600),
+    );
+    resp
+}
+
+/// `POST /portal/oauth/confirm`: the phone's answer. Only now is the
+/// ticket completed (once) and, for a binding, the identity linked.
+pub(super) async fn oauth_confirm(State(state): State<St>, page: Page, body: Bytes) -> Response {
+    let form = parse_pairs(&body);
+    if !state
+        .keys
+        .csrf_ok(page.cookie(CSRF_COOKIE).as_deref(), field(&form, "csrf"))
+    {
+        let m = page.t().err_csrf.clone();
+        return page.error(StatusCode::FORBIDDEN, &m, Some("PT-105"), START_PATH);
+    }
+    let (ticket, identity, method) = (
+        field(&form, "ticket").unwrap_or(""),
+        field(&form, "identity").unwrap_or(""),
+        field(&form, "method").unwrap_or(""),
+    );
+    if !state.keys.signed(
+        "oauth-confirm",
+        &confirm_data(ticket, identity, method),
+        field(&form, "sig").unwrap_or(""),
+    ) {
+        return oauth_error(&state, &page, StatusCode::BAD_REQUEST, None);
+    }
+    let now = state.clock.now_ms();
+    let Some((t, tc)) = load_ticket(&state, ticket).await else {
+        return oauth_error(&state, &page, StatusCode::BAD_REQUEST, None);
+    };
+    if t.expires_at <= now || t.completed_at.is_some() {
+        return oauth_error(&state, &page, StatusCode::BAD_REQUEST, Some(&tc));
+    }
+    if field(&form, "decision") != Some("confirm") {
+        let t = page.t();
+        let (title, text) = (
+            t.confirm_cancelled_title.clone(),
+            t.confirm_cancelled.clone(),
+        );
+        return page.message(StatusCode::OK, &title, &text, None, None);
+    }
     let hash = tokens::hash_token(ticket);
+    // Completed once: a second confirmation (or a race) stops here.
     match state
         .store
         .tickets()
-        .complete(&hash, &who.identity, who.method, now)
+        .complete(&hash, identity, method, now)
         .await
     {
         Ok(true) => {}
-        _ => return oauth_error(state, page, StatusCode::BAD_REQUEST, None),
+        _ => return oauth_error(&state, &page, StatusCode::BAD_REQUEST, Some(&tc)),
     }
     let mine = page
         .cookie(CSRF_COOKIE)
         .is_some_and(|c| tokens::hash_token(&c) == tc.owner);
-    if mine {
-        return sso_finish(state, page, &hash, tc, now).await;
+    if let Some(username) = tc.bind.as_deref() {
+        let linked = state
+            .store
+            .wechat_links()
+            .link(method, identity, username, now)
+            .await;
+        let outcome = if linked.is_ok() { "ok" } else { "failed" };
+        super::apps::audit_staff(
+            &state,
+            &page,
+            username,
+            &format!("{method}.bind"),
+            identity,
+            outcome,
+        )
+        .await;
+        if let Err(e) = linked {
+            tracing::info!(error = %e, "binding refused");
+            return oauth_error(&state, &page, StatusCode::CONFLICT, None);
+        }
+        if mine {
+            let _ = state.store.tickets().consume(&hash, now).await;
+        }
+        let t = page.t();
+        let (title, text) = (t.binding_title.clone(), t.binding_done.clone());
+        return page.message(
+            StatusCode::OK,
+            &title,
+            &text,
+            None,
+            mine.then_some(("/portal/launcher", t.open_launcher.as_str())),
+        );
+    }
+    if tc.sso.is_some() && mine {
+        return sso_finish(&state, &page, &hash, &tc, now).await;
     }
     let t = page.t();
     let (title, text) = (t.signed_in_title.clone(), t.qr_done.clone());

@@ -88,6 +88,14 @@ async fn signed_in(
     }
 }
 
+/// Whether a sign-in is good enough for the request: recent enough
+/// (`max_age`) and with a second factor where the client requires one.
+/// Every path to a code checks it (authorize and consent alike).
+fn acceptable(req: &AuthRequest, who: &Who, now: i64) -> bool {
+    req.sign_in_fresh(who.auth_time, now)
+        && (!req.client.require_2fa || who.amr.split(' ').any(|m| m == "otp"))
+}
+
 /// The CSRF cookie and its token for a form.
 fn csrf_pair(state: &PortalState, page: &Page) -> (String, String) {
     let cookie = page
@@ -170,6 +178,11 @@ async fn proceed(
     now: i64,
 ) -> Response {
     match state.store.users().get(&who.username).await {
+        // A sign-in older than the account is someone else's: an account
+        // removed and made again under the same name.
+        Ok(Some(u)) if signin::account_usable(&u, now) && who.auth_time < u.created_at => {
+            return signin_page(state, sso, page, req, raw_request, StatusCode::OK, None);
+        }
         Ok(Some(u)) if signin::account_usable(&u, now) => {}
         Ok(_) => {
             return refused(
@@ -265,8 +278,7 @@ pub(super) async fn authorize_get(
     let now = sso.clock.now_ms();
     let who = signed_in(&state, sso, &page, &req, now)
         .await
-        .filter(|w| !req.prompts("login") && req.sign_in_fresh(w.auth_time, now))
-        .filter(|w| !req.client.require_2fa || w.amr.split(' ').any(|m| m == "otp"));
+        .filter(|w| !req.prompts("login") && acceptable(&req, w, now));
     match who {
         Some(w) => proceed(&state, sso, &page, &req, &raw, &w, now).await,
         None if req.prompts("none") => {
@@ -350,7 +362,11 @@ pub(super) async fn signin_post(State(state): State<St>, page: Page, body: Bytes
         };
         let code = field(&form, "otp").unwrap_or("").trim();
         let secs = u64::try_from(now / 1000).unwrap_or(0);
-        if crate::admin::totp::matching_step(&secret, code, secs).is_none() {
+        let Some(step) = crate::admin::totp::matching_step(&secret, code, secs) else {
+            return again(&page.t().sso_need_otp.clone());
+        };
+        // A code works once: one seen for this account is refused.
+        if !sso.totp_steps.fresh(&identity.identity, step) {
             return again(&page.t().sso_need_otp.clone());
         }
         amr.push_str(" otp");
@@ -411,7 +427,11 @@ pub(super) async fn resume_signed_in(
     match new_session(sso, page, username, amr, now).await {
         Ok(cookie) => {
             tracing::info!(user = %username, %amr, "sso: signed in");
-            let to = format!("{}/authorize?{raw_request}", sso.base_path());
+            // Re-encoded: the request came back through a form.
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(parse_pairs(raw_request.as_bytes()))
+                .finish();
+            let to = format!("{}/authorize?{query}", sso.base_path());
             with_cookie(Redirect::to(&to).into_response(), cookie)
         }
         Err(e) => {
@@ -474,7 +494,10 @@ pub(super) async fn consent_post(State(state): State<St>, page: Page, body: Byte
         Err(r) => return r,
     };
     let now = sso.clock.now_ms();
-    let Some(who) = signed_in(&state, sso, &page, &req, now).await else {
+    let Some(who) = signed_in(&state, sso, &page, &req, now)
+        .await
+        .filter(|w| acceptable(&req, w, now))
+    else {
         return signin_page(&state, sso, &page, &req, &raw, StatusCode::OK, None);
     };
     if field(&form, "decision") != Some("allow") {
@@ -534,12 +557,15 @@ pub(super) async fn logout_get(
             None,
         )
     };
-    let hinted = match field(&pairs, "id_token_hint") {
+    let (hinted, hint_sub) = match field(&pairs, "id_token_hint") {
         Some(h) => match sso.verify_own(h).await {
-            Ok(c) => c["aud"].as_str().map(str::to_string),
+            Ok(c) => (
+                c["aud"].as_str().map(str::to_string),
+                c["sub"].as_str().map(str::to_string),
+            ),
             Err(_) => return bad("id_token_hint is not ours"),
         },
-        None => None,
+        None => (None, None),
     };
     let client_name = match (hinted, field(&pairs, "client_id")) {
         (Some(a), Some(b)) if a != b => return bad("client_id and id_token_hint disagree"),
@@ -566,7 +592,13 @@ pub(super) async fn logout_get(
     if let Some(c) = page.cookie(SSO_COOKIE) {
         let hash = tokens::hash_token(&c);
         if let Ok(Some(s)) = sso.store.oidc().session(&hash).await {
-            if let Some(client) = &client {
+            // The app's tokens go only when the hint names this person (a
+            // bare link cannot revoke someone's tokens).
+            let same_person = match (&hint_sub, state.store.users().get(&s.username).await) {
+                (Some(sub), Ok(Some(u))) => *sub == crate::sso::grants::subject_of(&u),
+                _ => false,
+            };
+            if let (Some(client), true) = (&client, same_person) {
                 if let Err(e) = sso
                     .store
                     .oidc()
