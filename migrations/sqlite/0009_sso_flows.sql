@@ -27,6 +27,13 @@ ALTER TABLE oidc_tokens ADD COLUMN used_at INTEGER;
 ALTER TABLE oidc_tokens ADD COLUMN auth_time INTEGER;
 ALTER TABLE oidc_tokens ADD COLUMN amr TEXT;
 CREATE INDEX oidc_tokens_family ON oidc_tokens (family);
+-- Families revoked (a code or refresh token reused, consent withdrawn):
+-- a token issued while the revocation ran is checked against this after
+-- it is stored.
+CREATE TABLE oidc_revoked_families (
+    family TEXT PRIMARY KEY,
+    revoked_at INTEGER NOT NULL
+);
 -- Where a client may send the browser after logout (exact match).
 ALTER TABLE oidc_clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
 -- The ID token's algorithm for the client: ES256, or RS256 for apps that

@@ -158,6 +158,9 @@ async fn client_credentials(
     }))
 }
 
+/// No refresh token outlives the sign-in it came from by more than this.
+pub const REFRESH_MAX_MS: i64 = 30 * 86_400_000;
+
 /// What a user grant carries into the tokens it issues.
 struct Grant<'a> {
     client: &'a OidcClient,
@@ -317,13 +320,25 @@ async fn issue(s: &SsoState, g: Grant<'_>, now: i64) -> Result<Value, Response> 
     };
     let refresh_row = IssuedToken {
         kind: "refresh".into(),
-        expires_at: now + s.refresh_ttl_ms,
+        // Each rotation extends by refresh_ttl, never past 30 days from
+        // the sign-in itself.
+        expires_at: (now + s.refresh_ttl_ms).min(g.auth_time + REFRESH_MAX_MS),
         ..base.clone()
     };
     for (text, row) in [(&access, &base), (&refresh, &refresh_row)] {
         if let Err(e) = s.store.oidc().add_token(&token_hash(text), row).await {
             return Err(server_error("token: store", e));
         }
+    }
+    // A revocation that ran while these were made (reuse detected on
+    // another request) covers them too.
+    match s.store.oidc().family_revoked(&g.family).await {
+        Ok(false) => {}
+        Ok(true) => {
+            let _ = s.store.oidc().revoke_family(&g.family, now).await;
+            return Err(invalid_grant("the grant was revoked"));
+        }
+        Err(e) => return Err(server_error("token: family", e)),
     }
     let mut claims = user_claims(s, &user, &g.scopes)
         .await

@@ -341,8 +341,17 @@ impl<'a> Oidc<'a> {
         Ok(r.rows_affected() > 0)
     }
 
-    /// Revokes every token descending from one code.
+    /// Revokes every token descending from one code, and marks the
+    /// family revoked (see `family_revoked`).
     pub async fn revoke_family(&self, family: &str, at_ms: i64) -> Result<u64> {
+        sqlx::query(
+            "INSERT INTO oidc_revoked_families (family, revoked_at) VALUES ($1, $2) \
+             ON CONFLICT (family) DO NOTHING",
+        )
+        .bind(family)
+        .bind(at_ms)
+        .execute(&self.store.pool)
+        .await?;
         let r = sqlx::query(
             "UPDATE oidc_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
         )
@@ -351,6 +360,18 @@ impl<'a> Oidc<'a> {
         .execute(&self.store.pool)
         .await?;
         Ok(r.rows_affected())
+    }
+
+    /// Whether the family was revoked: checked after new tokens of the
+    /// family are stored, so a revocation racing a refresh wins.
+    pub async fn family_revoked(&self, family: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM oidc_revoked_families WHERE family = $1")
+                .bind(family)
+                .fetch_optional(&self.store.pool)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Revokes the tokens a person holds at a client (consent withdrawn).
@@ -535,6 +556,11 @@ impl<'a> Oidc<'a> {
     /// Drops codes, tokens and sessions that expired before `before_ms`.
     pub async fn purge(&self, before_ms: i64) -> Result<u64> {
         let mut n = 0;
+        n += sqlx::query("DELETE FROM oidc_revoked_families WHERE revoked_at < $1")
+            .bind(before_ms - 90 * 86_400_000)
+            .execute(&self.store.pool)
+            .await?
+            .rows_affected();
         for table in ["oidc_codes", "oidc_tokens", "oidc_sessions"] {
             n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                 .bind(before_ms)
@@ -712,7 +738,9 @@ mod tests {
                 !o.use_refresh("a1", 21).await.unwrap(),
                 "not a refresh token"
             );
+            assert!(!o.family_revoked("c1").await.unwrap());
             assert_eq!(o.revoke_family("c1", 22).await.unwrap(), 2);
+            assert!(o.family_revoked("c1").await.unwrap());
             assert_eq!(
                 o.token("a1").await.unwrap().and_then(|t| t.revoked_at),
                 Some(22)
