@@ -58,6 +58,8 @@ CREATE TABLE oidc_consents (
 );
 -- Staff TOTP (sealed with the data key) for clients that require 2FA.
 ALTER TABLE users ADD COLUMN totp_secret_enc BYTEA;
+-- The last TOTP step used (a code works once).
+ALTER TABLE users ADD COLUMN totp_last_step BIGINT;
 -- A staff member's mobile number (the `phone_number` claim, with consent).
 ALTER TABLE users ADD COLUMN phone TEXT;
 -- People who agreed to show meeting apps which room they are in.

@@ -199,18 +199,15 @@ pub(super) async fn user_cmd(store: &Store, config: &Config, cmd: UserCmd) -> Re
             println!("{username}: groups {}", groups.join(", "));
         }
         UserCmd::SetPhone { username, phone } => {
-            let phone = phone
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty());
-            if let Some(p) = &phone {
-                let digits = p.trim_start_matches('+');
-                if digits.len() < 5
-                    || digits.len() > 20
-                    || !digits.bytes().all(|b| b.is_ascii_digit())
-                {
-                    bail!("phone {p:?}: digits, optionally with a leading +");
-                }
-            }
+            // Stored in E.164 (the `phone_number` claim's form).
+            let phone = match phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                None => None,
+                Some(p) => match crate::portal::sms::normalize_phone(p) {
+                    Some(n) if n.starts_with('+') => Some(n),
+                    Some(n) => Some(format!("+86{n}")),
+                    None => bail!("phone {p:?}: a mainland mobile number or +country number"),
+                },
+            };
             store.users().set_phone(&username, phone.as_deref()).await?;
             match phone {
                 Some(p) => println!("{username}: phone {p}"),

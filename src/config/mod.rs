@@ -238,7 +238,7 @@ impl SsoConfig {
         for (key, value, min, max) in [
             ("code_ttl", self.code_ttl, secs(1), secs(600)),
             ("access_ttl", self.access_ttl, secs(60), secs(24 * 3600)),
-            ("refresh_ttl", self.refresh_ttl, secs(60), secs(90 * 86400)),
+            ("refresh_ttl", self.refresh_ttl, secs(60), secs(30 * 86400)),
             ("session_ttl", self.session_ttl, secs(60), secs(30 * 86400)),
         ] {
             if value < min || value > max {

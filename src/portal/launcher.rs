@@ -27,14 +27,10 @@ pub fn visible_tiles(
                 t.icon.clone()
             },
             url: match (&t.client, issuer) {
-                (Some(_), Some(iss)) => {
-                    let query = form_urlencoded::Serializer::new(String::new())
-                        .append_pair("iss", iss)
-                        .append_pair("target_link_uri", &t.url)
-                        .finish();
-                    let sep = if t.url.contains('?') { '&' } else { '?' };
-                    format!("{}{sep}{query}", t.url)
-                }
+                (Some(_), Some(iss)) => crate::sso::authorize::redirect_with(
+                    &t.url,
+                    &[("iss", Some(iss)), ("target_link_uri", Some(&t.url))],
+                ),
                 _ => t.url.clone(),
             },
         })

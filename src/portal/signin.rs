@@ -144,7 +144,7 @@ pub async fn verify_staff(
 
 /// An enabled account within its validity period.
 pub fn account_usable(user: &crate::store::users::User, now_ms: i64) -> bool {
-    user.enabled && user.valid_until.is_none_or(|t| t > now_ms)
+    user.usable(now_ms)
 }
 
 /// The grant for a staff member signed in by any means (password, WeCom,

@@ -120,17 +120,7 @@ async fn client_credentials(
         .filter(|x| *x != "openid" && *x != "profile")
         .cloned()
         .collect();
-    let asked: Vec<String> = match field(form, "scope") {
-        Some(sc) => sc.split_whitespace().map(str::to_string).collect(),
-        None => allowed.clone(),
-    };
-    if let Some(bad) = asked.iter().find(|a| !allowed.contains(a)) {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            &format!("scope {bad} is not this client's"),
-        ));
-    }
+    let asked = narrowed_scopes(form, &allowed, "is not this client's").map_err(|r| *r)?;
     let access = random_token();
     let issued = IssuedToken {
         kind: "access".into(),
@@ -156,6 +146,29 @@ async fn client_credentials(
         "expires_in": s.access_ttl_ms / 1000,
         "scope": asked.join(" "),
     }))
+}
+
+/// The form's `scope` (all of `allowed` when absent): never wider than
+/// `allowed`, else the `invalid_scope` answer.
+fn narrowed_scopes(
+    form: &[(String, String)],
+    allowed: &[String],
+    why: &str,
+) -> Result<Vec<String>, Box<Response>> {
+    let Some(sc) = field(form, "scope") else {
+        return Ok(allowed.to_vec());
+    };
+    let mut asked: Vec<String> = sc.split_whitespace().map(str::to_string).collect();
+    asked.sort();
+    asked.dedup();
+    match asked.iter().find(|a| !allowed.contains(a)) {
+        Some(bad) => Err(Box::new(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("scope {bad} {why}"),
+        ))),
+        None => Ok(asked),
+    }
 }
 
 /// No refresh token outlives the sign-in it came from by more than this.
@@ -263,20 +276,7 @@ async fn refresh(
         Err(e) => return Err(server_error("token: refresh", e)),
     }
     // A narrower scope may be asked for, never a wider one.
-    let scopes = match field(form, "scope") {
-        None => old.scopes.clone(),
-        Some(sc) => {
-            let asked: Vec<String> = sc.split_whitespace().map(str::to_string).collect();
-            if let Some(bad) = asked.iter().find(|a| !old.scopes.contains(a)) {
-                return Err(oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    &format!("scope {bad} was not granted"),
-                ));
-            }
-            asked
-        }
-    };
+    let scopes = narrowed_scopes(form, &old.scopes, "was not granted").map_err(|r| *r)?;
     issue(
         s,
         Grant {
@@ -296,7 +296,7 @@ async fn refresh(
 /// Access, refresh and ID tokens for a user grant.
 async fn issue(s: &SsoState, g: Grant<'_>, now: i64) -> Result<Value, Response> {
     let user = match s.store.users().get(&g.username).await {
-        Ok(Some(u)) if usable(&u, now) => u,
+        Ok(Some(u)) if u.usable(now) => u,
         Ok(_) => {
             let _ = s.store.oidc().revoke_family(&g.family, now).await;
             return Err(invalid_grant("the account is disabled or gone"));
@@ -370,11 +370,6 @@ async fn issue(s: &SsoState, g: Grant<'_>, now: i64) -> Result<Value, Response> 
         "id_token": id_token,
         "scope": g.scopes.join(" "),
     }))
-}
-
-/// An enabled account within its validity period.
-fn usable(u: &crate::store::users::User, now_ms: i64) -> bool {
-    u.enabled && u.valid_until.is_none_or(|t| t > now_ms)
 }
 
 /// The stable subject of a user: a digest of the account's id and
@@ -453,7 +448,7 @@ pub(super) async fn userinfo(State(s): State<Arc<SsoState>>, headers: HeaderMap)
         return refuse("invalid_token");
     };
     let user = match s.store.users().get(username).await {
-        Ok(Some(u)) if usable(&u, now) => u,
+        Ok(Some(u)) if u.usable(now) => u,
         Ok(_) => return refuse("invalid_token"),
         Err(e) => return server_error("userinfo", e),
     };

@@ -80,34 +80,6 @@ pub struct SsoState {
     pub session_ttl_ms: i64,
     /// Client secrets verified lately (see `VerifiedSecrets`).
     pub verified: Arc<VerifiedSecrets>,
-    /// The last TOTP step each account used at the provider.
-    pub totp_steps: Arc<TotpSteps>,
-}
-
-/// TOTP steps used, per account: a code is good once (within this
-/// process; the window is 90 seconds).
-#[derive(Default)]
-pub struct TotpSteps {
-    last: std::sync::Mutex<std::collections::HashMap<String, i64>>,
-}
-
-impl TotpSteps {
-    /// True (and remembered) when `step` is later than the account's last.
-    pub fn fresh(&self, username: &str, step: i64) -> bool {
-        let Ok(mut m) = self.last.lock() else {
-            return false;
-        };
-        if m.len() > 10_000 {
-            m.clear();
-        }
-        match m.get(username) {
-            Some(last) if *last >= step => false,
-            _ => {
-                m.insert(username.to_string(), step);
-                true
-            }
-        }
-    }
 }
 
 fn ms(d: Duration) -> i64 {
@@ -131,7 +103,6 @@ impl SsoState {
             refresh_ttl_ms: ms(cfg.refresh_ttl),
             session_ttl_ms: ms(cfg.session_ttl),
             verified: Arc::default(),
-            totp_steps: Arc::default(),
         }
     }
 
@@ -538,9 +509,7 @@ async fn introspect(State(s): State<Arc<SsoState>>, headers: HeaderMap, body: By
         Ok(Some(t)) if t.client == client.name && t.revoked_at.is_none() && t.expires_at > now => {
             let sub = match t.subject.as_deref() {
                 Some(u) => match s.store.users().get(u).await {
-                    Ok(Some(user)) if user.enabled && user.valid_until.is_none_or(|v| v > now) => {
-                        Some(grants::subject_of(&user))
-                    }
+                    Ok(Some(user)) if user.usable(now) => Some(grants::subject_of(&user)),
                     _ => return inactive(),
                 },
                 None => None,

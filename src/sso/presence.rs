@@ -149,7 +149,7 @@ pub async fn present(
             .users()
             .get(&username)
             .await?
-            .filter(|u| u.enabled && u.valid_until.is_none_or(|v| v > now_ms))
+            .filter(|u| u.usable(now_ms))
         else {
             continue;
         };

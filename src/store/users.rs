@@ -50,6 +50,13 @@ impl fmt::Debug for NewUser {
     }
 }
 
+impl User {
+    /// An enabled account within its validity period.
+    pub fn usable(&self, now_ms: i64) -> bool {
+        self.enabled && self.valid_until.is_none_or(|t| t > now_ms)
+    }
+}
+
 impl fmt::Debug for User {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("User")
@@ -236,6 +243,21 @@ impl<'a> Users<'a> {
             .flatten())
     }
 
+    /// Records a TOTP step as used; false when it (or a later one) was
+    /// used before: a code works once, across restarts and nodes.
+    pub async fn use_totp_step(&self, username: &str, step: i64) -> Result<bool> {
+        let n = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE username = $2 \
+             AND (totp_last_step IS NULL OR totp_last_step < $1)",
+        )
+        .bind(step)
+        .bind(username)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
     /// The staff member's TOTP secret, if enrolled.
     pub async fn totp(&self, username: &str) -> Result<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT totp_secret_enc FROM users WHERE username = $1")
@@ -306,8 +328,8 @@ impl<'a> Users<'a> {
         found(n, username)
     }
 
-    /// Removes the user and its memberships; false if there was none.
-    /// Removes the account and, in the same transaction, everything
+    /// Removes the account (false if there was none) and, in the same
+    /// transaction, its memberships and everything
     /// keyed by its name that would otherwise pass to a later account of
     /// the same name: provider sessions and consents, presence opt-in,
     /// WeChat/WeCom bindings; its tokens are revoked.

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::helpers::{in_ci, on_each_backend, repo_path, Db};
-use crate::sso_flow::provider_env;
+use crate::sso_flow::{client_secret, provider_env};
 
 const USER: &str = "zhang";
 const PASSWORD: &str = "Zhang-pass-2026";
@@ -75,12 +75,7 @@ fn run(db: &Db, python: &str) {
         ],
         None,
     );
-    let secret = out
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once): "))
-        .expect("client secret shown once")
-        .trim()
-        .to_string();
+    let secret = client_secret(&out);
     env.cli_ok(
         &[
             "oidc",

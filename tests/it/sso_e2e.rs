@@ -27,7 +27,7 @@ use openidconnect::{
 use crate::helpers::{have_tool, Db};
 use crate::portal_e2e::{browser_in, screenshot, start_driver};
 use crate::portal_support::{accepted, acct_start, mac_auth};
-use crate::sso_flow::free_port;
+use crate::sso_flow::{client_secret, free_port};
 
 /// The fake meeting app.
 struct Rp {
@@ -327,11 +327,7 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         ],
         None,
     );
-    let secret = out
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once): "))
-        .expect("secret")
-        .to_string();
+    let secret = client_secret(&out);
     {
         let store = env.open_store().await;
         store

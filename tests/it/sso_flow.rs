@@ -24,6 +24,14 @@ pub fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
+/// The secret `portico oidc client add` prints once.
+pub fn client_secret(out: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix("client secret (shown once): "))
+        .expect("the secret, shown once")
+        .to_string()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -228,20 +236,12 @@ fn run(db: &Db) {
         ],
         None,
     );
-    let secret = out
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once): "))
-        .expect("secret")
-        .to_string();
+    let secret = client_secret(&out);
     let out = env.cli_ok(
         &["oidc", "client", "add", "other", "--redirect-uri", rp],
         None,
     );
-    let other_secret = out
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once): "))
-        .expect("secret")
-        .to_string();
+    let other_secret = client_secret(&out);
     env.cli_ok(
         &[
             "oidc",

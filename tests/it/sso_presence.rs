@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::helpers::{have_tool, on_each_backend, radclient, Db, SECRET};
 use crate::portal_support::{input_value, request_from, Browser};
-use crate::sso_flow::{post, provider_env, staff_portal_session};
+use crate::sso_flow::{client_secret, post, provider_env, staff_portal_session};
 
 #[test]
 fn presence_follows_accounting_and_consent_on_both_backends() {
@@ -90,11 +90,7 @@ fn run(db: &Db) {
         ],
         None,
     );
-    let secret = out
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once): "))
-        .expect("secret")
-        .to_string();
+    let secret = client_secret(&out);
     let out = env.cli_ok(
         &[
             "oidc",
@@ -108,11 +104,7 @@ fn run(db: &Db) {
         ],
         None,
     );
-    let other_secret = out
-        .lines()
-        .find_map(|l| l.strip_prefix("client secret (shown once): "))
-        .expect("secret")
-        .to_string();
+    let other_secret = client_secret(&out);
     let server = env.start();
     let addr = server.http;
 

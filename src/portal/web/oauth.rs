@@ -95,33 +95,10 @@ async fn oauth_start(
     if let Err(r) = checked_origin(&state, &page, form.ctx.clone(), &claim, &form.retry()).await {
         return r;
     }
-    let owner = page
-        .cookie(CSRF_COOKIE)
-        .map(|c| tokens::hash_token(&c))
-        .unwrap_or_default();
-    let tc = TicketContext {
-        ctx: form.sealed.clone(),
-        owner,
-        kind,
-        bind: None,
-        sso: None,
+    let ticket = match new_ticket(&state, &page, form.sealed.clone(), kind, None, None).await {
+        Ok(t) => t,
+        Err(e) => return page.signin_error(&SignInError::Store(e), &form.retry()),
     };
-    let ticket = tokens::random_token();
-    let now = state.clock.now_ms();
-    let json = serde_json::to_string(&tc).unwrap_or_default();
-    if let Err(e) = state
-        .store
-        .tickets()
-        .create(
-            &tokens::hash_token(&ticket),
-            &json,
-            now,
-            now + wechat::TICKET_TTL_MS,
-        )
-        .await
-    {
-        return page.signin_error(&SignInError::Store(e), &form.retry());
-    }
     let ua = page.user_agent.as_deref();
     if wechat::is_wechat_browser(ua) {
         if let Some(gw) = &state.gateway {
@@ -402,6 +379,43 @@ pub(super) async fn sso_start(
     ticket_start(state, page, kind, None, Some(request.to_string())).await
 }
 
+/// A new ticket owned by this browser (the hash of its CSRF cookie):
+/// stored by its hash; the ticket itself goes in the QR link.
+async fn new_ticket(
+    state: &PortalState,
+    page: &Page,
+    ctx: String,
+    kind: Kind,
+    bind: Option<String>,
+    sso: Option<String>,
+) -> Result<String, crate::store::StoreError> {
+    let owner = page
+        .cookie(CSRF_COOKIE)
+        .map(|c| tokens::hash_token(&c))
+        .unwrap_or_default();
+    let tc = TicketContext {
+        ctx,
+        owner,
+        kind,
+        bind,
+        sso,
+    };
+    let ticket = tokens::random_token();
+    let now = state.clock.now_ms();
+    let json = serde_json::to_string(&tc).unwrap_or_default();
+    state
+        .store
+        .tickets()
+        .create(
+            &tokens::hash_token(&ticket),
+            &json,
+            now,
+            now + wechat::TICKET_TTL_MS,
+        )
+        .await?;
+    Ok(ticket)
+}
+
 async fn ticket_start(
     state: &PortalState,
     page: &Page,
@@ -418,33 +432,10 @@ async fn ticket_start(
             "/portal/launcher",
         );
     }
-    let owner = page
-        .cookie(CSRF_COOKIE)
-        .map(|c| tokens::hash_token(&c))
-        .unwrap_or_default();
-    let tc = TicketContext {
-        ctx: String::new(),
-        owner,
-        kind,
-        bind,
-        sso,
+    let ticket = match new_ticket(state, page, String::new(), kind, bind, sso).await {
+        Ok(t) => t,
+        Err(e) => return page.signin_error(&SignInError::Store(e), "/portal/launcher"),
     };
-    let ticket = tokens::random_token();
-    let now = state.clock.now_ms();
-    let json = serde_json::to_string(&tc).unwrap_or_default();
-    if let Err(e) = state
-        .store
-        .tickets()
-        .create(
-            &tokens::hash_token(&ticket),
-            &json,
-            now,
-            now + wechat::TICKET_TTL_MS,
-        )
-        .await
-    {
-        return page.signin_error(&SignInError::Store(e), "/portal/launcher");
-    }
     if wechat::is_wechat_browser(page.user_agent.as_deref()) {
         return Redirect::to(&authorize_for(state, page, kind, &ticket)).into_response();
     }

@@ -167,6 +167,46 @@ fn signin_page(
     with_cookie(resp, page.set_cookie(CSRF_COOKIE, &cookie, 3600))
 }
 
+/// Why the signed-in account may not have a code, as the answer to send:
+/// disabled or gone, or a sign-in older than the account (someone else's:
+/// an account removed and made again under the same name). Every path to
+/// a code asks (authorize and consent alike).
+async fn account_refusal(
+    state: &PortalState,
+    sso: &SsoState,
+    page: &Page,
+    req: &AuthRequest,
+    raw_request: &str,
+    who: &Who,
+    now: i64,
+) -> Option<Response> {
+    match state.store.users().get(&who.username).await {
+        Ok(Some(u)) if u.usable(now) && who.auth_time < u.created_at => Some(signin_page(
+            state,
+            sso,
+            page,
+            req,
+            raw_request,
+            StatusCode::OK,
+            None,
+        )),
+        Ok(Some(u)) if u.usable(now) => None,
+        Ok(_) => Some(refused(
+            page,
+            sso,
+            &req.error("access_denied", "the account cannot sign in"),
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "sso: user lookup");
+            Some(refused(
+                page,
+                sso,
+                &req.error("server_error", "internal error"),
+            ))
+        }
+    }
+}
+
 /// Signed in: ask for consent where needed, else issue the code.
 async fn proceed(
     state: &PortalState,
@@ -177,24 +217,8 @@ async fn proceed(
     who: &Who,
     now: i64,
 ) -> Response {
-    match state.store.users().get(&who.username).await {
-        // A sign-in older than the account is someone else's: an account
-        // removed and made again under the same name.
-        Ok(Some(u)) if signin::account_usable(&u, now) && who.auth_time < u.created_at => {
-            return signin_page(state, sso, page, req, raw_request, StatusCode::OK, None);
-        }
-        Ok(Some(u)) if signin::account_usable(&u, now) => {}
-        Ok(_) => {
-            return refused(
-                page,
-                sso,
-                &req.error("access_denied", "the account cannot sign in"),
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "sso: user lookup");
-            return refused(page, sso, &req.error("server_error", "internal error"));
-        }
+    if let Some(refusal) = account_refusal(state, sso, page, req, raw_request, who, now).await {
+        return refusal;
     }
     let remembered = match sso
         .store
@@ -288,6 +312,27 @@ pub(super) async fn authorize_get(
     }
 }
 
+/// A provider form's opening: the provider, the CSRF check, and the
+/// authorization request re-parsed; else the answer to send.
+async fn provider_form<'a>(
+    state: &'a PortalState,
+    page: &Page,
+    body: &[u8],
+) -> Result<(&'a SsoState, Vec<(String, String)>, AuthRequest, String), Response> {
+    let Some(sso) = sso_of(state) else {
+        return Err(not_found());
+    };
+    let form = parse_pairs(body);
+    if !state
+        .keys
+        .csrf_ok(page.cookie(CSRF_COOKIE).as_deref(), field(&form, "csrf"))
+    {
+        return Err(csrf_refused(page));
+    }
+    let (req, raw) = form_request(sso, page, &form).await?;
+    Ok((sso, form, req, raw))
+}
+
 /// The form's request re-parsed (it came through the browser: checked
 /// again in full).
 async fn form_request(
@@ -310,17 +355,7 @@ fn csrf_refused(page: &Page) -> Response {
 /// `POST <issuer>/signin`: staff password, and TOTP where the client
 /// requires two factors.
 pub(super) async fn signin_post(State(state): State<St>, page: Page, body: Bytes) -> Response {
-    let Some(sso) = sso_of(&state) else {
-        return not_found();
-    };
-    let form = parse_pairs(&body);
-    if !state
-        .keys
-        .csrf_ok(page.cookie(CSRF_COOKIE).as_deref(), field(&form, "csrf"))
-    {
-        return csrf_refused(&page);
-    }
-    let (req, raw) = match form_request(sso, &page, &form).await {
+    let (sso, form, req, raw) = match provider_form(&state, &page, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -366,7 +401,14 @@ pub(super) async fn signin_post(State(state): State<St>, page: Page, body: Bytes
             return again(&page.t().sso_need_otp.clone());
         };
         // A code works once: one seen for this account is refused.
-        if !sso.totp_steps.fresh(&identity.identity, step) {
+        if !matches!(
+            state
+                .store
+                .users()
+                .use_totp_step(&identity.identity, step)
+                .await,
+            Ok(true)
+        ) {
             return again(&page.t().sso_need_otp.clone());
         }
         amr.push_str(" otp");
@@ -455,17 +497,7 @@ pub(super) async fn oauth_post(
     axum::extract::Path(kind): axum::extract::Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(sso) = sso_of(&state) else {
-        return not_found();
-    };
-    let form = parse_pairs(&body);
-    if !state
-        .keys
-        .csrf_ok(page.cookie(CSRF_COOKIE).as_deref(), field(&form, "csrf"))
-    {
-        return csrf_refused(&page);
-    }
-    let (_, raw) = match form_request(sso, &page, &form).await {
+    let (_, _, _, raw) = match provider_form(&state, &page, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -479,17 +511,7 @@ pub(super) async fn oauth_post(
 
 /// `POST <issuer>/consent`: allow (remembered for this client) or deny.
 pub(super) async fn consent_post(State(state): State<St>, page: Page, body: Bytes) -> Response {
-    let Some(sso) = sso_of(&state) else {
-        return not_found();
-    };
-    let form = parse_pairs(&body);
-    if !state
-        .keys
-        .csrf_ok(page.cookie(CSRF_COOKIE).as_deref(), field(&form, "csrf"))
-    {
-        return csrf_refused(&page);
-    }
-    let (req, raw) = match form_request(sso, &page, &form).await {
+    let (sso, form, req, raw) = match provider_form(&state, &page, &body).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -500,6 +522,9 @@ pub(super) async fn consent_post(State(state): State<St>, page: Page, body: Byte
     else {
         return signin_page(&state, sso, &page, &req, &raw, StatusCode::OK, None);
     };
+    if let Some(refusal) = account_refusal(&state, sso, &page, &req, &raw, &who, now).await {
+        return refusal;
+    }
     if field(&form, "decision") != Some("allow") {
         return refused(
             &page,
