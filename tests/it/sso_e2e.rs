@@ -262,23 +262,54 @@ async fn wait_for(c: &fantoccini::Client, css: &str, what: &str, log: &dyn Fn() 
     }
 }
 
-/// From the launcher, the meeting tile: the app shows who arrived.
-async fn tap_meeting_tile(c: &fantoccini::Client, log: &dyn Fn() -> String) -> String {
-    c.find(Locator::Css("#tiles a[href*='/login']"))
+async fn click(c: &fantoccini::Client, css: &str) {
+    c.find(Locator::Css(css))
         .await
-        .expect("meeting tile")
+        .unwrap_or_else(|_| panic!("no {css}"))
         .click()
         .await
-        .expect("click tile");
+        .unwrap_or_else(|_| panic!("click {css}"));
+}
+
+async fn text(c: &fantoccini::Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("no {css}"))
+        .text()
+        .await
+        .unwrap_or_else(|_| panic!("text of {css}"))
+}
+
+/// The phone opens the QR link (WeChat's OAuth through the fake) and,
+/// when `confirm`, confirms; the number it showed and its last page.
+async fn phone(
+    portal: std::net::SocketAddr,
+    fake_base: &str,
+    link: &str,
+    confirm: bool,
+) -> (String, crate::portal_support::Resp) {
+    let (fb, link) = (fake_base.to_string(), link.to_string());
+    tokio::task::spawn_blocking(move || {
+        if confirm {
+            crate::portal_wechat::phone_confirms(portal, &fb, &link)
+        } else {
+            (
+                String::new(),
+                crate::portal_wechat::phone_completes(portal, &fb, &link),
+            )
+        }
+    })
+    .await
+    .expect("phone")
+}
+
+/// From the launcher, the meeting tile: the app shows who arrived.
+async fn tap_meeting_tile(c: &fantoccini::Client, log: &dyn Fn() -> String) -> String {
+    click(c, "#tiles a[href*='/login']").await;
     wait_for(c, "#who", "the meeting app", log).await;
     let url = c.current_url().await.expect("url");
     assert!(url.path() == "/cb", "{url}");
-    c.find(Locator::Css("#who"))
-        .await
-        .expect("who")
-        .text()
-        .await
-        .expect("text")
+    text(c, "#who").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -359,12 +390,7 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         .send_keys("correct horse battery")
         .await
         .expect("type");
-    c.find(Locator::Css("#staff-submit"))
-        .await
-        .expect("submit")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#staff-submit").await;
     wait_for(&c, "#waiting", "waiting page", &log).await;
     assert!(accepted(&mac_auth(server.auth, MAC_A)));
     acct_start(server.acct, MAC_A, "sso-e2e-a");
@@ -383,22 +409,9 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         "signed in by the portal session, no second password"
     );
     // Logout from the app: back to it, with its state.
-    c.find(Locator::Css("#logout"))
-        .await
-        .expect("logout")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#logout").await;
     wait_for(&c, "#bye", "after logout", &log).await;
-    assert_eq!(
-        c.find(Locator::Css("#bye"))
-            .await
-            .expect("bye")
-            .text()
-            .await
-            .expect("text"),
-        "bye-1"
-    );
+    assert_eq!(text(&c, "#bye").await, "bye-1");
 
     // alice binds her WeChat from the launcher (QR, the phone completes).
     c.goto(&format!("http://{}/portal/launcher", server.http))
@@ -406,33 +419,11 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         .expect("launcher");
     wait_for(&c, "#bind-wechat", "binding button", &log).await;
     *fake.user.lock().expect("lock") = "o-alice".into();
-    c.find(Locator::Css("#bind-wechat"))
-        .await
-        .expect("bind")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#bind-wechat").await;
     wait_for(&c, "#qr-link", "binding QR", &log).await;
-    let link = c
-        .find(Locator::Css("#qr-link"))
-        .await
-        .expect("qr")
-        .text()
-        .await
-        .expect("text");
-    let shown = c
-        .find(Locator::Css("#match-number"))
-        .await
-        .expect("the number on the binding window")
-        .text()
-        .await
-        .expect("text");
-    let (portal, fb) = (server.http, fake_base.clone());
-    let (number, done) = tokio::task::spawn_blocking(move || {
-        crate::portal_wechat::phone_confirms(portal, &fb, &link)
-    })
-    .await
-    .expect("phone");
+    let link = text(&c, "#qr-link").await;
+    let shown = text(&c, "#match-number").await;
+    let (number, done) = phone(server.http, &fake_base, &link, true).await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert_eq!(number, shown, "both screens show the same number");
     // The window notices and goes back to the launcher, binding shown.
@@ -448,26 +439,10 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
     let c = browser_in(&driver, profile.path(), "zh-CN").await;
     c.goto(&landing(server.http, MAC_B)).await.expect("landing");
     wait_for(&c, "#wechat-submit", "landing", &log).await;
-    c.find(Locator::Css("#wechat-submit"))
-        .await
-        .expect("wechat")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#wechat-submit").await;
     wait_for(&c, "#qr-link", "QR page", &log).await;
-    let link = c
-        .find(Locator::Css("#qr-link"))
-        .await
-        .expect("qr")
-        .text()
-        .await
-        .expect("text");
-    let (portal, fb) = (server.http, fake_base.clone());
-    let done = tokio::task::spawn_blocking(move || {
-        crate::portal_wechat::phone_completes(portal, &fb, &link)
-    })
-    .await
-    .expect("phone");
+    let link = text(&c, "#qr-link").await;
+    let (_, done) = phone(server.http, &fake_base, &link, false).await;
     assert_eq!(done.status, 200, "{}", done.body);
     wait_for(&c, "#waiting", "waiting page", &log).await;
     assert!(accepted(&mac_auth(server.auth, MAC_B)));
@@ -500,29 +475,13 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
     .expect("app login");
     wait_for(&c, "#sso-wechat", "the provider's sign-in page", &log).await;
     screenshot(&c, "sso-signin").await;
-    c.find(Locator::Css("#sso-wechat"))
-        .await
-        .expect("wechat")
-        .click()
-        .await
-        .expect("click");
+    click(&c, "#sso-wechat").await;
     wait_for(&c, "#qr-link", "QR page", &log).await;
-    let link = c
-        .find(Locator::Css("#qr-link"))
-        .await
-        .expect("qr")
-        .text()
-        .await
-        .expect("text");
+    let link = text(&c, "#qr-link").await;
     // An attacker's window: the link opened on someone else's phone
     // signs nobody in until that phone confirms (it shows the app and
     // the number to compare; here it is left unconfirmed).
-    let (portal, fb, l2) = (server.http, fake_base.clone(), link.clone());
-    let unconfirmed = tokio::task::spawn_blocking(move || {
-        crate::portal_wechat::phone_completes(portal, &fb, &l2)
-    })
-    .await
-    .expect("phone");
+    let (_, unconfirmed) = phone(server.http, &fake_base, &link, false).await;
     assert!(
         unconfirmed.body.contains("id=\"confirm-yes\"") && unconfirmed.body.contains("meeting"),
         "{}",
@@ -533,12 +492,7 @@ async fn chromium_tile_opens_the_meeting_app_signed_in() {
         c.find(Locator::Css("#who")).await.is_err(),
         "no sign-in without the phone's confirmation"
     );
-    let (portal, fb) = (server.http, fake_base.clone());
-    let (_, done) = tokio::task::spawn_blocking(move || {
-        crate::portal_wechat::phone_confirms(portal, &fb, &link)
-    })
-    .await
-    .expect("phone");
+    let (_, done) = phone(server.http, &fake_base, &link, true).await;
     assert_eq!(done.status, 200, "{}", done.body);
     wait_for(&c, "#who", "the meeting app after WeChat", &log).await;
     let seen = rp.seen.lock().expect("lock").clone();
