@@ -137,6 +137,7 @@ texts! {
     sso_require_2fa: "要求双因素", "Require 2FA";
     sso_portal_session: "沿用上网登录", "Portal session signs in";
     sso_post_logout: "退出后返回地址", "Post-logout redirect URIs";
+    sso_id_token_alg: "身份令牌签名算法", "ID token algorithm";
     sso_bindings: "微信和企业微信绑定", "WeChat and WeCom bindings";
     sso_binding_kind: "类型", "Kind";
     sso_binding_id: "外部标识", "External id";

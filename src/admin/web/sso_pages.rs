@@ -93,6 +93,7 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
                 Cell::text(cl.scopes.join(" ")),
                 Cell::text(if cl.require_2fa { t.yes } else { t.no }),
                 Cell::text(if cl.allow_portal_session { t.yes } else { t.no }),
+                Cell::text(&cl.id_token_alg),
                 Cell::text(cl.redirect_uris.join(" ")),
             ]);
             row.actions.push(RowAction::danger(
@@ -112,6 +113,7 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
             t.sso_scopes,
             t.sso_require_2fa,
             t.sso_portal_session,
+            t.sso_id_token_alg,
             t.sso_redirect_uris,
         ],
         rows,
@@ -178,6 +180,15 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
                 "",
             )
             .hint(t.sso_redirect_hint),
+            Field::select(
+                "id_token_alg",
+                t.sso_id_token_alg,
+                "ES256",
+                sso::ALGORITHMS
+                    .iter()
+                    .map(|a| (a.to_string(), a.to_string()))
+                    .collect(),
+            ),
         ],
         t.sso_add_client,
     )));
@@ -212,6 +223,8 @@ pub struct ClientForm {
     allow_portal_session: Option<String>,
     #[serde(default)]
     post_logout_redirect_uris: String,
+    #[serde(default)]
+    id_token_alg: String,
 }
 
 pub async fn client_add(
@@ -236,7 +249,7 @@ pub async fn client_add(
             .split_whitespace()
             .map(str::to_string)
             .collect(),
-        id_token_alg: String::new(),
+        id_token_alg: f.id_token_alg.clone(),
         secret: None,
     };
     let notice = match sso::add_client(&state.store, &spec).await {
