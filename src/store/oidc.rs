@@ -778,4 +778,107 @@ mod tests {
         })
         .await;
     }
+
+    #[tokio::test]
+    async fn removing_an_account_or_client_leaves_nothing_to_inherit() {
+        both(|h| async move {
+            let s = &h.store;
+            s.users()
+                .add(&crate::store::users::NewUser {
+                    username: "zhang".into(),
+                    display_name: None,
+                    password_hash: None,
+                    nt_hash: None,
+                    groups: vec![],
+                    valid_until: None,
+                })
+                .await
+                .unwrap();
+            let o = s.oidc();
+            let token = |client: &str| IssuedToken {
+                kind: "access".into(),
+                client: client.into(),
+                subject: Some("zhang".into()),
+                scopes: vec!["openid".into()],
+                issued_at: 1,
+                expires_at: i64::MAX / 2,
+                revoked_at: None,
+                family: Some("f1".into()),
+                auth_time: Some(1),
+                amr: Some("pwd".into()),
+                used_at: None,
+            };
+            o.add_token("t-meeting", &token("meeting")).await.unwrap();
+            o.add_token("t-drafting", &token("drafting")).await.unwrap();
+            o.grant_consent("zhang", "meeting", &["groups".into()], 1)
+                .await
+                .unwrap();
+            o.add_session(
+                "s1",
+                &SsoSession {
+                    username: "zhang".into(),
+                    amr: "pwd".into(),
+                    auth_time: 1,
+                    expires_at: i64::MAX / 2,
+                },
+            )
+            .await
+            .unwrap();
+            s.presence().opt_in("zhang", 1).await.unwrap();
+            s.wechat_links()
+                .link("wechat", "o-zhang", "zhang", 1)
+                .await
+                .unwrap();
+            o.add_client(&NewOidcClient {
+                name: "meeting".into(),
+                secret_hash: Some("$argon2id$x".into()),
+                redirect_uris: vec!["https://m.example.cn/cb".into()],
+                scopes: vec!["openid".into()],
+                require_2fa: false,
+                allow_portal_session: false,
+                post_logout_redirect_uris: vec![],
+                id_token_alg: "ES256".into(),
+            })
+            .await
+            .unwrap();
+
+            // The client goes: its tokens and consents with it.
+            assert!(o.remove_client("meeting").await.unwrap());
+            assert!(o
+                .token("t-meeting")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some());
+            assert!(o
+                .token("t-drafting")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_none());
+            assert!(o.consent("zhang", "meeting").await.unwrap().is_none());
+
+            // The account goes: sessions, consents, presence, bindings and
+            // tokens keyed by its name with it.
+            o.grant_consent("zhang", "drafting", &["groups".into()], 1)
+                .await
+                .unwrap();
+            assert!(s.users().remove("zhang").await.unwrap());
+            assert!(o.session("s1").await.unwrap().is_none());
+            assert!(o.consents_of("zhang").await.unwrap().is_empty());
+            assert!(s.presence().opted_in("zhang").await.unwrap().is_none());
+            assert!(s.wechat_links().links_of("zhang").await.unwrap().is_empty());
+            assert!(o
+                .token("t-drafting")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some());
+            assert!(!s.users().remove("zhang").await.unwrap());
+        })
+        .await;
+    }
 }

@@ -176,6 +176,8 @@ fn run(db: &Db) {
     assert!(arr["people"][0]["first_seen"].is_string());
     let (status, _) = get_json(addr, &format!("{room}/arrivals"), &access);
     assert_eq!(status, 400, "{which}: since is required");
+    let (status, _) = get_json(addr, &format!("{room}/arrivals?since=0"), &access);
+    assert_eq!(status, 400, "{which}: at most a day back");
 
     // Stop: gone from "now", still an arrival.
     accounting(server.acct, "Stop", "zhang", "02-00-00-00-00-07", "s-zhang");
