@@ -423,24 +423,12 @@ pub(super) async fn userinfo(State(s): State<Arc<SsoState>>, headers: HeaderMap)
         )
             .into_response()
     };
-    let Some(tok) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
+    let Some(tok) = super::bearer(&headers) else {
         return refuse("invalid_request");
     };
     let now = s.clock.now_ms();
-    let t = match s.store.oidc().token(&token_hash(tok)).await {
-        Ok(Some(t))
-            if t.kind == "access"
-                && t.revoked_at.is_none()
-                && t.expires_at > now
-                && t.scopes.iter().any(|x| x == "openid") =>
-        {
-            t
-        }
+    let t = match s.live_access_token(tok).await {
+        Ok(Some(t)) if t.scopes.iter().any(|x| x == "openid") => t,
         Ok(_) => return refuse("invalid_token"),
         Err(e) => return server_error("userinfo", e),
     };

@@ -116,6 +116,21 @@ impl SsoState {
         Ok(jwt::sign(&key.alg, &key.kid, &key.private_pkcs8, claims)?)
     }
 
+    /// The access token presented, if it is one this provider issued and
+    /// it is neither revoked nor expired.
+    pub async fn live_access_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<crate::store::oidc::IssuedToken>, StoreError> {
+        let now = self.clock.now_ms();
+        Ok(self
+            .store
+            .oidc()
+            .token(&token_hash(token))
+            .await?
+            .filter(|t| t.kind == "access" && t.revoked_at.is_none() && t.expires_at > now))
+    }
+
     /// The claims of an ID token this provider signed (its signature
     /// checked against the published keys; expiry not checked, as for an
     /// `id_token_hint`).
@@ -478,6 +493,16 @@ pub(crate) async fn authenticated(
             "client authentication failed",
         )),
     }
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// Only this digest of a code, token or session is stored.

@@ -6,7 +6,7 @@
 //! client rows. Answers name people, never MAC or IP addresses; each
 //! query is an audit row.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
@@ -16,9 +16,10 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 
-use super::{token_hash, SsoError, SsoState};
+use super::{SsoError, SsoState};
 use crate::domain::MacAddr;
 use crate::store::audit::AuditEntry;
+use crate::store::users::User;
 use crate::store::Store;
 
 /// SNMP client rows newer than this count as "here now".
@@ -50,54 +51,67 @@ impl Room {
 /// polygon), merged by name.
 pub async fn rooms(store: &Store) -> Result<BTreeMap<String, Room>, SsoError> {
     let mut out: BTreeMap<String, Room> = BTreeMap::new();
-    let aps = store.aps().list().await?;
-    let mac_of = |id: i64| {
-        aps.iter()
-            .find(|a| a.id == id)
-            .and_then(|a| a.spec.mac.as_deref())
-            .and_then(|m| MacAddr::parse(m).ok())
-    };
-    let mut add = |room: &str, id: i64, name: &str| {
+    let mut add = |room: &str, id: i64, name: &str, mac: Option<&str>| {
         let r = out.entry(room.to_string()).or_insert_with(|| Room {
             name: room.to_string(),
             ..Room::default()
         });
         if r.ap_ids.insert(id) {
             r.aps.push(name.to_string());
-            if let Some(m) = mac_of(id) {
+            if let Some(m) = mac.and_then(|m| MacAddr::parse(m).ok()) {
                 r.ap_macs.insert(m);
             }
         }
     };
-    for (room, id, name, _) in store.presence().hand_rooms().await? {
-        add(&room, id, &name);
+    for (room, id, name, mac) in store.presence().hand_rooms().await? {
+        add(&room, id, &name, mac.as_deref());
     }
-    for floor in store.floors().list().await? {
-        let rooms: Vec<_> = floor
-            .areas
-            .iter()
-            .filter(|a| a.kind == crate::store::floors::AreaKind::Room && !a.name.is_empty())
-            .collect();
+    let floors = store.floors().list().await?;
+    if floors.iter().all(|f| !f.areas.iter().any(is_room)) {
+        return Ok(out);
+    }
+    let macs: HashMap<i64, Option<String>> = store
+        .aps()
+        .list()
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.spec.mac))
+        .collect();
+    // One read of the placements per building, not per floor.
+    let mut placed: HashMap<i64, Vec<crate::store::floors::PlacedAp>> = HashMap::new();
+    for floor in &floors {
+        let rooms: Vec<_> = floor.areas.iter().filter(|a| is_room(a)).collect();
         if rooms.is_empty() {
             continue;
         }
-        for p in store
-            .floors()
-            .placements_in_building(floor.building_id)
-            .await?
-        {
-            if p.placement.floor != floor.id {
-                continue;
-            }
+        if let std::collections::hash_map::Entry::Vacant(e) = placed.entry(floor.building_id) {
+            e.insert(
+                store
+                    .floors()
+                    .placements_in_building(floor.building_id)
+                    .await?,
+            );
+        }
+        let on_floor = placed
+            .get(&floor.building_id)
+            .into_iter()
+            .flatten()
+            .filter(|p| p.placement.floor == floor.id);
+        for p in on_floor {
             for r in &rooms {
                 if crate::coverage::kpi::point_in_polygon((p.placement.x, p.placement.y), &r.points)
                 {
-                    add(&r.name, p.ap_id, &p.ap);
+                    let mac = macs.get(&p.ap_id).cloned().flatten();
+                    add(&r.name, p.ap_id, &p.ap, mac.as_deref());
                 }
             }
         }
     }
     Ok(out)
+}
+
+fn is_room(a: &crate::store::floors::Area) -> bool {
+    a.kind == crate::store::floors::AreaKind::Room && !a.name.is_empty()
 }
 
 /// One person in a room.
@@ -122,13 +136,31 @@ pub async fn present(
     let mut facts = p.sessions(arrived_since).await?;
     let poll_since = arrived_since.unwrap_or(now_ms - POLL_FRESH_MS);
     facts.extend(p.polled_clients(poll_since).await?);
+    // Many facts name the same people: each account and device is looked
+    // up once per answer.
+    let mut users: HashMap<String, Option<User>> = HashMap::new();
+    let mut devices: HashMap<String, Option<String>> = HashMap::new();
     let mut first: BTreeMap<String, i64> = BTreeMap::new();
     for f in facts {
         if !f.ap.as_deref().is_some_and(|ap| room.holds(ap)) {
             continue;
         }
-        let Some(username) = who(store, f.username.as_deref(), f.device.as_deref(), now_ms).await?
-        else {
+        let mut username = None;
+        if let Some(u) = f.username.as_deref().filter(|u| MacAddr::parse(u).is_err()) {
+            if user(store, &mut users, u).await?.is_some() {
+                username = Some(u.to_string());
+            }
+        }
+        if username.is_none() {
+            if let Some(mac) = f.device.as_deref().and_then(|d| MacAddr::parse(d).ok()) {
+                let key = mac.to_string();
+                if let std::collections::hash_map::Entry::Vacant(e) = devices.entry(key.clone()) {
+                    e.insert(p.portal_identity(&key, now_ms).await?);
+                }
+                username = devices.get(&key).cloned().flatten();
+            }
+        }
+        let Some(username) = username else {
             continue;
         };
         let e = first.entry(username).or_insert(f.since_ms);
@@ -145,9 +177,7 @@ pub async fn present(
         if arrived_since.is_some_and(|t| since_ms < t) {
             continue;
         }
-        let Some(user) = store
-            .users()
-            .get(&username)
+        let Some(user) = user(store, &mut users, &username)
             .await?
             .filter(|u| u.usable(now_ms))
         else {
@@ -170,26 +200,18 @@ pub async fn present(
     Ok(out)
 }
 
-/// The staff account behind an association: the session's username when
-/// it is an account (802.1X), else the staff portal session of the device.
-async fn who(
+/// An account by name, read once per answer.
+async fn user(
     store: &Store,
-    username: Option<&str>,
-    device: Option<&str>,
-    now_ms: i64,
-) -> Result<Option<String>, SsoError> {
-    if let Some(u) = username.filter(|u| MacAddr::parse(u).is_err()) {
-        if store.users().get(u).await?.is_some() {
-            return Ok(Some(u.to_string()));
-        }
+    cache: &mut HashMap<String, Option<User>>,
+    username: &str,
+) -> Result<Option<User>, SsoError> {
+    if let Some(u) = cache.get(username) {
+        return Ok(u.clone());
     }
-    let Some(mac) = device.and_then(|d| MacAddr::parse(d).ok()) else {
-        return Ok(None);
-    };
-    Ok(store
-        .presence()
-        .portal_identity(&mac.to_string(), now_ms)
-        .await?)
+    let u = store.users().get(username).await?;
+    cache.insert(username.to_string(), u.clone());
+    Ok(u)
 }
 
 /// The service's client, from a `presence:read` bearer token.
@@ -205,24 +227,13 @@ async fn reader(s: &SsoState, headers: &HeaderMap) -> Result<String, Response> {
         )
             .into_response()
     };
-    let Some(tok) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
+    let Some(tok) = super::bearer(headers) else {
         return Err(refuse(StatusCode::UNAUTHORIZED, "invalid_request"));
     };
-    let now = s.clock.now_ms();
-    match s.store.oidc().token(&token_hash(tok)).await {
-        Ok(Some(t)) if t.kind == "access" && t.revoked_at.is_none() && t.expires_at > now => {
-            if t.scopes.iter().any(|x| x == "presence:read") {
-                Ok(t.client)
-            } else {
-                Err(refuse(StatusCode::FORBIDDEN, "insufficient_scope"))
-            }
-        }
-        Ok(_) => Err(refuse(StatusCode::UNAUTHORIZED, "invalid_token")),
+    match s.live_access_token(tok).await {
+        Ok(Some(t)) if t.scopes.iter().any(|x| x == "presence:read") => Ok(t.client),
+        Ok(Some(_)) => Err(refuse(StatusCode::FORBIDDEN, "insufficient_scope")),
+        Ok(None) => Err(refuse(StatusCode::UNAUTHORIZED, "invalid_token")),
         Err(e) => {
             tracing::error!(error = %e, "presence: token");
             Err(StatusCode::INTERNAL_SERVER_ERROR.into_response())

@@ -8,7 +8,7 @@
 //! `prompt=none`, and RP-initiated logout with exact
 //! `post_logout_redirect_uri`.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -16,6 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{on_each_backend, Db, TestEnv, TestServer};
+pub use crate::portal_e2e::free_port;
 use crate::portal_support::{encode_form, input_value, request_from, Browser, Resp};
 
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -30,13 +31,6 @@ pub fn client_secret(out: &str) -> String {
         .find_map(|l| l.strip_prefix("client secret (shown once): "))
         .expect("the secret, shown once")
         .to_string()
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 /// A server whose issuer is its own portal listener's URL.
@@ -54,6 +48,11 @@ pub fn query(url: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(q.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
+}
+
+/// The `error` the redirect of a response carries back to the client.
+pub fn redirect_error(r: &Resp) -> Option<String> {
+    param(r.header("location").unwrap_or(""), "error")
 }
 
 pub fn param(url: &str, name: &str) -> Option<String> {
@@ -138,12 +137,17 @@ pub fn post(
 }
 
 pub fn userinfo(addr: SocketAddr, access: &str) -> (u16, Value) {
+    bearer_get(addr, "/oidc/userinfo", access)
+}
+
+/// A GET with `Authorization: Bearer`; JSON back.
+pub fn bearer_get(addr: SocketAddr, path: &str, token: &str) -> (u16, Value) {
     let r = request_from(
         addr,
         None,
         "GET",
-        "/oidc/userinfo",
-        &[("Authorization", format!("Bearer {access}"))],
+        path,
+        &[("Authorization", format!("Bearer {token}"))],
         None,
     );
     (
@@ -315,7 +319,7 @@ fn run(db: &Db) {
     p.push(("code_challenge", VERIFIER));
     let r = b.get(&authorize_path(&p));
     assert_eq!(
-        param(r.header("location").unwrap_or(""), "error").as_deref(),
+        redirect_error(&r).as_deref(),
         Some("invalid_request"),
         "{which}"
     );
@@ -326,7 +330,7 @@ fn run(db: &Db) {
     p.push(("code_challenge", &ch));
     let r = b.get(&authorize_path(&p));
     assert_eq!(
-        param(r.header("location").unwrap_or(""), "error").as_deref(),
+        redirect_error(&r).as_deref(),
         Some("invalid_scope"),
         "{which}"
     );
@@ -336,7 +340,7 @@ fn run(db: &Db) {
     p.push(("prompt", "none"));
     let r = b.get(&authorize_path(&p));
     assert_eq!(
-        param(r.header("location").unwrap_or(""), "error").as_deref(),
+        redirect_error(&r).as_deref(),
         Some("login_required"),
         "{which}"
     );
@@ -368,7 +372,7 @@ fn run(db: &Db) {
     p.push(("code_challenge", "short"));
     let r = b.get(&authorize_path(&p));
     assert_eq!(
-        param(r.header("location").unwrap_or(""), "error").as_deref(),
+        redirect_error(&r).as_deref(),
         Some("invalid_request"),
         "{which}: malformed challenge"
     );
@@ -606,7 +610,7 @@ fn run(db: &Db) {
         &[("csrf", &csrf), ("request", &request), ("decision", "deny")],
     );
     assert_eq!(
-        param(r.header("location").unwrap_or(""), "error").as_deref(),
+        redirect_error(&r).as_deref(),
         Some("access_denied"),
         "{which}"
     );

@@ -7,8 +7,8 @@
 use serde_json::Value;
 
 use crate::helpers::{have_tool, on_each_backend, radclient, Db, SECRET};
-use crate::portal_support::{input_value, request_from, Browser};
-use crate::sso_flow::{client_secret, post, provider_env, staff_portal_session};
+use crate::portal_support::{input_value, Browser};
+use crate::sso_flow::{bearer_get, client_secret, post, provider_env, staff_portal_session};
 
 #[test]
 fn presence_follows_accounting_and_consent_on_both_backends() {
@@ -16,21 +16,6 @@ fn presence_follows_accounting_and_consent_on_both_backends() {
         return;
     }
     on_each_backend(|db| async move { tokio::task::block_in_place(|| run(&db)) });
-}
-
-fn get_json(addr: std::net::SocketAddr, path: &str, token: &str) -> (u16, Value) {
-    let r = request_from(
-        addr,
-        None,
-        "GET",
-        path,
-        &[("Authorization", format!("Bearer {token}"))],
-        None,
-    );
-    (
-        r.status,
-        serde_json::from_str(&r.body).unwrap_or(Value::Null),
-    )
 }
 
 fn accounting(server: std::net::SocketAddr, status: &str, user: &str, device: &str, session: &str) {
@@ -142,7 +127,7 @@ fn run(db: &Db) {
     assert_eq!(status, 200, "{which}: {tok}");
     let access = tok["access_token"].as_str().expect("token").to_string();
     let room = "/api/v1/presence/rooms/%E4%BC%9A%E8%AE%AE%E5%AE%A4301";
-    let (status, v) = get_json(addr, room, &access);
+    let (status, v) = bearer_get(addr, room, &access);
     assert_eq!(status, 200, "{which}: {v}");
     assert!(names(&v).is_empty(), "{which}: nobody yet: {v}");
 
@@ -155,7 +140,7 @@ fn run(db: &Db) {
         "s-zhang",
     );
     accounting(server.acct, "Start", "li", "02-00-00-00-00-08", "s-li");
-    let (_, v) = get_json(addr, room, &access);
+    let (_, v) = bearer_get(addr, room, &access);
     assert_eq!(names(&v), ["zhang"], "{which}: only who opted in: {v}");
     let text = v.to_string();
     assert!(
@@ -170,20 +155,20 @@ fn run(db: &Db) {
     );
     // Arrivals since an hour ago: zhang's first-seen time.
     let hour_ago = portico::clock::now_ms() - 3_600_000;
-    let (status, arr) = get_json(addr, &format!("{room}/arrivals?since={hour_ago}"), &access);
+    let (status, arr) = bearer_get(addr, &format!("{room}/arrivals?since={hour_ago}"), &access);
     assert_eq!(status, 200, "{which}: {arr}");
     assert_eq!(names(&arr), ["zhang"], "{which}");
     assert!(arr["people"][0]["first_seen"].is_string());
-    let (status, _) = get_json(addr, &format!("{room}/arrivals"), &access);
+    let (status, _) = bearer_get(addr, &format!("{room}/arrivals"), &access);
     assert_eq!(status, 400, "{which}: since is required");
-    let (status, _) = get_json(addr, &format!("{room}/arrivals?since=0"), &access);
+    let (status, _) = bearer_get(addr, &format!("{room}/arrivals?since=0"), &access);
     assert_eq!(status, 400, "{which}: at most a day back");
 
     // Stop: gone from "now", still an arrival.
     accounting(server.acct, "Stop", "zhang", "02-00-00-00-00-07", "s-zhang");
-    let (_, v) = get_json(addr, room, &access);
+    let (_, v) = bearer_get(addr, room, &access);
     assert!(names(&v).is_empty(), "{which}: left: {v}");
-    let (_, arr) = get_json(addr, &format!("{room}/arrivals?since={hour_ago}"), &access);
+    let (_, arr) = bearer_get(addr, &format!("{room}/arrivals?since={hour_ago}"), &access);
     assert_eq!(names(&arr), ["zhang"], "{which}");
 
     // Turned off in the launcher: never answered, even while there.
@@ -195,19 +180,19 @@ fn run(db: &Db) {
         "s-zhang-2",
     );
     assert_eq!(
-        names(&get_json(addr, room, &access).1),
+        names(&bearer_get(addr, room, &access).1),
         ["zhang"],
         "{which}"
     );
     let r = b.post("/portal/presence", &[("csrf", &csrf), ("on", "0")]);
     assert_eq!(r.status, 303, "{which}");
     assert!(
-        names(&get_json(addr, room, &access).1).is_empty(),
+        names(&bearer_get(addr, room, &access).1).is_empty(),
         "{which}: off at once"
     );
 
     // Refusals: no token, a token without the scope, an unknown room.
-    assert_eq!(get_json(addr, room, "nope").0, 401, "{which}");
+    assert_eq!(bearer_get(addr, room, "nope").0, 401, "{which}");
     let (_, other) = post(
         addr,
         "/oidc/token",
@@ -215,9 +200,9 @@ fn run(db: &Db) {
         &[("grant_type", "client_credentials"), ("scope", "groups")],
     );
     let other = other["access_token"].as_str().expect("token").to_string();
-    assert_eq!(get_json(addr, room, &other).0, 403, "{which}: scope");
+    assert_eq!(bearer_get(addr, room, &other).0, 403, "{which}: scope");
     assert_eq!(
-        get_json(addr, "/api/v1/presence/rooms/nowhere", &access).0,
+        bearer_get(addr, "/api/v1/presence/rooms/nowhere", &access).0,
         404,
         "{which}"
     );
