@@ -581,6 +581,41 @@ fn run(db: &Db) {
     assert_eq!(refresh(&r2).0, 400, "{which}: the family is revoked");
     assert_eq!(userinfo(addr, &a2).0, 401, "{which}");
 
+    // --- the same refresh token eight times at once -------------------
+    // Whichever request wins the rotation, the others see a reused token
+    // and revoke the family: once all have answered, nothing issued in the
+    // burst works, whatever order the store saw them in.
+    let code = param(b.get(&path).header("location").unwrap_or(""), "code").expect("code");
+    let (_, tokens) = exchange(&code, Some(VERIFIER), rp);
+    let raced = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..8).map(|_| scope.spawn(|| refresh(&raced))).collect();
+        runs.into_iter()
+            .map(|r| r.join().expect("refresh thread"))
+            .collect()
+    });
+    let won = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert!(won <= 1, "{which}: one rotation at most: {answers:?}");
+    for (status, body) in &answers {
+        if *status == 200 {
+            let access = body["access_token"].as_str().unwrap_or("");
+            assert_eq!(userinfo(addr, access).0, 401, "{which}: {body}");
+            let again = body["refresh_token"].as_str().unwrap_or("");
+            assert_eq!(refresh(again).0, 400, "{which}: {body}");
+        } else {
+            assert_eq!(
+                (*status, body["error"].as_str()),
+                (400, Some("invalid_grant")),
+                "{which}"
+            );
+        }
+    }
+    let first_access = tokens["access_token"].as_str().unwrap_or("");
+    assert_eq!(userinfo(addr, first_access).0, 401, "{which}: the family");
+
     // --- an expired code ----------------------------------------------
     let code = param(b.get(&path).header("location").unwrap_or(""), "code").expect("code");
     std::thread::sleep(std::time::Duration::from_millis(2_300));

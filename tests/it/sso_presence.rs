@@ -191,6 +191,35 @@ fn run(db: &Db) {
         "{which}: off at once"
     );
 
+    // On again while still in the room (session s-zhang-2 began before):
+    // nothing from before the new opt-in is told, "since" and "first_seen"
+    // alike.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let opted_at = portico::clock::now_ms() / 1000 * 1000;
+    let r = b.post("/portal/presence", &[("csrf", &csrf), ("on", "1")]);
+    assert_eq!(r.status, 303, "{which}");
+    let seconds = |v: &Value, key: &str| -> i64 {
+        v["people"][0][key]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.timestamp_millis())
+            .unwrap_or(0)
+    };
+    let (_, v) = bearer_get(addr, room, &access);
+    assert_eq!(names(&v), ["zhang"], "{which}");
+    assert!(
+        seconds(&v, "since") >= opted_at,
+        "{which}: {v} vs {opted_at}"
+    );
+    let (_, arr) = bearer_get(addr, &format!("{room}/arrivals?since={hour_ago}"), &access);
+    assert_eq!(names(&arr), ["zhang"], "{which}");
+    assert!(
+        seconds(&arr, "first_seen") >= opted_at,
+        "{which}: {arr} vs {opted_at}"
+    );
+    let r = b.post("/portal/presence", &[("csrf", &csrf), ("on", "0")]);
+    assert_eq!(r.status, 303, "{which}");
+
     // Refusals: no token, a token without the scope, an unknown room.
     assert_eq!(bearer_get(addr, room, "nope").0, 401, "{which}");
     let (_, other) = post(
@@ -211,7 +240,7 @@ fn run(db: &Db) {
     let out = env.cli_ok(&["audit", "export"], None);
     let queries = out.matches("presence.query").count();
     let arrivals = out.matches("presence.arrivals").count();
-    assert_eq!((queries, arrivals), (5, 2), "{which}: {out}");
+    assert_eq!((queries, arrivals), (6, 3), "{which}: {out}");
     assert!(
         out.contains("meeting-svc") && out.contains("answered\"\":1"),
         "{which}: {out}"
