@@ -346,6 +346,12 @@ impl Application {
             .and_then(|(l, _)| l.local_addr().ok())
             .map(|a| a.port());
         let sso_state = sso_state(&config, &store).await?;
+        if let Some(sso) = &sso_state {
+            tokio::spawn(crate::sso::backchannel::run(
+                sso.clone(),
+                background.clone(),
+            ));
+        }
         let portal = portal_state(
             &config,
             &store,

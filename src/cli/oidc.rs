@@ -101,6 +101,11 @@ pub enum ClientCmd {
         /// ID token signature: ES256 (default) or RS256.
         #[arg(long, default_value = "ES256")]
         id_token_alg: String,
+        /// Where the app is told, server to server, that a person signed
+        /// out or their account was disabled or removed (Back-Channel
+        /// Logout 1.0).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
         #[arg(long)]
         secret_stdin: bool,
     },
@@ -134,6 +139,7 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
             allow_portal_session,
             post_logout_redirect_uris,
             id_token_alg,
+            backchannel_logout_uri,
             secret_stdin,
         }) => {
             let secret = if secret_stdin {
@@ -157,6 +163,7 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
                 allow_portal_session,
                 post_logout_redirect_uris,
                 id_token_alg,
+                backchannel_logout_uri,
                 secret,
             };
             let (client, secret) = sso::add_client(store, &spec)

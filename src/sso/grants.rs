@@ -377,8 +377,7 @@ async fn issue(s: &SsoState, g: Grant<'_>, now: i64) -> Result<Value, Response> 
 /// account is removed; nor the bare id, which SQLite may hand out again
 /// and which would tell the account's row number).
 pub fn subject_of(user: &crate::store::users::User) -> String {
-    let text = format!("portico-sub:{}:{}", user.id, user.created_at);
-    hex::encode(&Sha256::digest(text.as_bytes())[..16])
+    crate::store::oidc::subject_of(user.id, user.created_at)
 }
 
 /// The claims the scopes release about a user.

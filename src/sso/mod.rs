@@ -5,9 +5,11 @@
 //! authorization request's policy (`authorize`; its pages are the
 //! portal's), the token endpoint's grants and userinfo (`grants`),
 //! introspection (RFC 7662), revocation (RFC 7009), and Wi-Fi presence
-//! for meeting apps (`presence`).
+//! for meeting apps (`presence`), and back-channel logout notices to the
+//! apps (`backchannel`).
 
 pub mod authorize;
+pub mod backchannel;
 pub mod grants;
 pub mod jwt;
 pub mod presence;
@@ -80,6 +82,8 @@ pub struct SsoState {
     pub session_ttl_ms: i64,
     /// Client secrets verified lately (see `VerifiedSecrets`).
     pub verified: Arc<VerifiedSecrets>,
+    /// Woken when a sign-out here queued back-channel logout notices.
+    pub logout_queued: Arc<tokio::sync::Notify>,
 }
 
 fn ms(d: Duration) -> i64 {
@@ -103,6 +107,7 @@ impl SsoState {
             refresh_ttl_ms: ms(cfg.refresh_ttl),
             session_ttl_ms: ms(cfg.session_ttl),
             verified: Arc::default(),
+            logout_queued: Arc::default(),
         }
     }
 
@@ -158,6 +163,8 @@ impl SsoState {
             "userinfo_endpoint": format!("{i}/userinfo"),
             "jwks_uri": format!("{i}/jwks"),
             "end_session_endpoint": format!("{i}/logout"),
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": false,
             "revocation_endpoint": format!("{i}/revoke"),
             "introspection_endpoint": format!("{i}/introspect"),
             "response_types_supported": ["code"],
@@ -244,6 +251,8 @@ pub struct ClientSpec {
     pub post_logout_redirect_uris: Vec<String>,
     /// ES256 (default when empty) or RS256.
     pub id_token_alg: String,
+    /// Where logout tokens are POSTed (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
     /// The secret for a confidential client (None: one is generated).
     pub secret: Option<String>,
 }
@@ -278,6 +287,14 @@ pub async fn add_client(
     }
     for uri in &spec.post_logout_redirect_uris {
         check_url("post-logout redirect URI", uri)?;
+    }
+    let backchannel_logout_uri = spec
+        .backchannel_logout_uri
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty());
+    if let Some(uri) = backchannel_logout_uri {
+        check_url("back-channel logout URI", uri)?;
     }
     let id_token_alg = match spec.id_token_alg.trim() {
         "" => "ES256".to_string(),
@@ -334,6 +351,7 @@ pub async fn add_client(
             allow_portal_session: spec.allow_portal_session,
             post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
             id_token_alg,
+            backchannel_logout_uri: backchannel_logout_uri.map(str::to_string),
         })
         .await?;
     Ok((client, secret.filter(|_| spec.secret.is_none())))

@@ -47,6 +47,8 @@ pub struct OidcClient {
     pub post_logout_redirect_uris: Vec<String>,
     /// `ES256` or `RS256`.
     pub id_token_alg: String,
+    /// Where logout tokens are POSTed (Back-Channel Logout 1.0).
+    pub backchannel_logout_uri: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -62,6 +64,7 @@ pub struct NewOidcClient {
     pub allow_portal_session: bool,
     pub post_logout_redirect_uris: Vec<String>,
     pub id_token_alg: String,
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// An issued token, by its hash.
@@ -125,7 +128,8 @@ pub struct Oidc<'a> {
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, redirect_uris, scopes, require_2fa, \
-     allow_portal_session, post_logout_redirect_uris, id_token_alg, created_at, updated_at";
+     allow_portal_session, post_logout_redirect_uris, id_token_alg, backchannel_logout_uri, \
+     created_at, updated_at";
 
 fn client_of(r: &AnyRow) -> Result<OidcClient> {
     Ok(OidcClient {
@@ -142,6 +146,7 @@ fn client_of(r: &AnyRow) -> Result<OidcClient> {
             "post_logout_redirect_uris",
         )?,
         id_token_alg: r.try_get("id_token_alg")?,
+        backchannel_logout_uri: r.try_get("backchannel_logout_uri")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -224,8 +229,8 @@ impl<'a> Oidc<'a> {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO oidc_clients (name, secret_hash, public, redirect_uris, scopes, require_2fa, \
-             allow_portal_session, post_logout_redirect_uris, id_token_alg, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $8, $8)",
+             allow_portal_session, post_logout_redirect_uris, id_token_alg, backchannel_logout_uri, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $8, $8)",
         )
         .bind(&c.name)
         .bind(&c.secret_hash)
@@ -237,6 +242,7 @@ impl<'a> Oidc<'a> {
         .bind(now)
         .bind(to_json(&c.post_logout_redirect_uris)?)
         .bind(&c.id_token_alg)
+        .bind(&c.backchannel_logout_uri)
         .execute(&self.store.pool)
         .await
         .map_err(|e| conflict_or(e, || format!("client {}", c.name)))?;
@@ -561,6 +567,11 @@ impl<'a> Oidc<'a> {
             .execute(&self.store.pool)
             .await?
             .rows_affected();
+        n += sqlx::query("DELETE FROM oidc_logout_notices WHERE created_at < $1")
+            .bind(before_ms - NOTICE_LIFETIME_MS)
+            .execute(&self.store.pool)
+            .await?
+            .rows_affected();
         for table in ["oidc_codes", "oidc_tokens", "oidc_sessions"] {
             n += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at < $1"))
                 .bind(before_ms)
@@ -569,6 +580,78 @@ impl<'a> Oidc<'a> {
                 .rows_affected();
         }
         Ok(n)
+    }
+
+    /// Ends a person's sign-in at every app told by back channel: queues
+    /// a logout notice for each such app where they hold a live token and
+    /// revokes those tokens. How many notices were queued.
+    pub async fn sign_out_everywhere(
+        &self,
+        username: &str,
+        subject: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<u64> {
+        let mut tx = self.store.begin_write().await?;
+        let n = queue_logout_notices(&mut tx, username, subject, reason, at_ms).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Notices due by `now_ms`, oldest first.
+    pub async fn due_logout_notices(&self, now_ms: i64, limit: i64) -> Result<Vec<LogoutNotice>> {
+        let rows = sqlx::query(
+            "SELECT id, client, username, subject, reason, created_at, attempts \
+             FROM oidc_logout_notices WHERE next_at <= $1 ORDER BY next_at, id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.store.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LogoutNotice {
+                    id: r.try_get("id")?,
+                    client: r.try_get("client")?,
+                    username: r.try_get("username")?,
+                    subject: r.try_get("subject")?,
+                    reason: r.try_get("reason")?,
+                    created_at: r.try_get("created_at")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// A notice delivered (or given up): gone.
+    pub async fn drop_logout_notice(&self, id: i64) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM oidc_logout_notices WHERE id = $1")
+            .bind(id)
+            .execute(&self.store.pool)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// A failed delivery: tried again at `next_at`.
+    pub async fn retry_logout_notice(&self, id: i64, next_at: i64, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE oidc_logout_notices SET attempts = attempts + 1, next_at = $1, \
+             last_error = $2 WHERE id = $3",
+        )
+        .bind(next_at)
+        .bind(error)
+        .bind(id)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Notices waiting, for the dashboard and metrics.
+    pub async fn pending_logout_notices(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM oidc_logout_notices")
+            .fetch_one(&self.store.pool)
+            .await?
+            .try_get("n")?)
     }
 
     /// Removes a client with its consents; its tokens are revoked (so a
@@ -596,6 +679,65 @@ impl<'a> Oidc<'a> {
         tx.commit().await?;
         Ok(n > 0)
     }
+}
+
+/// A notice not delivered within a day is dropped at purge.
+const NOTICE_LIFETIME_MS: i64 = 86_400_000;
+
+/// A logout token still to send to an app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogoutNotice {
+    pub id: i64,
+    pub client: String,
+    pub username: String,
+    /// The `sub` the app knows the person by.
+    pub subject: String,
+    /// `logout`, `disabled` or `removed` (for the log).
+    pub reason: String,
+    pub created_at: i64,
+    pub attempts: i64,
+}
+
+/// The `sub` of an account: a digest of its id and creation time (stable,
+/// and never the same for a later account of the same name or row id).
+pub fn subject_of(id: i64, created_at: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let text = format!("portico-sub:{id}:{created_at}");
+    hex::encode(&Sha256::digest(text.as_bytes())[..16])
+}
+
+/// Inside a transaction that ends a person's sign-in: one notice per app
+/// with a back-channel URI where they hold a live token, and those tokens
+/// revoked.
+pub(super) async fn queue_logout_notices(
+    tx: &mut super::Tx,
+    username: &str,
+    subject: &str,
+    reason: &str,
+    at_ms: i64,
+) -> Result<u64> {
+    let n = sqlx::query(
+        "INSERT INTO oidc_logout_notices (client, username, subject, reason, created_at, \
+         attempts, next_at) SELECT DISTINCT t.client, $1, $2, $3, $4, 0, $4 FROM oidc_tokens t \
+         JOIN oidc_clients c ON c.name = t.client WHERE t.subject = $1 \
+         AND t.revoked_at IS NULL AND t.expires_at > $4 AND c.backchannel_logout_uri IS NOT NULL",
+    )
+    .bind(username)
+    .bind(subject)
+    .bind(reason)
+    .bind(at_ms)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL \
+         AND client IN (SELECT name FROM oidc_clients WHERE backchannel_logout_uri IS NOT NULL)",
+    )
+    .bind(at_ms)
+    .bind(username)
+    .execute(&mut **tx)
+    .await?;
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -647,10 +789,12 @@ mod tests {
                 allow_portal_session: false,
                 post_logout_redirect_uris: vec![],
                 id_token_alg: "ES256".into(),
+                backchannel_logout_uri: Some("https://meet.example.cn/bcl".into()),
             };
             let c = o.add_client(&new).await.unwrap();
             assert!(!c.public && c.require_2fa && !c.allow_portal_session);
             assert_eq!(c.redirect_uris, new.redirect_uris);
+            assert_eq!(c.backchannel_logout_uri, new.backchannel_logout_uri);
             assert!(matches!(
                 o.add_client(&new).await,
                 Err(StoreError::Conflict(_))
@@ -779,6 +923,21 @@ mod tests {
         .await;
     }
 
+    /// A confidential client asking for `openid` only.
+    fn test_client(name: &str, backchannel: Option<&str>) -> NewOidcClient {
+        NewOidcClient {
+            name: name.into(),
+            secret_hash: Some("$argon2id$x".into()),
+            redirect_uris: vec!["https://m.example.cn/cb".into()],
+            scopes: vec!["openid".into()],
+            require_2fa: false,
+            allow_portal_session: false,
+            post_logout_redirect_uris: vec![],
+            id_token_alg: "ES256".into(),
+            backchannel_logout_uri: backchannel.map(str::to_string),
+        }
+    }
+
     #[tokio::test]
     async fn removing_an_account_or_client_leaves_nothing_to_inherit() {
         both(|h| async move {
@@ -829,18 +988,7 @@ mod tests {
                 .link("wechat", "o-zhang", "zhang", 1)
                 .await
                 .unwrap();
-            o.add_client(&NewOidcClient {
-                name: "meeting".into(),
-                secret_hash: Some("$argon2id$x".into()),
-                redirect_uris: vec!["https://m.example.cn/cb".into()],
-                scopes: vec!["openid".into()],
-                require_2fa: false,
-                allow_portal_session: false,
-                post_logout_redirect_uris: vec![],
-                id_token_alg: "ES256".into(),
-            })
-            .await
-            .unwrap();
+            o.add_client(&test_client("meeting", None)).await.unwrap();
 
             // The client goes: its tokens and consents with it.
             assert!(o.remove_client("meeting").await.unwrap());
@@ -878,6 +1026,125 @@ mod tests {
                 .revoked_at
                 .is_some());
             assert!(!s.users().remove("zhang").await.unwrap());
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn sign_outs_queue_logout_notices_for_apps_told_by_back_channel() {
+        both(|h| async move {
+            let s = &h.store;
+            let o = s.oidc();
+            let new_user = |name: &str| crate::store::users::NewUser {
+                username: name.into(),
+                ..Default::default()
+            };
+            let zhang = s.users().add(&new_user("zhang")).await.unwrap();
+            o.add_client(&test_client("meeting", Some("https://m.example.cn/bcl")))
+                .await
+                .unwrap();
+            o.add_client(&test_client("drafting", None)).await.unwrap();
+            let now = 1_000_000;
+            let token = |client: &str, expires_at: i64| IssuedToken {
+                kind: "refresh".into(),
+                client: client.into(),
+                subject: Some("zhang".into()),
+                scopes: vec!["openid".into()],
+                issued_at: 1,
+                expires_at,
+                revoked_at: None,
+                family: Some(format!("f-{client}")),
+                auth_time: Some(1),
+                amr: Some("pwd".into()),
+                used_at: None,
+            };
+            async fn live(o: &Oidc<'_>, hash: &str) -> bool {
+                o.token(hash).await.unwrap().unwrap().revoked_at.is_none()
+            }
+            o.add_token("m1", &token("meeting", now + 60_000))
+                .await
+                .unwrap();
+            o.add_token("m2", &token("meeting", now + 90_000))
+                .await
+                .unwrap();
+            o.add_token("d1", &token("drafting", now + 60_000))
+                .await
+                .unwrap();
+            let subject = subject_of(zhang.id, zhang.created_at);
+
+            // Signed out: one notice for the app with a back channel (two
+            // tokens there, one notice), its tokens revoked; the other
+            // app's token is the caller's business.
+            assert_eq!(
+                o.sign_out_everywhere("zhang", &subject, "logout", now)
+                    .await
+                    .unwrap(),
+                1
+            );
+            assert!(!live(&o, "m1").await && !live(&o, "m2").await);
+            assert!(live(&o, "d1").await);
+            // Nothing live left at the app: nothing more to tell.
+            assert_eq!(
+                o.sign_out_everywhere("zhang", &subject, "logout", now)
+                    .await
+                    .unwrap(),
+                0
+            );
+            let due = o.due_logout_notices(now, 10).await.unwrap();
+            assert_eq!(due.len(), 1);
+            assert_eq!(
+                (
+                    due[0].client.as_str(),
+                    due[0].subject.as_str(),
+                    due[0].attempts
+                ),
+                ("meeting", subject.as_str(), 0)
+            );
+            assert!(o.due_logout_notices(now - 1, 10).await.unwrap().is_empty());
+            o.retry_logout_notice(due[0].id, now + 10_000, "refused")
+                .await
+                .unwrap();
+            assert!(o.due_logout_notices(now, 10).await.unwrap().is_empty());
+            let again = o.due_logout_notices(now + 10_000, 10).await.unwrap();
+            assert_eq!(again[0].attempts, 1);
+            assert!(o.drop_logout_notice(again[0].id).await.unwrap());
+            assert_eq!(o.pending_logout_notices().await.unwrap(), 0);
+
+            // Disabled: the app is told, every token and session ends.
+            o.add_token("m3", &token("meeting", i64::MAX / 2))
+                .await
+                .unwrap();
+            s.users().set_enabled("zhang", false).await.unwrap();
+            assert!(!live(&o, "m3").await && !live(&o, "d1").await);
+            let due = o.due_logout_notices(i64::MAX / 4, 10).await.unwrap();
+            assert_eq!(
+                due.iter()
+                    .map(|n| (n.reason.as_str(), n.subject.as_str()))
+                    .collect::<Vec<_>>(),
+                [("disabled", subject.as_str())]
+            );
+            s.users().set_enabled("zhang", true).await.unwrap();
+            assert_eq!(o.pending_logout_notices().await.unwrap(), 1);
+
+            // Removed: told with the subject the app knew, though the
+            // account can no longer be looked up.
+            o.add_token("m4", &token("meeting", i64::MAX / 2))
+                .await
+                .unwrap();
+            assert!(s.users().remove("zhang").await.unwrap());
+            let due = o.due_logout_notices(i64::MAX / 4, 10).await.unwrap();
+            assert_eq!(due.len(), 2);
+            assert_eq!(
+                (due[1].reason.as_str(), due[1].subject.as_str()),
+                ("removed", subject.as_str())
+            );
+            assert!(matches!(
+                s.users().set_enabled("zhang", false).await,
+                Err(StoreError::NotFound(_))
+            ));
+            // Undelivered for a day: dropped at purge.
+            o.purge(i64::MAX / 4).await.unwrap();
+            assert_eq!(o.pending_logout_notices().await.unwrap(), 0);
         })
         .await;
     }

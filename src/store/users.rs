@@ -273,15 +273,27 @@ impl<'a> Users<'a> {
         }
     }
 
+    /// Enables or disables the account. Disabling ends its sign-ins in
+    /// the same transaction: provider sessions go, tokens are revoked and
+    /// apps with a back-channel URI are queued a logout notice.
     pub async fn set_enabled(&self, username: &str, enabled: bool) -> Result<()> {
-        let n = sqlx::query("UPDATE users SET enabled = $1, updated_at = $2 WHERE username = $3")
-            .bind(enabled)
-            .bind(now_ms())
-            .bind(username)
-            .execute(&self.store.pool)
-            .await?
-            .rows_affected();
-        found(n, username)
+        let mut tx = self.store.begin_write().await?;
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE users SET enabled = $1, updated_at = $2 WHERE username = $3 \
+             RETURNING id, created_at",
+        )
+        .bind(enabled)
+        .bind(now)
+        .bind(username)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {username}")))?;
+        if !enabled {
+            end_sign_ins(&mut tx, username, &row, "disabled", now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Replaces the user's groups; missing groups are created with no policy.
@@ -335,30 +347,22 @@ impl<'a> Users<'a> {
     /// WeChat/WeCom bindings; its tokens are revoked.
     pub async fn remove(&self, username: &str) -> Result<bool> {
         let mut tx = self.store.begin_write().await?;
-        let n = sqlx::query("DELETE FROM users WHERE username = $1")
+        let row = sqlx::query("DELETE FROM users WHERE username = $1 RETURNING id, created_at")
             .bind(username)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n > 0 {
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = &row {
             for sql in [
-                "DELETE FROM oidc_sessions WHERE username = $1",
                 "DELETE FROM oidc_consents WHERE username = $1",
                 "DELETE FROM presence_consents WHERE username = $1",
                 "DELETE FROM wechat_links WHERE username = $1",
             ] {
                 sqlx::query(sql).bind(username).execute(&mut *tx).await?;
             }
-            sqlx::query(
-                "UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL",
-            )
-            .bind(now_ms())
-            .bind(username)
-            .execute(&mut *tx)
-            .await?;
+            end_sign_ins(&mut tx, username, row, "removed", now_ms()).await?;
         }
         tx.commit().await?;
-        Ok(n > 0)
+        Ok(row.is_some())
     }
 
     fn seal_nt(&self, nt: Option<[u8; 16]>) -> Result<Option<Vec<u8>>> {
@@ -390,6 +394,30 @@ impl<'a> Users<'a> {
             username,
         })
     }
+}
+
+/// Ends every sign-in of an account being disabled or removed (`row`:
+/// its id and created_at): logout notices queued for the apps told by
+/// back channel, provider sessions gone, every token revoked.
+async fn end_sign_ins(
+    tx: &mut super::Tx,
+    username: &str,
+    row: &AnyRow,
+    reason: &str,
+    now: i64,
+) -> Result<()> {
+    let subject = super::oidc::subject_of(row.try_get("id")?, row.try_get("created_at")?);
+    super::oidc::queue_logout_notices(tx, username, &subject, reason, now).await?;
+    sqlx::query("DELETE FROM oidc_sessions WHERE username = $1")
+        .bind(username)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(username)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 fn found(rows: u64, username: &str) -> Result<()> {

@@ -27,6 +27,7 @@ mod snmp;
 mod snmp_walks;
 mod sso;
 mod sso_authlib;
+mod sso_backchannel;
 mod sso_e2e;
 mod sso_flow;
 mod sso_presence;

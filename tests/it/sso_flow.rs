@@ -136,6 +136,26 @@ pub fn post(
     )
 }
 
+/// A public client's code exchange (PKCE verifier if given).
+pub fn exchange_public(
+    addr: SocketAddr,
+    client: &str,
+    code: &str,
+    redirect: &str,
+    verifier: Option<&str>,
+) -> (u16, Value) {
+    let mut f = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect),
+        ("client_id", client),
+    ];
+    if let Some(v) = verifier {
+        f.push(("code_verifier", v));
+    }
+    post(addr, "/oidc/token", None, &f)
+}
+
 pub fn userinfo(addr: SocketAddr, access: &str) -> (u16, Value) {
     bearer_get(addr, "/oidc/userinfo", access)
 }
@@ -454,16 +474,7 @@ fn run(db: &Db) {
     assert_eq!(param(&loc, "iss").as_deref(), Some(issuer.as_str()));
     let code = param(&loc, "code").expect("code");
     let exchange = |code: &str, verifier: Option<&str>, redirect: &str| {
-        let mut f = vec![
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect),
-            ("client_id", "drafting"),
-        ];
-        if let Some(v) = verifier {
-            f.push(("code_verifier", v));
-        }
-        post(addr, "/oidc/token", None, &f)
+        exchange_public(addr, "drafting", code, redirect, verifier)
     };
     // Wrong redirect URI, missing or wrong verifier: refused, and the
     // code is then spent (a code works once, whatever happened).
@@ -782,18 +793,7 @@ fn run(db: &Db) {
     let r = sign_in(&mut b2, &page, "zhang", "Zhang-pass-2026", Some(&otp));
     assert_eq!(r.status, 303, "{which}: {}", r.body);
     let code = param(r.header("location").unwrap_or(""), "code").expect("code");
-    let (_, t) = post(
-        addr,
-        "/oidc/token",
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", rp),
-            ("client_id", "secure"),
-            ("code_verifier", VERIFIER),
-        ],
-    );
+    let (_, t) = exchange_public(addr, "secure", &code, rp, Some(VERIFIER));
     let c = portico::sso::jwt::verify(t["id_token"].as_str().expect("id"), &jwks(&server))
         .expect("verifies");
     assert_eq!(c["amr"], serde_json::json!(["pwd", "otp"]), "{which}");
@@ -842,18 +842,7 @@ fn run(db: &Db) {
         r.body
     );
     let code = param(r.header("location").unwrap_or(""), "code").expect("code");
-    let (_, t) = post(
-        addr,
-        "/oidc/token",
-        None,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", rp),
-            ("client_id", "wifi-ok"),
-            ("code_verifier", VERIFIER),
-        ],
-    );
+    let (_, t) = exchange_public(addr, "wifi-ok", &code, rp, Some(VERIFIER));
     let id = t["id_token"].as_str().expect("id");
     let header: Value = serde_json::from_slice(
         &URL_SAFE_NO_PAD

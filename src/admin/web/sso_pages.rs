@@ -47,6 +47,12 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
         .keys(0)
         .await
         .map_err(|e| err(e.into()))?;
+    let pending = state
+        .store
+        .oidc()
+        .pending_logout_notices()
+        .await
+        .map_err(|e| err(e.into()))?;
     sections.push(Section::Pairs {
         title: t.sso_provider.into(),
         rows: vec![
@@ -73,6 +79,7 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
+            (t.sso_logout_pending.into(), pending.to_string()),
         ],
     });
     let rows: Vec<Row> = state
@@ -95,6 +102,7 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
                 Cell::text(if cl.allow_portal_session { t.yes } else { t.no }),
                 Cell::text(&cl.id_token_alg),
                 Cell::text(cl.redirect_uris.join(" ")),
+                Cell::text(cl.backchannel_logout_uri.as_deref().unwrap_or("-")),
             ]);
             row.actions.push(RowAction::danger(
                 t.remove,
@@ -115,6 +123,7 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
             t.sso_portal_session,
             t.sso_id_token_alg,
             t.sso_redirect_uris,
+            t.sso_backchannel_logout,
         ],
         rows,
         t.none,
@@ -180,6 +189,13 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
                 "",
             )
             .hint(t.sso_redirect_hint),
+            Field::new(
+                "text",
+                "backchannel_logout_uri",
+                t.sso_backchannel_logout,
+                "",
+            )
+            .hint(t.sso_backchannel_hint),
             Field::select(
                 "id_token_alg",
                 t.sso_id_token_alg,
@@ -225,6 +241,8 @@ pub struct ClientForm {
     post_logout_redirect_uris: String,
     #[serde(default)]
     id_token_alg: String,
+    #[serde(default)]
+    backchannel_logout_uri: String,
 }
 
 pub async fn client_add(
@@ -250,6 +268,7 @@ pub async fn client_add(
             .map(str::to_string)
             .collect(),
         id_token_alg: f.id_token_alg.clone(),
+        backchannel_logout_uri: Some(f.backchannel_logout_uri.clone()),
         secret: None,
     };
     let notice = match sso::add_client(&state.store, &spec).await {

@@ -617,12 +617,25 @@ pub(super) async fn logout_get(
     if let Some(c) = page.cookie(SSO_COOKIE) {
         let hash = tokens::hash_token(&c);
         if let Ok(Some(s)) = sso.store.oidc().session(&hash).await {
-            // The app's tokens go only when the hint names this person (a
-            // bare link cannot revoke someone's tokens).
+            // The app's tokens go, and the apps told by back channel are
+            // told, only when the hint names this person (a bare link
+            // cannot sign someone out of their apps).
             let same_person = match (&hint_sub, state.store.users().get(&s.username).await) {
                 (Some(sub), Ok(Some(u))) => *sub == crate::sso::grants::subject_of(&u),
                 _ => false,
             };
+            if let (true, Some(sub)) = (same_person, &hint_sub) {
+                match sso
+                    .store
+                    .oidc()
+                    .sign_out_everywhere(&s.username, sub, "logout", now)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(_) => sso.logout_queued.notify_one(),
+                    Err(e) => tracing::warn!(error = %e, "sso: queueing back-channel logout"),
+                }
+            }
             if let (Some(client), true) = (&client, same_person) {
                 if let Err(e) = sso
                     .store
