@@ -189,18 +189,23 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&all)?);
             } else {
                 println!(
-                    "{:<20} {:<12} {:<28} {:<5} {:<7} {:<6} REDIRECT URIS",
-                    "NAME", "TYPE", "SCOPES", "2FA", "PORTAL", "ALG"
+                    "{:<20} {:<12} {:<28} {:<5} {:<7} {:<6} {:<11} REDIRECT URIS",
+                    "NAME", "TYPE", "SCOPES", "2FA", "PORTAL", "ALG", "BACKCHANNEL"
                 );
                 for c in all {
                     println!(
-                        "{:<20} {:<12} {:<28} {:<5} {:<7} {:<6} {}",
+                        "{:<20} {:<12} {:<28} {:<5} {:<7} {:<6} {:<11} {}",
                         c.name,
                         if c.public { "public" } else { "confidential" },
                         c.scopes.join(" "),
                         if c.require_2fa { "yes" } else { "no" },
                         if c.allow_portal_session { "yes" } else { "no" },
                         c.id_token_alg,
+                        if c.backchannel_logout_uri.is_some() {
+                            "yes"
+                        } else {
+                            "no"
+                        },
                         c.redirect_uris.join(" ")
                     );
                 }

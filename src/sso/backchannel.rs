@@ -26,8 +26,12 @@ const POLL: Duration = Duration::from_secs(3);
 const POST_TIMEOUT: Duration = Duration::from_secs(5);
 /// Tries before a notice is given up (about 5 minutes of backoff).
 const MAX_ATTEMPTS: i64 = 6;
-/// Notices sent per pass.
+/// Notices sent per pass, and at once.
 const BATCH: i64 = 50;
+const PARALLEL: usize = 8;
+/// The logout token's header `typ` (explicit typing, so that it is never
+/// taken for an ID token).
+pub const LOGOUT_TYP: &str = "logout+jwt";
 
 /// The logout token's claims: no nonce (so it can never pass for an ID
 /// token), the event, a unique `jti` for the app's replay check.
@@ -53,8 +57,22 @@ fn backoff_ms(attempts: i64) -> i64 {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pass {
     pub delivered: usize,
-    pub retried: usize,
-    pub given_up: usize,
+    /// The app was removed or no longer has a back channel.
+    pub skipped: usize,
+    /// Retried later or given up.
+    pub failed: usize,
+}
+
+/// How one notice went.
+#[derive(Debug, PartialEq, Eq)]
+enum Sent {
+    Delivered,
+    Skipped,
+    /// Worth another try (no answer, 5xx, 408, 429).
+    Failed(String),
+    /// Another try cannot help (a redirect, which is never followed, or
+    /// the app refusing the token).
+    Refused(String),
 }
 
 /// The HTTP client for notices: no redirects followed (a logout token
@@ -68,62 +86,94 @@ pub fn http_client() -> Result<reqwest::Client, SsoError> {
         .map_err(|e| SsoError::Invalid(format!("back-channel HTTP client: {e}")))
 }
 
-/// Sends every notice due now.
+/// Sends every notice due now, a few apps at a time (one app that hangs
+/// does not hold up the others).
 pub async fn deliver_due(sso: &SsoState, http: &reqwest::Client) -> Result<Pass, SsoError> {
-    let now = sso.clock.now_ms();
+    use futures_util::stream::{self, StreamExt};
+    let due = sso
+        .store
+        .oidc()
+        .due_logout_notices(sso.clock.now_ms(), BATCH)
+        .await?;
+    let outcomes: Vec<Result<Option<Sent>, SsoError>> = stream::iter(due)
+        .map(|notice| async move {
+            // Claimed first: with several nodes on one database, one sends.
+            let lease = sso.clock.now_ms() + 2 * ms(POST_TIMEOUT);
+            if !sso.store.oidc().claim_logout_notice(&notice, lease).await? {
+                return Ok(None);
+            }
+            let sent = deliver(sso, http, &notice).await;
+            settle(sso, &notice, &sent).await?;
+            Ok(Some(sent))
+        })
+        .buffer_unordered(PARALLEL)
+        .collect()
+        .await;
     let mut pass = Pass::default();
-    for notice in sso.store.oidc().due_logout_notices(now, BATCH).await? {
-        match deliver(sso, http, &notice, now).await {
-            Ok(()) => {
-                tracing::info!(client = %notice.client, user = %notice.username,
-                    reason = %notice.reason, "sso: app told of the sign-out");
-                sso.store.oidc().drop_logout_notice(notice.id).await?;
-                pass.delivered += 1;
-            }
-            Err(why) if notice.attempts + 1 >= MAX_ATTEMPTS => {
-                tracing::warn!(client = %notice.client, user = %notice.username, %why,
-                    attempts = notice.attempts + 1, "sso: back-channel logout given up");
-                sso.store.oidc().drop_logout_notice(notice.id).await?;
-                pass.given_up += 1;
-            }
-            Err(why) => {
-                tracing::info!(client = %notice.client, %why, "sso: back-channel logout to retry");
-                let next = now + backoff_ms(notice.attempts);
-                sso.store
-                    .oidc()
-                    .retry_logout_notice(notice.id, next, &why)
-                    .await?;
-                pass.retried += 1;
-            }
+    for o in outcomes {
+        match o? {
+            None => {}
+            Some(Sent::Delivered) => pass.delivered += 1,
+            Some(Sent::Skipped) => pass.skipped += 1,
+            Some(Sent::Failed(_) | Sent::Refused(_)) => pass.failed += 1,
         }
     }
     Ok(pass)
 }
 
-/// One notice: Ok when the app answered 200 (or 204); Err says why not.
-async fn deliver(
-    sso: &SsoState,
-    http: &reqwest::Client,
-    notice: &LogoutNotice,
-    now: i64,
-) -> Result<(), String> {
-    let client = sso
-        .store
-        .oidc()
-        .client(&notice.client)
-        .await
-        .map_err(|e| format!("store: {e}"))?;
-    // An app removed or no longer told: nothing to send, nothing to retry.
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Records how a notice went: gone when delivered, skipped or given up;
+/// otherwise due again after the backoff.
+async fn settle(sso: &SsoState, notice: &LogoutNotice, sent: &Sent) -> Result<(), SsoError> {
+    let (client, user, reason) = (&notice.client, &notice.username, &notice.reason);
+    let oidc = sso.store.oidc();
+    match sent {
+        Sent::Delivered => {
+            tracing::info!(%client, %user, %reason, "sso: app told of the sign-out");
+            oidc.drop_logout_notice(notice.id).await?;
+        }
+        Sent::Skipped => {
+            tracing::info!(%client, %user, "sso: logout notice dropped: the app has no back channel now");
+            oidc.drop_logout_notice(notice.id).await?;
+        }
+        Sent::Refused(why) => {
+            tracing::warn!(%client, %user, %why, "sso: back-channel logout refused by the app");
+            oidc.drop_logout_notice(notice.id).await?;
+        }
+        Sent::Failed(why) if notice.attempts + 1 >= MAX_ATTEMPTS => {
+            tracing::warn!(%client, %user, %why, attempts = notice.attempts + 1,
+                "sso: back-channel logout given up");
+            oidc.drop_logout_notice(notice.id).await?;
+        }
+        Sent::Failed(why) => {
+            tracing::info!(%client, %why, "sso: back-channel logout to retry");
+            let next = sso.clock.now_ms() + backoff_ms(notice.attempts);
+            oidc.retry_logout_notice(notice.id, next, why).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One notice, signed when it is sent (so its two minutes start then).
+async fn deliver(sso: &SsoState, http: &reqwest::Client, notice: &LogoutNotice) -> Sent {
+    let client = match sso.store.oidc().client(&notice.client).await {
+        Ok(c) => c,
+        Err(e) => return Sent::Failed(format!("store: {e}")),
+    };
     let Some((uri, alg)) =
         client.and_then(|c| c.backchannel_logout_uri.map(|u| (u, c.id_token_alg)))
     else {
-        return Ok(());
+        return Sent::Skipped;
     };
+    let now = sso.clock.now_ms();
     let claims = logout_claims(&sso.issuer, &notice.client, &notice.subject, now);
-    let token = sso
-        .sign(&claims, &alg, now)
-        .await
-        .map_err(|e| format!("signing: {e}"))?;
+    let token = match sso.sign_typed(&claims, &alg, LOGOUT_TYP, now).await {
+        Ok(t) => t,
+        Err(e) => return Sent::Failed(format!("signing: {e}")),
+    };
     let body = form_urlencoded::Serializer::new(String::new())
         .append_pair("logout_token", &token)
         .finish();
@@ -132,11 +182,12 @@ async fn deliver(
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
-        .await
-        .map_err(|e| format!("POST {uri}: {e}"))?;
-    match resp.status().as_u16() {
-        200 | 204 => Ok(()),
-        s => Err(format!("POST {uri}: HTTP {s}")),
+        .await;
+    match resp.map(|r| r.status().as_u16()) {
+        Ok(200 | 204) => Sent::Delivered,
+        Ok(s @ (408 | 429 | 500..=599)) => Sent::Failed(format!("POST {uri}: HTTP {s}")),
+        Ok(s) => Sent::Refused(format!("POST {uri}: HTTP {s}")),
+        Err(e) => Sent::Failed(format!("POST {uri}: {e}")),
     }
 }
 

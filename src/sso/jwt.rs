@@ -82,17 +82,31 @@ pub fn generate_rs256() -> Result<(String, Vec<u8>, Value), JwtError> {
     Ok((kid, pkcs8, jwk))
 }
 
-/// Signs `claims` with a key of algorithm `alg` (ES256 or RS256).
+/// Signs `claims` with a key of algorithm `alg` (ES256 or RS256), header
+/// `typ` JWT.
 pub fn sign(alg: &str, kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, JwtError> {
+    sign_typed(alg, "JWT", kid, pkcs8, claims)
+}
+
+/// The same with another `typ` (`logout+jwt` for logout tokens, so that
+/// one can never be taken for another kind of token).
+pub fn sign_typed(
+    alg: &str,
+    typ: &str,
+    kid: &str,
+    pkcs8: &[u8],
+    claims: &Value,
+) -> Result<String, JwtError> {
+    let input = signing_input(alg, typ, kid, claims);
     match alg {
-        "ES256" => sign_es256(kid, pkcs8, claims),
-        "RS256" => sign_rs256(kid, pkcs8, claims),
+        "ES256" => sign_es256(&input, pkcs8),
+        "RS256" => sign_rs256(&input, pkcs8),
         other => Err(JwtError::Algorithm(other.to_string())),
     }
 }
 
-fn signing_input(alg: &str, kid: &str, claims: &Value) -> String {
-    let header = json!({"alg": alg, "typ": "JWT", "kid": kid});
+fn signing_input(alg: &str, typ: &str, kid: &str, claims: &Value) -> String {
+    let header = json!({"alg": alg, "typ": typ, "kid": kid});
     format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -100,11 +114,10 @@ fn signing_input(alg: &str, kid: &str, claims: &Value) -> String {
     )
 }
 
-/// Signs `claims` as a compact JWS, RS256 (RSASSA-PKCS1-v1_5, SHA-256).
-pub fn sign_rs256(kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, JwtError> {
+/// Signs a JWS signing input, RS256 (RSASSA-PKCS1-v1_5, SHA-256).
+fn sign_rs256(input: &str, pkcs8: &[u8]) -> Result<String, JwtError> {
     let pair = ring::signature::RsaKeyPair::from_pkcs8(pkcs8)
         .map_err(|_| JwtError::Key("stored RSA key does not parse".into()))?;
-    let input = signing_input("RS256", kid, claims);
     let mut sig = vec![0u8; pair.public().modulus_len()];
     pair.sign(
         &ring::signature::RSA_PKCS1_SHA256,
@@ -116,12 +129,11 @@ pub fn sign_rs256(kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, Jwt
     Ok(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
 }
 
-/// Signs `claims` as a compact JWS with the key (ES256, header carries kid).
-pub fn sign_es256(kid: &str, pkcs8: &[u8], claims: &Value) -> Result<String, JwtError> {
+/// Signs a JWS signing input, ES256.
+fn sign_es256(input: &str, pkcs8: &[u8]) -> Result<String, JwtError> {
     let rng = SystemRandom::new();
     let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
         .map_err(|_| JwtError::Key("stored key does not parse".into()))?;
-    let input = signing_input("ES256", kid, claims);
     let sig = pair
         .sign(&rng, input.as_bytes())
         .map_err(|_| JwtError::Key("signing failed".into()))?;
@@ -202,7 +214,7 @@ mod tests {
             (Some("EC"), Some("P-256"))
         );
         let claims = json!({"sub": "alice", "aud": "meetings", "nonce": "n-1"});
-        let token = sign_es256(&kid, &pkcs8, &claims).unwrap();
+        let token = sign("ES256", &kid, &pkcs8, &claims).unwrap();
         assert_eq!(verify(&token, std::slice::from_ref(&jwk)).unwrap(), claims);
 
         // Tampered payload, signature, header alg; unknown key; garbage.
@@ -252,6 +264,12 @@ mod tests {
         let forged_r = format!("{}.{}.{}", rparts[0], forged, rparts[2]);
         assert_eq!(verify(&forged_r, &keys), Err(JwtError::Signature));
         assert!(sign("HS256", &rkid, &rpkcs8, &claims).is_err());
-        assert!(sign_es256(&kid, b"not a key", &claims).is_err());
+        assert!(sign("ES256", &kid, b"not a key", &claims).is_err());
+        let typed = sign_typed("ES256", "logout+jwt", &kid, &pkcs8, &claims).unwrap();
+        let header = URL_SAFE_NO_PAD
+            .decode(typed.split('.').next().unwrap())
+            .unwrap();
+        assert!(String::from_utf8_lossy(&header).contains("\"typ\":\"logout+jwt\""));
+        assert_eq!(verify(&typed, &keys).unwrap(), claims);
     }
 }

@@ -113,12 +113,29 @@ impl SsoState {
 
     /// Signs claims with the current key of algorithm `alg`.
     pub async fn sign(&self, claims: &Value, alg: &str, now_ms: i64) -> Result<String, SsoError> {
+        self.sign_typed(claims, alg, "JWT", now_ms).await
+    }
+
+    /// The same with header `typ` (`logout+jwt` for logout tokens).
+    pub async fn sign_typed(
+        &self,
+        claims: &Value,
+        alg: &str,
+        typ: &str,
+        now_ms: i64,
+    ) -> Result<String, SsoError> {
         let keys = self.store.oidc().keys(now_ms).await?;
         let key = keys
             .iter()
             .find(|k| k.retired_at.is_none() && k.alg == alg)
             .ok_or_else(|| SsoError::Invalid(format!("no {alg} signing key")))?;
-        Ok(jwt::sign(&key.alg, &key.kid, &key.private_pkcs8, claims)?)
+        Ok(jwt::sign_typed(
+            &key.alg,
+            typ,
+            &key.kid,
+            &key.private_pkcs8,
+            claims,
+        )?)
     }
 
     /// The access token presented, if it is one this provider issued and
@@ -143,6 +160,11 @@ impl SsoState {
         let claims = jwt::verify(token, &self.jwks(self.clock.now_ms()).await?)?;
         if claims["iss"] != self.issuer.as_str() {
             return Err(SsoError::Invalid("issued elsewhere".into()));
+        }
+        // Logout tokens (which every back-channel app receives) are signed
+        // with the same keys but are never an ID token.
+        if claims.get("events").is_some() {
+            return Err(SsoError::Invalid("a logout token, not an ID token".into()));
         }
         Ok(claims)
     }

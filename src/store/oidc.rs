@@ -567,8 +567,9 @@ impl<'a> Oidc<'a> {
             .execute(&self.store.pool)
             .await?
             .rows_affected();
+        // A logout notice undelivered since then is given up.
         n += sqlx::query("DELETE FROM oidc_logout_notices WHERE created_at < $1")
-            .bind(before_ms - NOTICE_LIFETIME_MS)
+            .bind(before_ms)
             .execute(&self.store.pool)
             .await?
             .rows_affected();
@@ -582,9 +583,11 @@ impl<'a> Oidc<'a> {
         Ok(n)
     }
 
-    /// Ends a person's sign-in at every app told by back channel: queues
-    /// a logout notice for each such app where they hold a live token and
-    /// revokes those tokens. How many notices were queued.
+    /// Signs a person out at the provider in every browser and at every
+    /// app told by back channel: queues a logout notice for each such app
+    /// where they hold a token and revokes those tokens (and their
+    /// families, so a refresh running meanwhile issues nothing that
+    /// lives). How many notices were queued.
     pub async fn sign_out_everywhere(
         &self,
         username: &str,
@@ -594,6 +597,10 @@ impl<'a> Oidc<'a> {
     ) -> Result<u64> {
         let mut tx = self.store.begin_write().await?;
         let n = queue_logout_notices(&mut tx, username, subject, reason, at_ms).await?;
+        sqlx::query("DELETE FROM oidc_sessions WHERE username = $1")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(n)
     }
@@ -601,7 +608,7 @@ impl<'a> Oidc<'a> {
     /// Notices due by `now_ms`, oldest first.
     pub async fn due_logout_notices(&self, now_ms: i64, limit: i64) -> Result<Vec<LogoutNotice>> {
         let rows = sqlx::query(
-            "SELECT id, client, username, subject, reason, created_at, attempts \
+            "SELECT id, client, username, subject, reason, created_at, attempts, next_at \
              FROM oidc_logout_notices WHERE next_at <= $1 ORDER BY next_at, id LIMIT $2",
         )
         .bind(now_ms)
@@ -618,9 +625,25 @@ impl<'a> Oidc<'a> {
                     reason: r.try_get("reason")?,
                     created_at: r.try_get("created_at")?,
                     attempts: r.try_get("attempts")?,
+                    next_at: r.try_get("next_at")?,
                 })
             })
             .collect()
+    }
+
+    /// Takes a due notice for sending until `lease_until` (when, if this
+    /// node stops, another tries it): false when another node took it
+    /// first (its `next_at` moved).
+    pub async fn claim_logout_notice(&self, n: &LogoutNotice, lease_until: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE oidc_logout_notices SET next_at = $1 WHERE id = $2 AND next_at = $3",
+        )
+        .bind(lease_until)
+        .bind(n.id)
+        .bind(n.next_at)
+        .execute(&self.store.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// A notice delivered (or given up): gone.
@@ -664,10 +687,12 @@ impl<'a> Oidc<'a> {
             .await?
             .rows_affected();
         if n > 0 {
-            sqlx::query("DELETE FROM oidc_consents WHERE client = $1")
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
+            for sql in [
+                "DELETE FROM oidc_consents WHERE client = $1",
+                "DELETE FROM oidc_logout_notices WHERE client = $1",
+            ] {
+                sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+            }
             sqlx::query(
                 "UPDATE oidc_tokens SET revoked_at = $1 WHERE client = $2 AND revoked_at IS NULL",
             )
@@ -681,9 +706,6 @@ impl<'a> Oidc<'a> {
     }
 }
 
-/// A notice not delivered within a day is dropped at purge.
-const NOTICE_LIFETIME_MS: i64 = 86_400_000;
-
 /// A logout token still to send to an app.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogoutNotice {
@@ -696,6 +718,8 @@ pub struct LogoutNotice {
     pub reason: String,
     pub created_at: i64,
     pub attempts: i64,
+    /// When it is (next) due; a claim moves it.
+    pub next_at: i64,
 }
 
 /// The `sub` of an account: a digest of its id and creation time (stable,
@@ -706,9 +730,14 @@ pub fn subject_of(id: i64, created_at: i64) -> String {
     hex::encode(&Sha256::digest(text.as_bytes())[..16])
 }
 
+/// The apps told by back channel, as a condition on `client`.
+const TOLD_APPS: &str =
+    "client IN (SELECT name FROM oidc_clients WHERE backchannel_logout_uri IS NOT NULL)";
+
 /// Inside a transaction that ends a person's sign-in: one notice per app
-/// with a back-channel URI where they hold a live token, and those tokens
-/// revoked.
+/// with a back-channel URI where they hold an unrevoked token (expired
+/// ones too: the app's own session may outlive them), and those tokens
+/// and their families revoked.
 pub(super) async fn queue_logout_notices(
     tx: &mut super::Tx,
     username: &str,
@@ -716,12 +745,11 @@ pub(super) async fn queue_logout_notices(
     reason: &str,
     at_ms: i64,
 ) -> Result<u64> {
-    let n = sqlx::query(
+    let n = sqlx::query(&format!(
         "INSERT INTO oidc_logout_notices (client, username, subject, reason, created_at, \
-         attempts, next_at) SELECT DISTINCT t.client, $1, $2, $3, $4, 0, $4 FROM oidc_tokens t \
-         JOIN oidc_clients c ON c.name = t.client WHERE t.subject = $1 \
-         AND t.revoked_at IS NULL AND t.expires_at > $4 AND c.backchannel_logout_uri IS NOT NULL",
-    )
+         attempts, next_at) SELECT DISTINCT client, $1, $2, $3, $4, 0, $4 FROM oidc_tokens \
+         WHERE subject = $1 AND revoked_at IS NULL AND {TOLD_APPS}"
+    ))
     .bind(username)
     .bind(subject)
     .bind(reason)
@@ -729,15 +757,37 @@ pub(super) async fn queue_logout_notices(
     .execute(&mut **tx)
     .await?
     .rows_affected();
-    sqlx::query(
-        "UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL \
-         AND client IN (SELECT name FROM oidc_clients WHERE backchannel_logout_uri IS NOT NULL)",
-    )
+    revoke_tokens_of(tx, username, TOLD_APPS, at_ms).await?;
+    Ok(n)
+}
+
+/// Revokes a person's unrevoked tokens matching `condition` (SQL on
+/// `oidc_tokens`, no parameters) with their families: a token a refresh
+/// stores while this runs is caught by the family check after it.
+pub(super) async fn revoke_tokens_of(
+    tx: &mut super::Tx,
+    username: &str,
+    condition: &str,
+    at_ms: i64,
+) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO oidc_revoked_families (family, revoked_at) SELECT DISTINCT family, $1 \
+         FROM oidc_tokens WHERE subject = $2 AND family IS NOT NULL AND revoked_at IS NULL \
+         AND {condition} ON CONFLICT (family) DO NOTHING"
+    ))
     .bind(at_ms)
     .bind(username)
     .execute(&mut **tx)
     .await?;
-    Ok(n)
+    sqlx::query(&format!(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL \
+         AND {condition}"
+    ))
+    .bind(at_ms)
+    .bind(username)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -1083,6 +1133,9 @@ mod tests {
             );
             assert!(!live(&o, "m1").await && !live(&o, "m2").await);
             assert!(live(&o, "d1").await);
+            // Their families too: a refresh running meanwhile is caught.
+            assert!(o.family_revoked("f-meeting").await.unwrap());
+            assert!(!o.family_revoked("f-drafting").await.unwrap());
             // Nothing live left at the app: nothing more to tell.
             assert_eq!(
                 o.sign_out_everywhere("zhang", &subject, "logout", now)
@@ -1101,6 +1154,10 @@ mod tests {
                 ("meeting", subject.as_str(), 0)
             );
             assert!(o.due_logout_notices(now - 1, 10).await.unwrap().is_empty());
+            // One node claims it; another, having read it too, cannot.
+            assert!(o.claim_logout_notice(&due[0], now + 5).await.unwrap());
+            assert!(!o.claim_logout_notice(&due[0], now + 5).await.unwrap());
+            assert!(o.due_logout_notices(now, 10).await.unwrap().is_empty());
             o.retry_logout_notice(due[0].id, now + 10_000, "refused")
                 .await
                 .unwrap();
@@ -1142,7 +1199,25 @@ mod tests {
                 s.users().set_enabled("zhang", false).await,
                 Err(StoreError::NotFound(_))
             ));
-            // Undelivered for a day: dropped at purge.
+            // The app removed: its notices go with it.
+            assert!(o.remove_client("meeting").await.unwrap());
+            assert_eq!(o.pending_logout_notices().await.unwrap(), 0);
+            // Undelivered since the purge's cut-off: dropped.
+            o.add_client(&test_client("meeting", Some("https://m.example.cn/bcl")))
+                .await
+                .unwrap();
+            let li = s.users().add(&new_user("li")).await.unwrap();
+            let mut t = token("meeting", 5);
+            t.subject = Some("li".into());
+            o.add_token("l2", &t).await.unwrap();
+            // An expired token still says li used the app: told.
+            let li_sub = subject_of(li.id, li.created_at);
+            assert_eq!(
+                o.sign_out_everywhere("li", &li_sub, "logout", now)
+                    .await
+                    .unwrap(),
+                1
+            );
             o.purge(i64::MAX / 4).await.unwrap();
             assert_eq!(o.pending_logout_notices().await.unwrap(), 0);
         })

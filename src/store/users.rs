@@ -398,7 +398,8 @@ impl<'a> Users<'a> {
 
 /// Ends every sign-in of an account being disabled or removed (`row`:
 /// its id and created_at): logout notices queued for the apps told by
-/// back channel, provider sessions gone, every token revoked.
+/// back channel, provider sessions gone, every token and its family
+/// revoked.
 async fn end_sign_ins(
     tx: &mut super::Tx,
     username: &str,
@@ -412,12 +413,7 @@ async fn end_sign_ins(
         .bind(username)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("UPDATE oidc_tokens SET revoked_at = $1 WHERE subject = $2 AND revoked_at IS NULL")
-        .bind(now)
-        .bind(username)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    super::oidc::revoke_tokens_of(tx, username, "TRUE", now).await
 }
 
 fn found(rows: u64, username: &str) -> Result<()> {

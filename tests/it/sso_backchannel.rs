@@ -67,6 +67,21 @@ fn apps_are_told_of_sign_outs_by_back_channel_on_both_backends() {
     on_each_backend(|db| async move { tokio::task::block_in_place(|| run(&db)) });
 }
 
+/// The logout tokens `/bcl` received so far, as sent.
+fn raw_logout_tokens(received: &Received) -> Vec<String> {
+    received
+        .lock()
+        .expect("lock")
+        .iter()
+        .filter(|(path, _, _)| path == "/bcl")
+        .filter_map(|(_, _, body)| {
+            form_urlencoded::parse(body.as_bytes())
+                .find(|(k, _)| k == "logout_token")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
+
 /// The logout tokens `/bcl` received so far, verified against the JWKS.
 fn logout_tokens(received: &Received, keys: &[Value]) -> Vec<Value> {
     received
@@ -102,6 +117,7 @@ fn run(db: &Db) {
     let (env, issuer) = provider_env(db);
     env.add_user("zhang", "Zhang-pass-2026", &["staff"]);
     env.add_user("li", "Li-pass-2026!", &["staff"]);
+    env.add_user("wang", "Wang-pass-2026", &["staff"]);
     let (fake, received) = start_fake();
     let rp = "http://127.0.0.1:9/cb";
     let bye = "http://127.0.0.1:9/bye";
@@ -169,6 +185,15 @@ fn run(db: &Db) {
         assert_eq!(status, 200, "{which}: {t}");
         t
     };
+    // Straight back with a code when signed in, the sign-in page if not.
+    let plain_path = authorize_path(&[
+        ("response_type", "code"),
+        ("client_id", "plain"),
+        ("redirect_uri", rp),
+        ("scope", "openid"),
+        ("code_challenge", &ch),
+        ("code_challenge_method", "S256"),
+    ]);
     let access = |t: &Value| t["access_token"].as_str().unwrap_or("").to_string();
     let sub_of = |t: &Value| -> String {
         let claims =
@@ -188,6 +213,9 @@ fn run(db: &Db) {
     // keeps its tokens.
     let mut b = Browser::new(addr);
     let meeting = tokens_at(&mut b, "meeting", "zhang", "Zhang-pass-2026");
+    // zhang is signed in on a second computer too.
+    let mut elsewhere = Browser::new(addr);
+    tokens_at(&mut elsewhere, "plain", "zhang", "Zhang-pass-2026");
     let drafting = tokens_at(&mut b, "drafting", "zhang", "Zhang-pass-2026");
     let plain = tokens_at(&mut b, "plain", "zhang", "Zhang-pass-2026");
     let sub = sub_of(&meeting);
@@ -217,6 +245,23 @@ fn run(db: &Db) {
         t["exp"].as_i64().unwrap_or(0) - t["iat"].as_i64().unwrap_or(0),
         120
     );
+    let raw = raw_logout_tokens(&received);
+    let header = base64::Engine::decode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        raw[0].split('.').next().unwrap_or(""),
+    )
+    .expect("header");
+    let header: Value = serde_json::from_slice(&header).expect("header json");
+    assert_eq!(header["typ"], "logout+jwt", "{which}: explicit typing");
+    // A logout token is never taken as an ID token hint.
+    let hinted_by_logout_token = format!(
+        "/oidc/logout?{}",
+        crate::portal_support::encode_form(&[("id_token_hint", raw[0].as_str())])
+    );
+    assert_eq!(b.get(&hinted_by_logout_token).status, 400, "{which}");
+    // Signed out in every browser: the second computer signs in again.
+    let again_elsewhere = elsewhere.get(&plain_path);
+    assert_eq!(again_elsewhere.status, 200, "{which}: the sign-in page");
     assert_ne!(t["sub"], li_sub.as_str(), "{which}: li was not told of");
     assert_eq!(userinfo(addr, &access(&meeting)).0, 401, "{which}");
     assert_eq!(userinfo(addr, &access(&drafting)).0, 401, "{which}");
@@ -265,6 +310,35 @@ fn run(db: &Db) {
     assert_eq!(got.len(), 2, "{which}: {got:?}\n{}", server.log());
     assert_eq!(got[1]["sub"], li_sub.as_str(), "{which}");
     assert_eq!(userinfo(addr, &access(&li_meeting)).0, 401, "{which}");
+
+    // An ID token from an earlier sign-in, replayed in a link, signs out
+    // only that browser: no app is told, the other sign-in stays.
+    let mut first = Browser::new(addr);
+    let old = tokens_at(&mut first, "meeting", "wang", "Wang-pass-2026");
+    std::thread::sleep(Duration::from_millis(1_100));
+    let mut second = Browser::new(addr);
+    tokens_at(&mut second, "plain", "wang", "Wang-pass-2026");
+    let replay = format!(
+        "/oidc/logout?{}",
+        crate::portal_support::encode_form(&[(
+            "id_token_hint",
+            old["id_token"].as_str().unwrap_or("")
+        )])
+    );
+    assert_eq!(second.get(&replay).status, 200, "{which}");
+    let pending_for_wang = tokio::runtime::Handle::current().block_on(async {
+        let store = env.open_store().await;
+        let due = store
+            .oidc()
+            .due_logout_notices(i64::MAX / 4, 50)
+            .await
+            .expect("notices");
+        store.close().await;
+        due.iter().filter(|n| n.username == "wang").count()
+    });
+    assert_eq!(pending_for_wang, 0, "{which}: nobody told");
+    let still = first.get(&plain_path);
+    assert_eq!(still.status, 303, "{which}: the first sign-in stays");
 
     // zhang signs in again and is then removed: told with the same sub.
     let again = tokens_at(&mut b, "meeting", "zhang", "Zhang-pass-2026");

@@ -278,7 +278,8 @@ pub async fn client_add(
                 &c,
                 "oidc.client.add",
                 &client.name,
-                json!({"redirect_uris": client.redirect_uris, "scopes": client.scopes, "public": client.public}),
+                json!({"redirect_uris": client.redirect_uris, "scopes": client.scopes, "public": client.public,
+                    "backchannel_logout_uri": client.backchannel_logout_uri}),
             )
             .await
             .map_err(|e| PageError(e, c.lang))?;

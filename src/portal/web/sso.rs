@@ -582,15 +582,16 @@ pub(super) async fn logout_get(
             None,
         )
     };
-    let (hinted, hint_sub) = match field(&pairs, "id_token_hint") {
+    let (hinted, hint_sub, hint_auth_time) = match field(&pairs, "id_token_hint") {
         Some(h) => match sso.verify_own(h).await {
             Ok(c) => (
                 c["aud"].as_str().map(str::to_string),
                 c["sub"].as_str().map(str::to_string),
+                c["auth_time"].as_i64(),
             ),
             Err(_) => return bad("id_token_hint is not ours"),
         },
-        None => (None, None),
+        None => (None, None, None),
     };
     let client_name = match (hinted, field(&pairs, "client_id")) {
         (Some(a), Some(b)) if a != b => return bad("client_id and id_token_hint disagree"),
@@ -617,14 +618,17 @@ pub(super) async fn logout_get(
     if let Some(c) = page.cookie(SSO_COOKIE) {
         let hash = tokens::hash_token(&c);
         if let Ok(Some(s)) = sso.store.oidc().session(&hash).await {
-            // The app's tokens go, and the apps told by back channel are
-            // told, only when the hint names this person (a bare link
-            // cannot sign someone out of their apps).
+            // The app's tokens go only when the hint names this person (a
+            // bare link cannot revoke someone's tokens); the person is
+            // signed out everywhere (every browser, every app told by back
+            // channel) only when the hint comes from this very sign-in, so
+            // an old ID token replayed in a link cannot do it.
             let same_person = match (&hint_sub, state.store.users().get(&s.username).await) {
                 (Some(sub), Ok(Some(u))) => *sub == crate::sso::grants::subject_of(&u),
                 _ => false,
             };
-            if let (true, Some(sub)) = (same_person, &hint_sub) {
+            let this_sign_in = same_person && hint_auth_time == Some(s.auth_time / 1000);
+            if let (true, Some(sub)) = (this_sign_in, &hint_sub) {
                 match sso
                     .store
                     .oidc()
