@@ -109,6 +109,37 @@ pub enum ClientCmd {
         #[arg(long)]
         secret_stdin: bool,
     },
+    /// Change an app in place (its secret, tokens and consents stay;
+    /// taking a scope away revokes its tokens). A list given replaces the
+    /// whole list.
+    Set {
+        name: String,
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Forget every post-logout redirect URI.
+        #[arg(long, conflicts_with = "post_logout_redirect_uris")]
+        no_post_logout_redirect_uris: bool,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long, value_name = "true|false")]
+        require_2fa: Option<bool>,
+        #[arg(long, value_name = "true|false")]
+        allow_portal_session: Option<bool>,
+        #[arg(long)]
+        id_token_alg: Option<String>,
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Stop telling the app by back channel.
+        #[arg(long, conflicts_with = "backchannel_logout_uri")]
+        no_backchannel_logout: bool,
+    },
+    /// Give a confidential app a new secret, printed once; the old one
+    /// stops working at once.
+    RotateSecret {
+        name: String,
+    },
     List {
         #[arg(long)]
         json: bool,
@@ -116,6 +147,15 @@ pub enum ClientCmd {
     Remove {
         name: String,
     },
+}
+
+/// Repeatable `--scope` values, each possibly several words.
+fn scope_words(scopes: &[String]) -> Vec<String> {
+    scopes
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_string)
+        .collect()
 }
 
 pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
@@ -154,11 +194,7 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
                 name,
                 redirect_uris,
                 public,
-                scopes: scopes
-                    .iter()
-                    .flat_map(|s| s.split_whitespace())
-                    .map(str::to_string)
-                    .collect(),
+                scopes: scope_words(&scopes),
                 require_2fa,
                 allow_portal_session,
                 post_logout_redirect_uris,
@@ -210,6 +246,54 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
                     );
                 }
             }
+        }
+        OidcCmd::Client(ClientCmd::Set {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            no_post_logout_redirect_uris,
+            scopes,
+            require_2fa,
+            allow_portal_session,
+            id_token_alg,
+            backchannel_logout_uri,
+            no_backchannel_logout,
+        }) => {
+            let listed = |v: Vec<String>| (!v.is_empty()).then_some(v);
+            let change = sso::ClientChange {
+                redirect_uris: listed(redirect_uris),
+                post_logout_redirect_uris: if no_post_logout_redirect_uris {
+                    Some(Vec::new())
+                } else {
+                    listed(post_logout_redirect_uris)
+                },
+                scopes: listed(scope_words(&scopes)),
+                require_2fa,
+                allow_portal_session,
+                id_token_alg,
+                backchannel_logout_uri: if no_backchannel_logout {
+                    Some(None)
+                } else {
+                    backchannel_logout_uri.map(Some)
+                },
+            };
+            let (client, revoked) = sso::change_client(store, &name, &change)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "client {} changed (scopes {})",
+                client.name,
+                client.scopes.join(" ")
+            );
+            if revoked > 0 {
+                println!("{revoked} tokens revoked: a scope was taken away");
+            }
+        }
+        OidcCmd::Client(ClientCmd::RotateSecret { name }) => {
+            let secret = sso::rotate_secret(store, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("client secret (shown once): {secret}");
         }
         OidcCmd::Client(ClientCmd::Remove { name }) => {
             if !store.oidc().remove_client(&name).await? {

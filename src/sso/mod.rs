@@ -279,12 +279,8 @@ pub struct ClientSpec {
     pub secret: Option<String>,
 }
 
-/// Registers a client; for a confidential one, returns the secret (shown
-/// once; only its hash is kept).
-pub async fn add_client(
-    store: &Store,
-    spec: &ClientSpec,
-) -> Result<(OidcClient, Option<String>), SsoError> {
+/// A client's settings, checked: URLs, scopes and the algorithm.
+fn checked(spec: &ClientSpec) -> Result<NewOidcClient, SsoError> {
     let name = spec.name.trim();
     if name.is_empty()
         || name.len() > 64
@@ -341,6 +337,38 @@ pub async fn add_client(
             SCOPES.join(", ")
         )));
     }
+    Ok(NewOidcClient {
+        name: name.to_string(),
+        secret_hash: None,
+        redirect_uris: spec.redirect_uris.clone(),
+        scopes,
+        require_2fa: spec.require_2fa,
+        allow_portal_session: spec.allow_portal_session,
+        post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
+        id_token_alg,
+        backchannel_logout_uri: backchannel_logout_uri.map(str::to_string),
+    })
+}
+
+/// A new random client secret (64 hex digits).
+fn new_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn hash_secret(secret: &str) -> Result<String, SsoError> {
+    crate::credentials::hash_password(secret).map_err(|e| SsoError::Invalid(e.to_string()))
+}
+
+/// Registers a client; for a confidential one, returns the secret (shown
+/// once; only its hash is kept).
+pub async fn add_client(
+    store: &Store,
+    spec: &ClientSpec,
+) -> Result<(OidcClient, Option<String>), SsoError> {
+    let mut new = checked(spec)?;
     let secret = match (spec.public, &spec.secret) {
         (true, Some(_)) => return Err(SsoError::Invalid("a public client has no secret".into())),
         (true, None) => None,
@@ -350,33 +378,101 @@ pub async fn add_client(
             ))
         }
         (false, Some(s)) => Some(s.clone()),
-        (false, None) => {
-            use rand::RngCore;
-            let mut bytes = [0u8; 32];
-            rand::rngs::OsRng.fill_bytes(&mut bytes);
-            Some(hex::encode(bytes))
-        }
+        (false, None) => Some(new_secret()),
     };
-    let secret_hash = secret
-        .as_deref()
-        .map(crate::credentials::hash_password)
-        .transpose()
-        .map_err(|e| SsoError::Invalid(e.to_string()))?;
-    let client = store
-        .oidc()
-        .add_client(&NewOidcClient {
-            name: name.to_string(),
-            secret_hash,
-            redirect_uris: spec.redirect_uris.clone(),
-            scopes,
-            require_2fa: spec.require_2fa,
-            allow_portal_session: spec.allow_portal_session,
-            post_logout_redirect_uris: spec.post_logout_redirect_uris.clone(),
-            id_token_alg,
-            backchannel_logout_uri: backchannel_logout_uri.map(str::to_string),
-        })
-        .await?;
+    new.secret_hash = secret.as_deref().map(hash_secret).transpose()?;
+    let client = store.oidc().add_client(&new).await?;
     Ok((client, secret.filter(|_| spec.secret.is_none())))
+}
+
+/// Changes to a registered client; `None` leaves a setting as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ClientChange {
+    /// Replaces the whole list.
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub require_2fa: Option<bool>,
+    pub allow_portal_session: Option<bool>,
+    pub id_token_alg: Option<String>,
+    /// `Some(None)` stops telling the app by back channel.
+    pub backchannel_logout_uri: Option<Option<String>>,
+}
+
+/// Changes a client in place (its secret, tokens and consents stay),
+/// checked like a new one. Taking a scope away revokes the app's tokens,
+/// so nothing issued keeps what it no longer may have. The client after,
+/// and how many tokens were revoked.
+pub async fn change_client(
+    store: &Store,
+    name: &str,
+    change: &ClientChange,
+) -> Result<(OidcClient, u64), SsoError> {
+    let Some(old) = store.oidc().client(name).await? else {
+        return Err(SsoError::Store(StoreError::NotFound(format!(
+            "client {name}"
+        ))));
+    };
+    let spec = ClientSpec {
+        name: old.name.clone(),
+        redirect_uris: change
+            .redirect_uris
+            .clone()
+            .unwrap_or_else(|| old.redirect_uris.clone()),
+        public: old.public,
+        scopes: change.scopes.clone().unwrap_or_else(|| old.scopes.clone()),
+        require_2fa: change.require_2fa.unwrap_or(old.require_2fa),
+        allow_portal_session: change
+            .allow_portal_session
+            .unwrap_or(old.allow_portal_session),
+        post_logout_redirect_uris: change
+            .post_logout_redirect_uris
+            .clone()
+            .unwrap_or_else(|| old.post_logout_redirect_uris.clone()),
+        id_token_alg: change
+            .id_token_alg
+            .clone()
+            .unwrap_or_else(|| old.id_token_alg.clone()),
+        backchannel_logout_uri: change
+            .backchannel_logout_uri
+            .clone()
+            .unwrap_or_else(|| old.backchannel_logout_uri.clone()),
+        secret: None,
+    };
+    let mut new = checked(&spec)?;
+    new.secret_hash = old.secret_hash.clone();
+    let narrowed = old.scopes.iter().any(|s| !new.scopes.contains(s));
+    let client = store.oidc().update_client(&new).await?;
+    let revoked = if narrowed {
+        store
+            .oidc()
+            .revoke_client_tokens(name, crate::clock::now_ms())
+            .await?
+    } else {
+        0
+    };
+    Ok((client, revoked))
+}
+
+/// Gives a confidential client a new secret (shown once); the old one
+/// stops working at once.
+pub async fn rotate_secret(store: &Store, name: &str) -> Result<String, SsoError> {
+    let Some(old) = store.oidc().client(name).await? else {
+        return Err(SsoError::Store(StoreError::NotFound(format!(
+            "client {name}"
+        ))));
+    };
+    if old.public {
+        return Err(SsoError::Invalid(format!(
+            "{name} is a public client: it has no secret"
+        )));
+    }
+    let secret = new_secret();
+    store
+        .oidc()
+        .set_client_secret(name, &hash_secret(&secret)?)
+        .await?;
+    Ok(secret)
 }
 
 async fn discovery(State(s): State<Arc<SsoState>>) -> Response {

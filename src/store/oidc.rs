@@ -251,6 +251,63 @@ impl<'a> Oidc<'a> {
             .ok_or_else(|| StoreError::NotFound(format!("client {}", c.name)))
     }
 
+    /// Writes a client's settings (all but its name and type) in place.
+    pub async fn update_client(&self, c: &NewOidcClient) -> Result<OidcClient> {
+        let n = sqlx::query(
+            "UPDATE oidc_clients SET redirect_uris = $1, scopes = $2, require_2fa = $3, \
+             allow_portal_session = $4, post_logout_redirect_uris = $5, id_token_alg = $6, \
+             backchannel_logout_uri = $7, updated_at = $8 WHERE name = $9",
+        )
+        .bind(to_json(&c.redirect_uris)?)
+        .bind(to_json(&c.scopes)?)
+        .bind(c.require_2fa)
+        .bind(c.allow_portal_session)
+        .bind(to_json(&c.post_logout_redirect_uris)?)
+        .bind(&c.id_token_alg)
+        .bind(&c.backchannel_logout_uri)
+        .bind(now_ms())
+        .bind(&c.name)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("client {}", c.name)));
+        }
+        self.client(&c.name)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("client {}", c.name)))
+    }
+
+    /// A confidential client's new secret (its argon2id hash).
+    pub async fn set_client_secret(&self, name: &str, secret_hash: &str) -> Result<()> {
+        let n = sqlx::query(
+            "UPDATE oidc_clients SET secret_hash = $1, updated_at = $2 \
+             WHERE name = $3 AND secret_hash IS NOT NULL",
+        )
+        .bind(secret_hash)
+        .bind(now_ms())
+        .bind(name)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("confidential client {name}")));
+        }
+        Ok(())
+    }
+
+    /// Revokes every token issued to a client; how many.
+    pub async fn revoke_client_tokens(&self, name: &str, at_ms: i64) -> Result<u64> {
+        Ok(sqlx::query(
+            "UPDATE oidc_tokens SET revoked_at = $1 WHERE client = $2 AND revoked_at IS NULL",
+        )
+        .bind(at_ms)
+        .bind(name)
+        .execute(&self.store.pool)
+        .await?
+        .rows_affected())
+    }
+
     pub async fn client(&self, name: &str) -> Result<Option<OidcClient>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM oidc_clients WHERE name = $1");
         sqlx::query(&sql)

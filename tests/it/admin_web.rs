@@ -245,7 +245,7 @@ async fn sign_in(server: &TestServer, name: &str, code: &str) -> (Browser, Answe
     (b, a)
 }
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     let at = html.find("data-csrf=\"").expect("data-csrf") + "data-csrf=\"".len();
     let end = html[at..].find('"').expect("end");
     html[at..at + end].to_string()

@@ -419,13 +419,12 @@ fn walks_replayed_through_simulate_are_detected_polled_and_stored_row_by_row() {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let v = show(&env, &ap_name);
-            if v["radios"].as_array().is_some_and(|r| !r.is_empty()) {
+            // Radios and status are written by separate steps of a poll:
+            // wait for both.
+            let status_known = ["up", "down"].contains(&v["status"].as_str().unwrap_or(""));
+            if v["radios"].as_array().is_some_and(|r| !r.is_empty()) && status_known {
                 assert_eq!(v["controller"], "aruba");
                 assert_eq!(v["kind"], "ap");
-                assert!(
-                    ["up", "down"].contains(&v["status"].as_str().unwrap_or("")),
-                    "{v}"
-                );
                 let mut f = Vec::new();
                 same_keys(
                     "adopted radios",

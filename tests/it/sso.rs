@@ -436,6 +436,197 @@ async fn run(db: &crate::helpers::Db) {
         post_form(&format!("{base}/revoke"), None, &format!("token={access}")).await;
     assert_eq!(status, 401, "{which}");
 
+    // --- Changing a client in place, and its secret --------------------
+    let (_, tok, _) = post_form(
+        &format!("{base}/token"),
+        svc,
+        "grant_type=client_credentials",
+    )
+    .await;
+    let live = tok["access_token"].as_str().expect("token").to_string();
+    // A bad URI changes nothing.
+    let bad = env.cli(
+        &[
+            "oidc",
+            "client",
+            "set",
+            "presence-svc",
+            "--redirect-uri",
+            "http://p.example.cn/cb",
+        ],
+        None,
+    );
+    assert!(!bad.status.success(), "{which}");
+    let out = env.cli_ok(
+        &[
+            "oidc",
+            "client",
+            "set",
+            "presence-svc",
+            "--redirect-uri",
+            "https://p.example.cn/new-cb",
+            "--backchannel-logout-uri",
+            "https://p.example.cn/bcl",
+            "--require-2fa",
+            "true",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("client presence-svc changed"),
+        "{which}: {out}"
+    );
+    let listed: Value =
+        serde_json::from_str(&env.cli_ok(&["oidc", "client", "list", "--json"], None))
+            .expect("json");
+    let svc_row = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "presence-svc"))
+        .cloned()
+        .expect("listed");
+    assert_eq!(
+        (
+            &svc_row["redirect_uris"],
+            &svc_row["backchannel_logout_uri"],
+            &svc_row["require_2fa"],
+            &svc_row["scopes"],
+        ),
+        (
+            &serde_json::json!(["https://p.example.cn/new-cb"]),
+            &serde_json::json!("https://p.example.cn/bcl"),
+            &serde_json::json!(true),
+            &serde_json::json!(["presence:read"]),
+        ),
+        "{which}: {svc_row}"
+    );
+    // Same scopes: the token lives, the secret still works.
+    let (_, info, _) = introspect(svc, live.clone()).await;
+    assert_eq!(info["active"], true, "{which}");
+    // A new secret: the old one stops at once (cached or not).
+    let out = env.cli_ok(&["oidc", "client", "rotate-secret", "presence-svc"], None);
+    let new_secret = crate::sso_flow::client_secret(&out);
+    let (status, _, _) = post_form(
+        &format!("{base}/token"),
+        svc,
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(status, 401, "{which}: the old secret");
+    let svc2 = Some(("presence-svc", new_secret.as_str()));
+    let (status, _, _) = post_form(
+        &format!("{base}/token"),
+        svc2,
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(status, 200, "{which}: the new secret");
+    assert!(
+        !env.cli(&["oidc", "client", "rotate-secret", "drafting"], None)
+            .status
+            .success(),
+        "{which}: a public client has no secret"
+    );
+    // A scope taken away: the app's tokens end.
+    let out = env.cli_ok(
+        &["oidc", "client", "set", "presence-svc", "--scope", "openid"],
+        None,
+    );
+    assert!(out.contains("tokens revoked"), "{which}: {out}");
+    let (_, info, _) = post_form(
+        &format!("{base}/introspect"),
+        svc2,
+        &format!("token={live}"),
+    )
+    .await;
+    assert_eq!(info["active"], false, "{which}: {info}");
+
+    // The same from the dashboard (the role that manages the network).
+    env.cli_ok(
+        &[
+            "admin",
+            "add",
+            "netops",
+            "--role",
+            "system",
+            "--password-stdin",
+        ],
+        Some("Wangluo-Pass-2026\n"),
+    );
+    let (mut dash, _, _) =
+        crate::admin_web::first_sign_in(&server, "netops", "Wangluo-Pass-2026").await;
+    let page = dash.get("/sso/clients/presence-svc").await;
+    assert_eq!(page.status, 200, "{which}");
+    assert!(
+        page.body.contains("https://p.example.cn/new-cb")
+            && page.body.contains("https://p.example.cn/bcl"),
+        "{which}: the form shows the settings"
+    );
+    let csrf = crate::admin_web::csrf_of(&page.body);
+    let saved = dash
+        .post_form(
+            "/sso/clients/presence-svc",
+            &[
+                ("csrf", &csrf),
+                (
+                    "redirect_uris",
+                    "https://p.example.cn/a\nhttps://p.example.cn/b",
+                ),
+                ("scopes", "openid presence:read"),
+                ("id_token_alg", "RS256"),
+                ("backchannel_logout_uri", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{which}: {}", saved.body);
+    let c = env.cli_ok(&["oidc", "client", "list", "--json"], None);
+    let c: Value = serde_json::from_str(&c).expect("json");
+    let c = c
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["name"] == "presence-svc"))
+        .cloned()
+        .expect("listed");
+    assert_eq!(
+        (
+            &c["redirect_uris"],
+            &c["backchannel_logout_uri"],
+            &c["require_2fa"],
+            &c["id_token_alg"],
+        ),
+        (
+            &serde_json::json!(["https://p.example.cn/a", "https://p.example.cn/b"]),
+            &Value::Null,
+            &serde_json::json!(false),
+            &serde_json::json!("RS256"),
+        ),
+        "{which}: {c}"
+    );
+    let refused = dash
+        .post_form(
+            "/sso/clients/presence-svc",
+            &[("csrf", &csrf), ("redirect_uris", "ftp://x/cb")],
+        )
+        .await;
+    assert_eq!(refused.status, 200, "{which}");
+    assert!(
+        refused.body.contains("ftp://x/cb"),
+        "{which}: the error names it"
+    );
+    let rotated = dash
+        .post_form(
+            "/sso/clients/presence-svc/rotate-secret",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{which}");
+    assert!(!rotated.body.contains(&new_secret), "{which}");
+    let (status, _, _) = post_form(
+        &format!("{base}/token"),
+        svc2,
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(status, 401, "{which}: rotated from the dashboard");
+
     env.cli_ok(&["oidc", "client", "remove", "drafting"], None);
     assert!(
         !env.cli(&["oidc", "client", "remove", "drafting"], None)
@@ -445,7 +636,13 @@ async fn run(db: &crate::helpers::Db) {
     );
 
     let trail = env.cli_ok(&["audit", "export"], None);
-    for action in ["oidc.rotate-keys", "oidc.client.add", "oidc.client.remove"] {
+    for action in [
+        "oidc.rotate-keys",
+        "oidc.client.add",
+        "oidc.client.remove",
+        "oidc.client.set",
+        "oidc.client.rotate-secret",
+    ] {
         assert!(trail.contains(action), "{which}: audit lacks {action}");
     }
     drop(server);

@@ -138,6 +138,9 @@ texts! {
     sso_portal_session: "沿用上网登录", "Portal session signs in";
     sso_post_logout: "退出后返回地址", "Post-logout redirect URIs";
     sso_backchannel_logout: "后台注销通知地址", "Back-channel logout URI";
+    sso_edit_client: "修改应用", "Edit app";
+    sso_rotate_secret: "更换密钥", "New secret";
+    sso_rotate_secret_confirm: "旧密钥立即失效，应用须改用新密钥。继续？", "The old secret stops working at once; the app must use the new one. Go on?";
     sso_logout_pending: "待发送的注销通知", "Logout notices waiting";
     sso_backchannel_hint: "用户退出、账号停用或删除时，服务器向此地址发送注销令牌（可留空）", "Told server to server when a person signs out or their account is disabled or removed (optional)";
     sso_id_token_alg: "身份令牌签名算法", "ID token algorithm";

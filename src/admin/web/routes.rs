@@ -93,6 +93,9 @@ route_table! {
     post "/coverage/{id}/calibrate"           ManageNetwork  Page => coverage_views::calibrate;
     get  "/sso"                               ManageNetwork  Page => sso_pages::sso_home;
     post "/sso/clients"                       ManageNetwork  Page => sso_pages::client_add;
+    get  "/sso/clients/{name}"                ManageNetwork  Page => sso_pages::client_edit;
+    post "/sso/clients/{name}"                ManageNetwork  Page => sso_pages::client_save;
+    post "/sso/clients/{name}/rotate-secret"  ManageNetwork  Page => sso_pages::client_rotate_secret;
     post "/sso/clients/{name}/remove"         ManageNetwork  Page => sso_pages::client_remove;
     post "/sso/rotate-keys"                   ManageNetwork  Page => sso_pages::rotate;
     post "/sso/bindings/{kind}/{id}/remove"   ManageNetwork  Page => sso_pages::binding_remove;

@@ -16,6 +16,7 @@ use super::views::{
 };
 use super::{AdminState, Caller, PageError, WebError};
 use crate::sso::{self, ClientSpec, SsoError};
+use crate::store::oidc::OidcClient;
 
 type PageResult = Result<Response, PageError>;
 
@@ -91,7 +92,7 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
         .into_iter()
         .map(|cl| {
             let mut row = Row::new(vec![
-                Cell::text(&cl.name),
+                Cell::link(&cl.name, format!("/sso/clients/{}", cl.name)),
                 Cell::text(if cl.public {
                     t.sso_public
                 } else {
@@ -104,6 +105,13 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
                 Cell::text(cl.redirect_uris.join(" ")),
                 Cell::text(cl.backchannel_logout_uri.as_deref().unwrap_or("-")),
             ]);
+            if !cl.public {
+                row.actions.push(RowAction::danger(
+                    t.sso_rotate_secret,
+                    format!("/sso/clients/{}/rotate-secret", cl.name),
+                    t.sso_rotate_secret_confirm,
+                ));
+            }
             row.actions.push(RowAction::danger(
                 t.remove,
                 format!("/sso/clients/{}/remove", cl.name),
@@ -173,39 +181,7 @@ async fn sso_page(state: &AdminState, c: &Caller, mut sections: Vec<Section>) ->
         "sso-add",
         t.sso_add_client,
         "/sso/clients",
-        vec![
-            Field::new("text", "name", t.name, "").required(),
-            Field::new("textarea", "redirect_uris", t.sso_redirect_uris, "")
-                .required()
-                .hint(t.sso_redirect_hint),
-            Field::new("text", "scopes", t.sso_scopes, "openid profile"),
-            Field::new("checkbox", "public", t.sso_public, ""),
-            Field::new("checkbox", "require_2fa", t.sso_require_2fa, ""),
-            Field::new("checkbox", "allow_portal_session", t.sso_portal_session, ""),
-            Field::new(
-                "textarea",
-                "post_logout_redirect_uris",
-                t.sso_post_logout,
-                "",
-            )
-            .hint(t.sso_redirect_hint),
-            Field::new(
-                "text",
-                "backchannel_logout_uri",
-                t.sso_backchannel_logout,
-                "",
-            )
-            .hint(t.sso_backchannel_hint),
-            Field::select(
-                "id_token_alg",
-                t.sso_id_token_alg,
-                "ES256",
-                sso::ALGORITHMS
-                    .iter()
-                    .map(|a| (a.to_string(), a.to_string()))
-                    .collect(),
-            ),
-        ],
+        client_fields(t, None),
         t.sso_add_client,
     )));
     sections.push(Section::Form(FormView::post(
@@ -225,8 +201,80 @@ pub async fn sso_home(
     sso_page(&state, &c, Vec::new()).await
 }
 
+/// The fields of a client's form: empty for a new one (with its name and
+/// type), else the client's settings.
+fn client_fields(t: &'static super::i18n::Texts, cl: Option<&OidcClient>) -> Vec<Field> {
+    let lines = |v: Option<&Vec<String>>| v.map(|v| v.join("\n")).unwrap_or_default();
+    let flag = |on: Option<bool>| if on == Some(true) { "1" } else { "" };
+    let mut fields = Vec::new();
+    if cl.is_none() {
+        fields.push(Field::new("text", "name", t.name, "").required());
+    }
+    fields.push(
+        Field::new(
+            "textarea",
+            "redirect_uris",
+            t.sso_redirect_uris,
+            &lines(cl.map(|c| &c.redirect_uris)),
+        )
+        .required()
+        .hint(t.sso_redirect_hint),
+    );
+    fields.push(Field::new(
+        "text",
+        "scopes",
+        t.sso_scopes,
+        &cl.map(|c| c.scopes.join(" "))
+            .unwrap_or_else(|| "openid profile".into()),
+    ));
+    if cl.is_none() {
+        fields.push(Field::new("checkbox", "public", t.sso_public, ""));
+    }
+    fields.extend([
+        Field::new(
+            "checkbox",
+            "require_2fa",
+            t.sso_require_2fa,
+            flag(cl.map(|c| c.require_2fa)),
+        ),
+        Field::new(
+            "checkbox",
+            "allow_portal_session",
+            t.sso_portal_session,
+            flag(cl.map(|c| c.allow_portal_session)),
+        ),
+        Field::new(
+            "textarea",
+            "post_logout_redirect_uris",
+            t.sso_post_logout,
+            &lines(cl.map(|c| &c.post_logout_redirect_uris)),
+        )
+        .hint(t.sso_redirect_hint),
+        Field::new(
+            "text",
+            "backchannel_logout_uri",
+            t.sso_backchannel_logout,
+            cl.and_then(|c| c.backchannel_logout_uri.as_deref())
+                .unwrap_or(""),
+        )
+        .hint(t.sso_backchannel_hint),
+        Field::select(
+            "id_token_alg",
+            t.sso_id_token_alg,
+            cl.map(|c| c.id_token_alg.as_str()).unwrap_or("ES256"),
+            sso::ALGORITHMS
+                .iter()
+                .map(|a| (a.to_string(), a.to_string()))
+                .collect(),
+        ),
+    ]);
+    fields
+}
+
+/// A client's form as posted (name and type only when adding).
 #[derive(Deserialize)]
 pub struct ClientForm {
+    #[serde(default)]
     name: String,
     redirect_uris: String,
     #[serde(default)]
@@ -251,27 +299,7 @@ pub async fn client_add(
     Form(f): Form<ClientForm>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let spec = ClientSpec {
-        name: f.name.trim().to_string(),
-        redirect_uris: f
-            .redirect_uris
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        public: f.public.is_some(),
-        scopes: f.scopes.split_whitespace().map(str::to_string).collect(),
-        require_2fa: f.require_2fa.is_some(),
-        allow_portal_session: f.allow_portal_session.is_some(),
-        post_logout_redirect_uris: f
-            .post_logout_redirect_uris
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        id_token_alg: f.id_token_alg.clone(),
-        backchannel_logout_uri: Some(f.backchannel_logout_uri.clone()),
-        secret: None,
-    };
-    let notice = match sso::add_client(&state.store, &spec).await {
+    let notice = match sso::add_client(&state.store, &f.spec()).await {
         Ok((client, secret)) => {
             audit(
                 &state,
@@ -300,6 +328,133 @@ pub async fn client_add(
         }
     };
     sso_page(&state, &c, vec![notice]).await
+}
+
+/// The client's settings as a form (`GET /sso/clients/{name}`).
+pub async fn client_edit(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+) -> PageResult {
+    client_edit_page(&state, &c, &name, Vec::new()).await
+}
+
+async fn client_edit_page(
+    state: &AdminState,
+    c: &Caller,
+    name: &str,
+    mut sections: Vec<Section>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let Some(cl) = state
+        .store
+        .oidc()
+        .client(name)
+        .await
+        .map_err(|e| PageError(e.into(), c.lang))?
+    else {
+        return Err(PageError(
+            WebError::NotFound(format!("client {name}")),
+            c.lang,
+        ));
+    };
+    sections.push(Section::Form(FormView::post(
+        "sso-edit",
+        &format!("{}: {}", t.sso_edit_client, cl.name),
+        &format!("/sso/clients/{}", cl.name),
+        client_fields(t, Some(&cl)),
+        t.save,
+    )));
+    Ok(page(c, sections))
+}
+
+impl ClientForm {
+    fn spec(&self) -> ClientSpec {
+        let words = |v: &str| v.split_whitespace().map(str::to_string).collect();
+        let bcl = self.backchannel_logout_uri.trim();
+        ClientSpec {
+            name: self.name.trim().to_string(),
+            redirect_uris: words(&self.redirect_uris),
+            public: self.public.is_some(),
+            scopes: words(&self.scopes),
+            require_2fa: self.require_2fa.is_some(),
+            allow_portal_session: self.allow_portal_session.is_some(),
+            post_logout_redirect_uris: words(&self.post_logout_redirect_uris),
+            id_token_alg: self.id_token_alg.clone(),
+            backchannel_logout_uri: (!bcl.is_empty()).then(|| bcl.to_string()),
+            secret: None,
+        }
+    }
+}
+
+/// Saves the form (`POST /sso/clients/{name}`): every setting as shown.
+pub async fn client_save(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+    Form(f): Form<ClientForm>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let spec = f.spec();
+    let change = sso::ClientChange {
+        redirect_uris: Some(spec.redirect_uris),
+        post_logout_redirect_uris: Some(spec.post_logout_redirect_uris),
+        scopes: Some(spec.scopes),
+        require_2fa: Some(spec.require_2fa),
+        allow_portal_session: Some(spec.allow_portal_session),
+        id_token_alg: Some(spec.id_token_alg),
+        backchannel_logout_uri: Some(spec.backchannel_logout_uri),
+    };
+    let notice = match sso::change_client(&state.store, &name, &change).await {
+        Ok((client, revoked)) => {
+            audit(
+                &state,
+                &c,
+                "oidc.client.set",
+                &client.name,
+                json!({"redirect_uris": client.redirect_uris, "scopes": client.scopes,
+                    "require_2fa": client.require_2fa, "allow_portal_session": client.allow_portal_session,
+                    "post_logout_redirect_uris": client.post_logout_redirect_uris,
+                    "id_token_alg": client.id_token_alg,
+                    "backchannel_logout_uri": client.backchannel_logout_uri, "tokens_revoked": revoked}),
+            )
+            .await
+            .map_err(|e| PageError(e, c.lang))?;
+            Section::notice(t.saved)
+        }
+        Err(e) => {
+            let e = WebError::from(e);
+            if e.status() != axum::http::StatusCode::BAD_REQUEST {
+                return Err(PageError(e, c.lang));
+            }
+            Section::error(format!("{}{e}", t.err_input))
+        }
+    };
+    client_edit_page(&state, &c, &name, vec![notice]).await
+}
+
+/// A confidential client's new secret, shown once.
+pub async fn client_rotate_secret(
+    State(state): State<AdminState>,
+    Extension(c): Extension<Caller>,
+    Path(name): Path<String>,
+) -> PageResult {
+    let t = c.lang.texts();
+    let secret = sso::rotate_secret(&state.store, &name)
+        .await
+        .map_err(|e| PageError(e.into(), c.lang))?;
+    audit(&state, &c, "oidc.client.rotate-secret", &name, json!({}))
+        .await
+        .map_err(|e| PageError(e, c.lang))?;
+    sso_page(
+        &state,
+        &c,
+        vec![Section::Secret {
+            label: format!("{} ({name})", t.new_secret_once),
+            value: secret,
+        }],
+    )
+    .await
 }
 
 pub async fn client_remove(
