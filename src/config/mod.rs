@@ -194,6 +194,11 @@ pub struct SsoConfig {
     /// How long a sign-in at the provider (password, WeChat) lasts.
     #[serde(with = "humantime_serde")]
     pub session_ttl: std::time::Duration,
+    /// Presence: an accounting session whose NAS sends interim updates
+    /// counts as here until this long after the last one (a NAS that
+    /// lost the Stop); sessions without interim updates count until Stop.
+    #[serde(with = "humantime_serde")]
+    pub presence_idle: std::time::Duration,
 }
 
 impl Default for SsoConfig {
@@ -205,6 +210,7 @@ impl Default for SsoConfig {
             access_ttl: std::time::Duration::from_secs(3600),
             refresh_ttl: std::time::Duration::from_secs(8 * 3600),
             session_ttl: std::time::Duration::from_secs(8 * 3600),
+            presence_idle: std::time::Duration::from_secs(30 * 60),
         }
     }
 }
@@ -240,6 +246,7 @@ impl SsoConfig {
             ("access_ttl", self.access_ttl, secs(60), secs(24 * 3600)),
             ("refresh_ttl", self.refresh_ttl, secs(60), secs(30 * 86400)),
             ("session_ttl", self.session_ttl, secs(60), secs(30 * 86400)),
+            ("presence_idle", self.presence_idle, secs(1), secs(86400)),
         ] {
             if value < min || value > max {
                 return Err(ConfigError::Invalid(format!(

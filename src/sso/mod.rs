@@ -80,6 +80,8 @@ pub struct SsoState {
     pub access_ttl_ms: i64,
     pub refresh_ttl_ms: i64,
     pub session_ttl_ms: i64,
+    /// See `SsoConfig::presence_idle`.
+    pub presence_idle_ms: i64,
     /// Client secrets verified lately (see `VerifiedSecrets`).
     pub verified: Arc<VerifiedSecrets>,
     /// Woken when a sign-out here queued back-channel logout notices.
@@ -106,6 +108,7 @@ impl SsoState {
             access_ttl_ms: ms(cfg.access_ttl),
             refresh_ttl_ms: ms(cfg.refresh_ttl),
             session_ttl_ms: ms(cfg.session_ttl),
+            presence_idle_ms: ms(cfg.presence_idle),
             verified: Arc::default(),
             logout_queued: Arc::default(),
         }

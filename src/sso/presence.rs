@@ -124,12 +124,15 @@ pub struct Present {
 }
 
 /// Who is in the room: opted-in staff with a device associated to one of
-/// its APs. With `arrived_since`, everyone who arrived since then (first
-/// seen), whether still there or not.
+/// its APs (an open session whose NAS sends interim updates only until
+/// `idle_ms` after the last one: a lost Stop does not keep anyone here).
+/// With `arrived_since`, everyone who arrived since then (first seen),
+/// whether still there or not.
 pub async fn present(
     store: &Store,
     room: &Room,
     now_ms: i64,
+    idle_ms: i64,
     arrived_since: Option<i64>,
 ) -> Result<Vec<Present>, SsoError> {
     let p = store.presence();
@@ -143,6 +146,10 @@ pub async fn present(
     let mut first: BTreeMap<String, i64> = BTreeMap::new();
     for f in facts {
         if !f.ap.as_deref().is_some_and(|ap| room.holds(ap)) {
+            continue;
+        }
+        let gone_quiet = f.interim_ms.is_some_and(|t| now_ms - t > idle_ms);
+        if arrived_since.is_none() && gone_quiet {
             continue;
         }
         let mut username = None;
@@ -275,7 +282,7 @@ async fn answer(s: &SsoState, headers: &HeaderMap, room: &str, arrivals: Option<
         )
             .into_response();
     };
-    let people = match present(&s.store, r, now, arrivals).await {
+    let people = match present(&s.store, r, now, s.presence_idle_ms, arrivals).await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %e, "presence");

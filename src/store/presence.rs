@@ -19,6 +19,9 @@ pub struct Association {
     pub ap: Option<String>,
     /// First seen (session start, or sample time).
     pub since_ms: i64,
+    /// For an accounting session, when an interim update last came (None
+    /// before the first one); None for SNMP rows.
+    pub interim_ms: Option<i64>,
 }
 
 pub struct Presence<'a> {
@@ -120,7 +123,7 @@ impl<'a> Presence<'a> {
         let rows = match started_since_ms {
             None => {
                 sqlx::query(
-                    "SELECT username, calling_station, called_station, started_ms \
+                    "SELECT username, calling_station, called_station, started_ms, updated_ms \
                      FROM acct_sessions WHERE stopped_ms IS NULL",
                 )
                 .fetch_all(&self.store.pool)
@@ -128,7 +131,7 @@ impl<'a> Presence<'a> {
             }
             Some(t) => {
                 sqlx::query(
-                    "SELECT username, calling_station, called_station, started_ms \
+                    "SELECT username, calling_station, called_station, started_ms, updated_ms \
                      FROM acct_sessions WHERE started_ms >= $1",
                 )
                 .bind(t)
@@ -138,11 +141,14 @@ impl<'a> Presence<'a> {
         };
         rows.iter()
             .map(|r| {
+                let started: i64 = r.try_get("started_ms")?;
+                let updated: i64 = r.try_get("updated_ms")?;
                 Ok(Association {
                     username: r.try_get("username")?,
                     device: r.try_get("calling_station")?,
                     ap: r.try_get("called_station")?,
-                    since_ms: r.try_get("started_ms")?,
+                    since_ms: started,
+                    interim_ms: (updated > started).then_some(updated),
                 })
             })
             .collect()
@@ -165,6 +171,7 @@ impl<'a> Presence<'a> {
                     device: r.try_get("mac")?,
                     ap: Some(format!("ap:{}", r.try_get::<i64, _>("ap_id")?)),
                     since_ms: r.try_get("first_ms")?,
+                    interim_ms: None,
                 })
             })
             .collect()

@@ -41,7 +41,8 @@ fn names(v: &Value) -> Vec<String> {
 
 fn run(db: &Db) {
     let which = db.name();
-    let (env, _issuer) = provider_env(db);
+    let (mut env, _issuer) = provider_env(db);
+    env.set("PORTICO_SSO__PRESENCE_IDLE", "2s");
     env.add_loopback_nas("ap-nas", &[]);
     env.add_user("zhang", "Zhang-pass-2026", &["staff"]);
     env.cli_ok(&["user", "add", "li", "--display-name", "李娜"], None);
@@ -217,6 +218,54 @@ fn run(db: &Db) {
         seconds(&arr, "first_seen") >= opted_at,
         "{which}: {arr} vs {opted_at}"
     );
+
+    // A NAS that sends interim updates and then goes quiet (a lost Stop):
+    // here until sso.presence_idle (2 s here) after the last update; the
+    // session without interim updates (s-zhang-2) is closed first.
+    accounting(
+        server.acct,
+        "Stop",
+        "zhang",
+        "02-00-00-00-00-07",
+        "s-zhang-2",
+    );
+    accounting(
+        server.acct,
+        "Start",
+        "zhang",
+        "02-00-00-00-00-07",
+        "s-zhang-3",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    accounting(
+        server.acct,
+        "Interim-Update",
+        "zhang",
+        "02-00-00-00-00-07",
+        "s-zhang-3",
+    );
+    assert_eq!(
+        names(&bearer_get(addr, room, &access).1),
+        ["zhang"],
+        "{which}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    assert!(
+        names(&bearer_get(addr, room, &access).1).is_empty(),
+        "{which}: quiet past presence_idle"
+    );
+    accounting(
+        server.acct,
+        "Interim-Update",
+        "zhang",
+        "02-00-00-00-00-07",
+        "s-zhang-3",
+    );
+    assert_eq!(
+        names(&bearer_get(addr, room, &access).1),
+        ["zhang"],
+        "{which}: heard from again"
+    );
     let r = b.post("/portal/presence", &[("csrf", &csrf), ("on", "0")]);
     assert_eq!(r.status, 303, "{which}");
 
@@ -240,7 +289,7 @@ fn run(db: &Db) {
     let out = env.cli_ok(&["audit", "export"], None);
     let queries = out.matches("presence.query").count();
     let arrivals = out.matches("presence.arrivals").count();
-    assert_eq!((queries, arrivals), (6, 3), "{which}: {out}");
+    assert_eq!((queries, arrivals), (9, 3), "{which}: {out}");
     assert!(
         out.contains("meeting-svc") && out.contains("answered\"\":1"),
         "{which}: {out}"
