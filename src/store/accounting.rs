@@ -101,8 +101,8 @@ pub(super) const SESSION_COLS: &str =
 /// per wave.
 const UPSERT: &str = "INSERT INTO acct_sessions (nas_name, nas_ip, session_id, username, \
     calling_station, called_station, framed_ip, started_ms, updated_ms, input_octets, \
-    output_octets, input_packets, output_packets, session_time, stopped_ms, terminate_cause) \
-    VALUES {rows} ON CONFLICT (nas_name, session_id) DO UPDATE SET \
+    output_octets, input_packets, output_packets, session_time, stopped_ms, terminate_cause, \
+    interim_heard_ms) VALUES {rows} ON CONFLICT (nas_name, session_id) DO UPDATE SET \
     username = COALESCE(acct_sessions.username, excluded.username), \
     calling_station = COALESCE(acct_sessions.calling_station, excluded.calling_station), \
     called_station = COALESCE(acct_sessions.called_station, excluded.called_station), \
@@ -122,7 +122,12 @@ const UPSERT: &str = "INSERT INTO acct_sessions (nas_name, nas_ip, session_id, u
     session_time = CASE WHEN excluded.session_time > acct_sessions.session_time \
         THEN excluded.session_time ELSE acct_sessions.session_time END, \
     stopped_ms = COALESCE(excluded.stopped_ms, acct_sessions.stopped_ms), \
-    terminate_cause = COALESCE(excluded.terminate_cause, acct_sessions.terminate_cause)";
+    terminate_cause = COALESCE(excluded.terminate_cause, acct_sessions.terminate_cause), \
+    interim_heard_ms = CASE WHEN excluded.interim_heard_ms IS NULL \
+        THEN acct_sessions.interim_heard_ms \
+        WHEN acct_sessions.interim_heard_ms IS NULL \
+            OR excluded.interim_heard_ms > acct_sessions.interim_heard_ms \
+        THEN excluded.interim_heard_ms ELSE acct_sessions.interim_heard_ms END";
 
 const RAW_INSERT: &str = "INSERT INTO accounting_records (received_ms, event_ms, nas_name, \
     nas_ip, session_id, status, username, calling_station, called_station, framed_ip, \
@@ -358,10 +363,10 @@ fn waves(records: &[AcctRecord]) -> Vec<Vec<&AcctRecord>> {
 
 impl BatchStatement for Step<'_> {
     fn sql(&self, backend: Backend) -> String {
-        let rows = |n| super::rows::values_placeholders(backend, n, 16);
+        let rows = |n, cols| super::rows::values_placeholders(backend, n, cols);
         match self {
-            Step::Raw(chunk) => RAW_INSERT.replace("{rows}", &rows(chunk.len())),
-            Step::Upsert(chunk) => UPSERT.replace("{rows}", &rows(chunk.len())),
+            Step::Raw(chunk) => RAW_INSERT.replace("{rows}", &rows(chunk.len(), 16)),
+            Step::Upsert(chunk) => UPSERT.replace("{rows}", &rows(chunk.len(), 17)),
             Step::CloseNas(_) => match backend {
                 Backend::Sqlite => super::rows::positional(CLOSE_NAS),
                 Backend::Postgres => CLOSE_NAS.to_string(),
@@ -414,7 +419,7 @@ impl BatchStatement for Step<'_> {
     }
 }
 
-/// The 16 values of one session row for [`UPSERT`].
+/// The 17 values of one session row for [`UPSERT`].
 fn bind_session<'q>(q: AnyQuery<'q>, r: &'q AcctRecord) -> AnyQuery<'q> {
     let stop = r.status == AcctStatus::Stop;
     let (started_ms, counters) = match r.status {
@@ -455,6 +460,8 @@ fn bind_session<'q>(q: AnyQuery<'q>, r: &'q AcctRecord) -> AnyQuery<'q> {
         } else {
             None
         })
+        // Our clock, for presence: the NAS's may be wrong.
+        .bind((r.status == AcctStatus::Interim).then_some(r.received_ms))
 }
 
 /// Accounting-On/Off: the NAS lost (or is about to lose) every session, so

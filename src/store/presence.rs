@@ -19,8 +19,9 @@ pub struct Association {
     pub ap: Option<String>,
     /// First seen (session start, or sample time).
     pub since_ms: i64,
-    /// For an accounting session, when an interim update last came (None
-    /// before the first one); None for SNMP rows.
+    /// For an accounting session, when Portico last heard an interim
+    /// update (its own clock; None before the first one); None for SNMP
+    /// rows.
     pub interim_ms: Option<i64>,
 }
 
@@ -123,16 +124,16 @@ impl<'a> Presence<'a> {
         let rows = match started_since_ms {
             None => {
                 sqlx::query(
-                    "SELECT username, calling_station, called_station, started_ms, updated_ms \
-                     FROM acct_sessions WHERE stopped_ms IS NULL",
+                    "SELECT username, calling_station, called_station, started_ms, \
+                     interim_heard_ms FROM acct_sessions WHERE stopped_ms IS NULL",
                 )
                 .fetch_all(&self.store.pool)
                 .await?
             }
             Some(t) => {
                 sqlx::query(
-                    "SELECT username, calling_station, called_station, started_ms, updated_ms \
-                     FROM acct_sessions WHERE started_ms >= $1",
+                    "SELECT username, calling_station, called_station, started_ms, \
+                     interim_heard_ms FROM acct_sessions WHERE started_ms >= $1",
                 )
                 .bind(t)
                 .fetch_all(&self.store.pool)
@@ -141,14 +142,12 @@ impl<'a> Presence<'a> {
         };
         rows.iter()
             .map(|r| {
-                let started: i64 = r.try_get("started_ms")?;
-                let updated: i64 = r.try_get("updated_ms")?;
                 Ok(Association {
                     username: r.try_get("username")?,
                     device: r.try_get("calling_station")?,
                     ap: r.try_get("called_station")?,
-                    since_ms: started,
-                    interim_ms: (updated > started).then_some(updated),
+                    since_ms: r.try_get("started_ms")?,
+                    interim_ms: r.try_get("interim_heard_ms")?,
                 })
             })
             .collect()

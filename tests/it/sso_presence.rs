@@ -42,7 +42,7 @@ fn names(v: &Value) -> Vec<String> {
 fn run(db: &Db) {
     let which = db.name();
     let (mut env, _issuer) = provider_env(db);
-    env.set("PORTICO_SSO__PRESENCE_IDLE", "2s");
+    env.set("PORTICO_SSO__PRESENCE_IDLE", "5s");
     env.add_loopback_nas("ap-nas", &[]);
     env.add_user("zhang", "Zhang-pass-2026", &["staff"]);
     env.cli_ok(&["user", "add", "li", "--display-name", "李娜"], None);
@@ -220,7 +220,7 @@ fn run(db: &Db) {
     );
 
     // A NAS that sends interim updates and then goes quiet (a lost Stop):
-    // here until sso.presence_idle (2 s here) after the last update; the
+    // here until sso.presence_idle (5 s here) after the last update; the
     // session without interim updates (s-zhang-2) is closed first.
     accounting(
         server.acct,
@@ -236,7 +236,13 @@ fn run(db: &Db) {
         "02-00-00-00-00-07",
         "s-zhang-3",
     );
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    // No interim yet: counted until Stop, however long it is quiet.
+    std::thread::sleep(std::time::Duration::from_millis(5_500));
+    assert_eq!(
+        names(&bearer_get(addr, room, &access).1),
+        ["zhang"],
+        "{which}: a NAS without interim updates"
+    );
     accounting(
         server.acct,
         "Interim-Update",
@@ -249,7 +255,7 @@ fn run(db: &Db) {
         ["zhang"],
         "{which}"
     );
-    std::thread::sleep(std::time::Duration::from_millis(2_500));
+    std::thread::sleep(std::time::Duration::from_millis(5_500));
     assert!(
         names(&bearer_get(addr, room, &access).1).is_empty(),
         "{which}: quiet past presence_idle"
@@ -289,7 +295,7 @@ fn run(db: &Db) {
     let out = env.cli_ok(&["audit", "export"], None);
     let queries = out.matches("presence.query").count();
     let arrivals = out.matches("presence.arrivals").count();
-    assert_eq!((queries, arrivals), (9, 3), "{which}: {out}");
+    assert_eq!((queries, arrivals), (10, 3), "{which}: {out}");
     assert!(
         out.contains("meeting-svc") && out.contains("answered\"\":1"),
         "{which}: {out}"
