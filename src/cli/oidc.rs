@@ -286,14 +286,19 @@ pub async fn oidc_cmd(store: &Store, cmd: OidcCmd) -> Result<()> {
                 client.scopes.join(" ")
             );
             if revoked > 0 {
-                println!("{revoked} tokens revoked: a scope was taken away");
+                println!(
+                    "{revoked} tokens revoked: the change took something away (people sign in to the app again)"
+                );
             }
         }
         OidcCmd::Client(ClientCmd::RotateSecret { name }) => {
-            let secret = sso::rotate_secret(store, &name)
+            let (secret, revoked) = sso::rotate_secret(store, &name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("client secret (shown once): {secret}");
+            if revoked > 0 {
+                println!("{revoked} service tokens made with the old secret revoked");
+            }
         }
         OidcCmd::Client(ClientCmd::Remove { name }) => {
             if !store.oidc().remove_client(&name).await? {

@@ -219,6 +219,10 @@ async fn authorization_code(
     if field(form, "redirect_uri") != Some(grant.redirect_uri.as_str()) {
         return Err(invalid_grant("redirect_uri differs from the request's"));
     }
+    // The client may have been changed since the code was issued.
+    if !client.redirect_uris.contains(&grant.redirect_uri) {
+        return Err(invalid_grant("redirect_uri is no longer registered"));
+    }
     match (&grant.code_challenge, field(form, "code_verifier")) {
         (Some(challenge), Some(verifier)) if pkce_ok(verifier, challenge) => {}
         (Some(_), Some(_)) => return Err(invalid_grant("code_verifier does not match")),
@@ -295,6 +299,14 @@ async fn refresh(
 
 /// Access, refresh and ID tokens for a user grant.
 async fn issue(s: &SsoState, g: Grant<'_>, now: i64) -> Result<Value, Response> {
+    // Nothing beyond what the client may have now (its scopes may have
+    // been narrowed since the code or refresh token was issued).
+    if let Some(gone) = g.scopes.iter().find(|x| !g.client.scopes.contains(x)) {
+        let _ = s.store.oidc().revoke_family(&g.family, now).await;
+        return Err(invalid_grant(&format!(
+            "scope {gone} was taken from the client"
+        )));
+    }
     let user = match s.store.users().get(&g.username).await {
         Ok(Some(u)) if u.usable(now) => u,
         Ok(_) => {

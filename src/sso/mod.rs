@@ -290,6 +290,7 @@ fn checked(spec: &ClientSpec) -> Result<NewOidcClient, SsoError> {
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        || !name.chars().any(|c| c.is_ascii_alphanumeric())
     {
         return Err(SsoError::Invalid(
             "client name: 1 to 64 of A-Z a-z 0-9 - _ .".into(),
@@ -402,9 +403,11 @@ pub struct ClientChange {
     pub backchannel_logout_uri: Option<Option<String>>,
 }
 
-/// Changes a client in place (its secret, tokens and consents stay),
-/// checked like a new one. Taking a scope away revokes the app's tokens,
-/// so nothing issued keeps what it no longer may have. The client after,
+/// Changes a client in place, checked like a new one. Its secret stays;
+/// its tokens, unused codes and consents stay too unless the change takes
+/// something away (a scope, a redirect URI, the portal session as sign-in,
+/// or adds the second factor): then they end in the same transaction, so
+/// nothing given under the old settings outlives them. The client after,
 /// and how many tokens were revoked.
 pub async fn change_client(
     store: &Store,
@@ -444,22 +447,23 @@ pub async fn change_client(
     };
     let mut new = checked(&spec)?;
     new.secret_hash = old.secret_hash.clone();
-    let narrowed = old.scopes.iter().any(|s| !new.scopes.contains(s));
-    let client = store.oidc().update_client(&new).await?;
-    let revoked = if narrowed {
-        store
-            .oidc()
-            .revoke_client_tokens(name, crate::clock::now_ms())
-            .await?
-    } else {
-        0
-    };
-    Ok((client, revoked))
+    let tightened = old.scopes.iter().any(|s| !new.scopes.contains(s))
+        || old
+            .redirect_uris
+            .iter()
+            .any(|u| !new.redirect_uris.contains(u))
+        || (new.require_2fa && !old.require_2fa)
+        || (old.allow_portal_session && !new.allow_portal_session);
+    Ok(store
+        .oidc()
+        .update_client(&new, old.updated_at, tightened)
+        .await?)
 }
 
 /// Gives a confidential client a new secret (shown once); the old one
-/// stops working at once.
-pub async fn rotate_secret(store: &Store, name: &str) -> Result<String, SsoError> {
+/// stops working at once, and the service tokens minted with it
+/// (`client_credentials`) are revoked. The secret, and how many tokens.
+pub async fn rotate_secret(store: &Store, name: &str) -> Result<(String, u64), SsoError> {
     let Some(old) = store.oidc().client(name).await? else {
         return Err(SsoError::Store(StoreError::NotFound(format!(
             "client {name}"
@@ -471,11 +475,11 @@ pub async fn rotate_secret(store: &Store, name: &str) -> Result<String, SsoError
         )));
     }
     let secret = new_secret();
-    store
+    let revoked = store
         .oidc()
         .set_client_secret(name, &hash_secret(&secret)?)
         .await?;
-    Ok(secret)
+    Ok((secret, revoked))
 }
 
 async fn discovery(State(s): State<Arc<SsoState>>) -> Response {

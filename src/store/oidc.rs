@@ -251,12 +251,25 @@ impl<'a> Oidc<'a> {
             .ok_or_else(|| StoreError::NotFound(format!("client {}", c.name)))
     }
 
-    /// Writes a client's settings (all but its name and type) in place.
-    pub async fn update_client(&self, c: &NewOidcClient) -> Result<OidcClient> {
+    /// Writes a client's settings (all but its name and type) in place,
+    /// if it is still as read (`seen_updated_at`; else Conflict). With
+    /// `tightened` (a scope, redirect URI or sign-in allowance taken away),
+    /// in the same transaction: its tokens and their families revoked, its
+    /// unused codes dropped and its consents forgotten, so nothing given
+    /// under the old settings outlives them. The client, and how many
+    /// tokens were revoked.
+    pub async fn update_client(
+        &self,
+        c: &NewOidcClient,
+        seen_updated_at: i64,
+        tightened: bool,
+    ) -> Result<(OidcClient, u64)> {
+        let mut tx = self.store.begin_write().await?;
+        let now = now_ms().max(seen_updated_at + 1);
         let n = sqlx::query(
             "UPDATE oidc_clients SET redirect_uris = $1, scopes = $2, require_2fa = $3, \
              allow_portal_session = $4, post_logout_redirect_uris = $5, id_token_alg = $6, \
-             backchannel_logout_uri = $7, updated_at = $8 WHERE name = $9",
+             backchannel_logout_uri = $7, updated_at = $8 WHERE name = $9 AND updated_at = $10",
         )
         .bind(to_json(&c.redirect_uris)?)
         .bind(to_json(&c.scopes)?)
@@ -265,47 +278,68 @@ impl<'a> Oidc<'a> {
         .bind(to_json(&c.post_logout_redirect_uris)?)
         .bind(&c.id_token_alg)
         .bind(&c.backchannel_logout_uri)
-        .bind(now_ms())
+        .bind(now)
         .bind(&c.name)
-        .execute(&self.store.pool)
+        .bind(seen_updated_at)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound(format!("client {}", c.name)));
+            tx.rollback().await?;
+            return Err(StoreError::Conflict(format!(
+                "client {} was changed or removed meanwhile; read it again",
+                c.name
+            )));
         }
-        self.client(&c.name)
+        let mut revoked = 0;
+        if tightened {
+            revoked = revoke_client_grants(&mut tx, &c.name, now).await?;
+            for sql in [
+                "DELETE FROM oidc_codes WHERE client = $1 AND used_at IS NULL",
+                "DELETE FROM oidc_consents WHERE client = $1",
+            ] {
+                sqlx::query(sql).bind(&c.name).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        let client = self
+            .client(&c.name)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("client {}", c.name)))
+            .ok_or_else(|| StoreError::NotFound(format!("client {}", c.name)))?;
+        Ok((client, revoked))
     }
 
-    /// A confidential client's new secret (its argon2id hash).
-    pub async fn set_client_secret(&self, name: &str, secret_hash: &str) -> Result<()> {
+    /// A confidential client's new secret (its argon2id hash); the
+    /// service tokens (`client_credentials`) minted with the old one are
+    /// revoked with it. How many were.
+    pub async fn set_client_secret(&self, name: &str, secret_hash: &str) -> Result<u64> {
+        let mut tx = self.store.begin_write().await?;
+        let now = now_ms();
         let n = sqlx::query(
             "UPDATE oidc_clients SET secret_hash = $1, updated_at = $2 \
              WHERE name = $3 AND secret_hash IS NOT NULL",
         )
         .bind(secret_hash)
-        .bind(now_ms())
+        .bind(now)
         .bind(name)
-        .execute(&self.store.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 0 {
+            tx.rollback().await?;
             return Err(StoreError::NotFound(format!("confidential client {name}")));
         }
-        Ok(())
-    }
-
-    /// Revokes every token issued to a client; how many.
-    pub async fn revoke_client_tokens(&self, name: &str, at_ms: i64) -> Result<u64> {
-        Ok(sqlx::query(
-            "UPDATE oidc_tokens SET revoked_at = $1 WHERE client = $2 AND revoked_at IS NULL",
+        let revoked = sqlx::query(
+            "UPDATE oidc_tokens SET revoked_at = $1 WHERE client = $2 AND subject IS NULL \
+             AND revoked_at IS NULL",
         )
-        .bind(at_ms)
+        .bind(now)
         .bind(name)
-        .execute(&self.store.pool)
+        .execute(&mut *tx)
         .await?
-        .rows_affected())
+        .rows_affected();
+        tx.commit().await?;
+        Ok(revoked)
     }
 
     pub async fn client(&self, name: &str) -> Result<Option<OidcClient>> {
@@ -747,16 +781,11 @@ impl<'a> Oidc<'a> {
             for sql in [
                 "DELETE FROM oidc_consents WHERE client = $1",
                 "DELETE FROM oidc_logout_notices WHERE client = $1",
+                "DELETE FROM oidc_codes WHERE client = $1",
             ] {
                 sqlx::query(sql).bind(name).execute(&mut *tx).await?;
             }
-            sqlx::query(
-                "UPDATE oidc_tokens SET revoked_at = $1 WHERE client = $2 AND revoked_at IS NULL",
-            )
-            .bind(now_ms())
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+            revoke_client_grants(&mut tx, name, now_ms()).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -785,6 +814,28 @@ pub fn subject_of(id: i64, created_at: i64) -> String {
     use sha2::{Digest, Sha256};
     let text = format!("portico-sub:{id}:{created_at}");
     hex::encode(&Sha256::digest(text.as_bytes())[..16])
+}
+
+/// Revokes a client's unrevoked tokens with their families (a refresh
+/// running meanwhile is caught by the family check); how many tokens.
+async fn revoke_client_grants(tx: &mut super::Tx, client: &str, at_ms: i64) -> Result<u64> {
+    sqlx::query(
+        "INSERT INTO oidc_revoked_families (family, revoked_at) SELECT DISTINCT family, $1 \
+         FROM oidc_tokens WHERE client = $2 AND family IS NOT NULL AND revoked_at IS NULL \
+         ON CONFLICT (family) DO NOTHING",
+    )
+    .bind(at_ms)
+    .bind(client)
+    .execute(&mut **tx)
+    .await?;
+    Ok(sqlx::query(
+        "UPDATE oidc_tokens SET revoked_at = $1 WHERE client = $2 AND revoked_at IS NULL",
+    )
+    .bind(at_ms)
+    .bind(client)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
 }
 
 /// The apps told by back channel, as a condition on `client`.
@@ -1133,6 +1184,54 @@ mod tests {
                 .revoked_at
                 .is_some());
             assert!(!s.users().remove("zhang").await.unwrap());
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_client_changed_in_place_or_from_a_stale_read() {
+        both(|h| async move {
+            let o = h.store.oidc();
+            let c = o.add_client(&test_client("meeting", None)).await.unwrap();
+            let token = IssuedToken {
+                kind: "refresh".into(),
+                client: "meeting".into(),
+                subject: Some("zhang".into()),
+                scopes: vec!["openid".into()],
+                issued_at: 1,
+                expires_at: i64::MAX / 2,
+                revoked_at: None,
+                family: Some("f1".into()),
+                auth_time: Some(1),
+                amr: Some("pwd".into()),
+                used_at: None,
+            };
+            o.add_token("t1", &token).await.unwrap();
+            o.grant_consent("zhang", "meeting", &["groups".into()], 1)
+                .await
+                .unwrap();
+            // Giving more: nothing ends.
+            let mut wider = test_client("meeting", Some("https://m.example.cn/bcl"));
+            wider.redirect_uris.push("https://m.example.cn/cb2".into());
+            let (after, revoked) = o.update_client(&wider, c.updated_at, false).await.unwrap();
+            assert_eq!((after.redirect_uris.len(), revoked), (2, 0));
+            assert!(after.updated_at > c.updated_at);
+            // From a stale read: refused, nothing written.
+            assert!(matches!(
+                o.update_client(&test_client("meeting", None), c.updated_at, true)
+                    .await,
+                Err(StoreError::Conflict(_))
+            ));
+            assert_eq!(o.client("meeting").await.unwrap().unwrap(), after);
+            assert!(o.token("t1").await.unwrap().unwrap().revoked_at.is_none());
+            // Taking away: tokens with their family, consents, codes end.
+            let (_, revoked) = o
+                .update_client(&test_client("meeting", None), after.updated_at, true)
+                .await
+                .unwrap();
+            assert_eq!(revoked, 1);
+            assert!(o.family_revoked("f1").await.unwrap());
+            assert!(o.consent("zhang", "meeting").await.unwrap().is_none());
         })
         .await;
     }

@@ -457,6 +457,26 @@ async fn run(db: &crate::helpers::Db) {
         None,
     );
     assert!(!bad.status.success(), "{which}");
+    // Something added: the secret and the token stay.
+    let out = env.cli_ok(
+        &[
+            "oidc",
+            "client",
+            "set",
+            "presence-svc",
+            "--backchannel-logout-uri",
+            "https://p.example.cn/bcl",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("client presence-svc changed") && !out.contains("revoked"),
+        "{which}: {out}"
+    );
+    let (_, info, _) = introspect(svc, live.clone()).await;
+    assert_eq!(info["active"], true, "{which}");
+    // Something taken away (a redirect URI) and two factors asked for:
+    // the tokens end.
     let out = env.cli_ok(
         &[
             "oidc",
@@ -465,17 +485,14 @@ async fn run(db: &crate::helpers::Db) {
             "presence-svc",
             "--redirect-uri",
             "https://p.example.cn/new-cb",
-            "--backchannel-logout-uri",
-            "https://p.example.cn/bcl",
             "--require-2fa",
             "true",
         ],
         None,
     );
-    assert!(
-        out.contains("client presence-svc changed"),
-        "{which}: {out}"
-    );
+    assert!(out.contains("tokens revoked"), "{which}: {out}");
+    let (_, info, _) = introspect(svc, live.clone()).await;
+    assert_eq!(info["active"], false, "{which}");
     let listed: Value =
         serde_json::from_str(&env.cli_ok(&["oidc", "client", "list", "--json"], None))
             .expect("json");
@@ -499,9 +516,13 @@ async fn run(db: &crate::helpers::Db) {
         ),
         "{which}: {svc_row}"
     );
-    // Same scopes: the token lives, the secret still works.
-    let (_, info, _) = introspect(svc, live.clone()).await;
-    assert_eq!(info["active"], true, "{which}");
+    let (_, tok, _) = post_form(
+        &format!("{base}/token"),
+        svc,
+        "grant_type=client_credentials",
+    )
+    .await;
+    let minted = tok["access_token"].as_str().expect("token").to_string();
     // A new secret: the old one stops at once (cached or not).
     let out = env.cli_ok(&["oidc", "client", "rotate-secret", "presence-svc"], None);
     let new_secret = crate::sso_flow::client_secret(&out);
@@ -513,13 +534,24 @@ async fn run(db: &crate::helpers::Db) {
     .await;
     assert_eq!(status, 401, "{which}: the old secret");
     let svc2 = Some(("presence-svc", new_secret.as_str()));
-    let (status, _, _) = post_form(
+    let (_, info, _) = post_form(
+        &format!("{base}/introspect"),
+        svc2,
+        &format!("token={minted}"),
+    )
+    .await;
+    assert_eq!(
+        info["active"], false,
+        "{which}: a token made with the old secret"
+    );
+    let (status, tok, _) = post_form(
         &format!("{base}/token"),
         svc2,
         "grant_type=client_credentials",
     )
     .await;
     assert_eq!(status, 200, "{which}: the new secret");
+    let live = tok["access_token"].as_str().expect("token").to_string();
     assert!(
         !env.cli(&["oidc", "client", "rotate-secret", "drafting"], None)
             .status

@@ -911,5 +911,60 @@ fn run(db: &Db) {
         .get("/portal/launcher")
         .body
         .contains("withdraw-meeting"));
+
+    // --- the app changed while grants are out --------------------------
+    // Giving more takes nothing away: a code issued before still works.
+    let code = param(b.get(&path).header("location").unwrap_or(""), "code").expect("code");
+    let set = |args: &[&str]| {
+        let mut all = vec!["oidc", "client", "set", "drafting"];
+        all.extend_from_slice(args);
+        env.cli_ok(&all, None)
+    };
+    let rp2 = "http://127.0.0.1:9/cb2";
+    let out = set(&["--redirect-uri", rp, "--redirect-uri", rp2]);
+    assert!(!out.contains("revoked"), "{which}: {out}");
+    let (status, t) = exchange(&code, Some(VERIFIER), rp);
+    assert_eq!(status, 200, "{which}: {t}");
+    let held_refresh = t["refresh_token"].as_str().expect("refresh").to_string();
+    let held_access = t["access_token"].as_str().expect("access").to_string();
+    // A code waiting at the second redirect URI when it is taken away.
+    let mut p = base_pairs("drafting");
+    p.retain(|(k, _)| *k != "redirect_uri");
+    p.push(("redirect_uri", rp2));
+    p.push(("code_challenge", &ch));
+    let waiting = param(
+        b.get(&authorize_path(&p)).header("location").unwrap_or(""),
+        "code",
+    )
+    .expect("code");
+    let out = set(&["--redirect-uri", rp]);
+    assert!(out.contains("tokens revoked"), "{which}: {out}");
+    let (status, body) = exchange(&waiting, Some(VERIFIER), rp2);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{which}: {body}"
+    );
+    // Taking the redirect URI away ended the tokens too.
+    assert_eq!(refresh(&held_refresh).0, 400, "{which}");
+    assert_eq!(userinfo(addr, &held_access).0, 401, "{which}");
+    // ... and the consents given under the old settings: asked again.
+    let page = b.get(&path);
+    assert_eq!(page.status, 200, "{which}: the consent page again");
+    let r = allow(&mut b, &page);
+    let code = param(r.header("location").unwrap_or(""), "code").expect("code");
+    // A scope taken away: a refresh token and a code from before end.
+    let (_, t) = exchange(&code, Some(VERIFIER), rp);
+    let held_refresh = t["refresh_token"].as_str().expect("refresh").to_string();
+    let waiting = param(b.get(&path).header("location").unwrap_or(""), "code").expect("code");
+    let out = set(&["--scope", "openid profile"]);
+    assert!(out.contains("tokens revoked"), "{which}: {out}");
+    let (status, body) = refresh(&held_refresh);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = exchange(&waiting, Some(VERIFIER), rp);
+    assert_eq!(status, 400, "{which}: the waiting code is gone");
     drop(server);
 }

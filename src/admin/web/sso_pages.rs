@@ -405,6 +405,12 @@ pub async fn client_save(
         id_token_alg: Some(spec.id_token_alg),
         backchannel_logout_uri: Some(spec.backchannel_logout_uri),
     };
+    let before = state
+        .store
+        .oidc()
+        .client(&name)
+        .await
+        .map_err(|e| PageError(e.into(), c.lang))?;
     let notice = match sso::change_client(&state.store, &name, &change).await {
         Ok((client, revoked)) => {
             audit(
@@ -412,11 +418,7 @@ pub async fn client_save(
                 &c,
                 "oidc.client.set",
                 &client.name,
-                json!({"redirect_uris": client.redirect_uris, "scopes": client.scopes,
-                    "require_2fa": client.require_2fa, "allow_portal_session": client.allow_portal_session,
-                    "post_logout_redirect_uris": client.post_logout_redirect_uris,
-                    "id_token_alg": client.id_token_alg,
-                    "backchannel_logout_uri": client.backchannel_logout_uri, "tokens_revoked": revoked}),
+                json!({"before": before, "after": client, "tokens_revoked": revoked}),
             )
             .await
             .map_err(|e| PageError(e, c.lang))?;
@@ -424,7 +426,11 @@ pub async fn client_save(
         }
         Err(e) => {
             let e = WebError::from(e);
-            if e.status() != axum::http::StatusCode::BAD_REQUEST {
+            let shown = [
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::http::StatusCode::CONFLICT,
+            ];
+            if !shown.contains(&e.status()) {
                 return Err(PageError(e, c.lang));
             }
             Section::error(format!("{}{e}", t.err_input))
@@ -440,12 +446,18 @@ pub async fn client_rotate_secret(
     Path(name): Path<String>,
 ) -> PageResult {
     let t = c.lang.texts();
-    let secret = sso::rotate_secret(&state.store, &name)
+    let (secret, revoked) = sso::rotate_secret(&state.store, &name)
         .await
         .map_err(|e| PageError(e.into(), c.lang))?;
-    audit(&state, &c, "oidc.client.rotate-secret", &name, json!({}))
-        .await
-        .map_err(|e| PageError(e, c.lang))?;
+    audit(
+        &state,
+        &c,
+        "oidc.client.rotate-secret",
+        &name,
+        json!({"tokens_revoked": revoked}),
+    )
+    .await
+    .map_err(|e| PageError(e, c.lang))?;
     sso_page(
         &state,
         &c,
