@@ -1081,6 +1081,23 @@ mod tests {
         .await;
     }
 
+    /// zhang's refresh token at `client`, family f1, not expiring.
+    fn zhangs_token(client: &str) -> IssuedToken {
+        IssuedToken {
+            kind: "refresh".into(),
+            client: client.into(),
+            subject: Some("zhang".into()),
+            scopes: vec!["openid".into()],
+            issued_at: 1,
+            expires_at: i64::MAX / 2,
+            revoked_at: None,
+            family: Some("f1".into()),
+            auth_time: Some(1),
+            amr: Some("pwd".into()),
+            used_at: None,
+        }
+    }
+
     /// A confidential client asking for `openid` only.
     fn test_client(name: &str, backchannel: Option<&str>) -> NewOidcClient {
         NewOidcClient {
@@ -1114,16 +1131,7 @@ mod tests {
             let o = s.oidc();
             let token = |client: &str| IssuedToken {
                 kind: "access".into(),
-                client: client.into(),
-                subject: Some("zhang".into()),
-                scopes: vec!["openid".into()],
-                issued_at: 1,
-                expires_at: i64::MAX / 2,
-                revoked_at: None,
-                family: Some("f1".into()),
-                auth_time: Some(1),
-                amr: Some("pwd".into()),
-                used_at: None,
+                ..zhangs_token(client)
             };
             o.add_token("t-meeting", &token("meeting")).await.unwrap();
             o.add_token("t-drafting", &token("drafting")).await.unwrap();
@@ -1193,20 +1201,7 @@ mod tests {
         both(|h| async move {
             let o = h.store.oidc();
             let c = o.add_client(&test_client("meeting", None)).await.unwrap();
-            let token = IssuedToken {
-                kind: "refresh".into(),
-                client: "meeting".into(),
-                subject: Some("zhang".into()),
-                scopes: vec!["openid".into()],
-                issued_at: 1,
-                expires_at: i64::MAX / 2,
-                revoked_at: None,
-                family: Some("f1".into()),
-                auth_time: Some(1),
-                amr: Some("pwd".into()),
-                used_at: None,
-            };
-            o.add_token("t1", &token).await.unwrap();
+            o.add_token("t1", &zhangs_token("meeting")).await.unwrap();
             o.grant_consent("zhang", "meeting", &["groups".into()], 1)
                 .await
                 .unwrap();
