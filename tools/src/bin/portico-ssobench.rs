@@ -4,8 +4,11 @@
 //! provider, then times, each bounded by count, (1) authorization
 //! requests answered with a code from the signed-in session, (2) code
 //! exchanges at the token endpoint (confidential client, HTTP Basic, PKCE
-//! S256), (3) refresh-token rotations in chains, (4) userinfo. Prints a
-//! Markdown table: requests, requests/s, p50 and p99 per phase.
+//! S256), (3) refresh-token rotations in chains, (4) userinfo, and, with
+//! `--backchannel-listen`, (5) sign-outs one after another, each timed
+//! from the logout request until the app (a listener here, registered as
+//! the client's back-channel logout URI) receives its logout token.
+//! Prints a Markdown table: requests, requests/s, p50 and p99 per phase.
 
 #![forbid(unsafe_code)]
 
@@ -47,6 +50,13 @@ struct Args {
     refreshes: usize,
     #[arg(long, default_value_t = 5000)]
     userinfo: usize,
+    /// Where to receive logout tokens (loopback; the client's
+    /// back-channel logout URI must be http://ADDR/bcl).
+    #[arg(long)]
+    backchannel_listen: Option<std::net::SocketAddr>,
+    /// Sign-outs to time (each a password sign-in, a code, a logout).
+    #[arg(long, default_value_t = 200)]
+    signouts: usize,
 }
 
 fn cookie_of(resp: &reqwest::Response, name: &str) -> Option<String> {
@@ -179,29 +189,7 @@ async fn main() -> Result<()> {
     );
 
     // Sign in once.
-    let page = http.get(&authorize).send().await?;
-    let csrf_cookie = cookie_of(&page, "portico_csrf").context("no CSRF cookie")?;
-    let html = page.text().await?;
-    let (csrf, request) = (
-        input(&html, "csrf").context("no sign-in form")?,
-        input(&html, "request").context("no request")?,
-    );
-    let r = http
-        .post(format!("{}/signin", a.issuer))
-        .header("cookie", format!("portico_csrf={csrf_cookie}"))
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("request", request.as_str()),
-            ("username", a.user.as_str()),
-            ("password", a.password.as_str()),
-        ])
-        .send()
-        .await?;
-    if r.status().as_u16() != 303 {
-        bail!("sign-in answered {}", r.status());
-    }
-    let sso = cookie_of(&r, "portico_sso").context("no provider session cookie")?;
-    let cookie = Arc::new(format!("portico_sso={sso}"));
+    let cookie = Arc::new(sign_in(&http, &a, &authorize).await?);
 
     // 1. Authorization requests → codes.
     let authorize = Arc::new(authorize);
@@ -340,12 +328,129 @@ async fn main() -> Result<()> {
         wall,
     });
 
+    // 5. Sign-out → the app told by back channel.
+    if let Some(listen) = a.backchannel_listen {
+        phases.push(signouts(&http, &a, &authorize, listen).await?);
+    }
+
     println!("| phase | requests | requests/s | p50 ms | p99 ms |");
     println!("|---|---:|---:|---:|---:|");
     for p in &mut phases {
         println!("{}", p.row());
     }
     Ok(())
+}
+
+/// Signs in at the provider with the password; the session cookie.
+async fn sign_in(http: &reqwest::Client, a: &Args, authorize: &str) -> Result<String> {
+    let page = http.get(authorize).send().await?;
+    let csrf_cookie = cookie_of(&page, "portico_csrf").context("no CSRF cookie")?;
+    let html = page.text().await?;
+    let (csrf, request) = (
+        input(&html, "csrf").context("no sign-in form")?,
+        input(&html, "request").context("no request")?,
+    );
+    let r = http
+        .post(format!("{}/signin", a.issuer))
+        .header("cookie", format!("portico_csrf={csrf_cookie}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("request", request.as_str()),
+            ("username", a.user.as_str()),
+            ("password", a.password.as_str()),
+        ])
+        .send()
+        .await?;
+    if r.status().as_u16() != 303 {
+        bail!("sign-in answered {}", r.status());
+    }
+    let sso = cookie_of(&r, "portico_sso").context("no provider session cookie")?;
+    Ok(format!("portico_sso={sso}"))
+}
+
+/// Sign-outs one after another: each a sign-in, a code and its ID token,
+/// then the logout, timed until the logout token arrives at `listen`.
+async fn signouts(
+    http: &reqwest::Client,
+    a: &Args,
+    authorize: &str,
+    listen: std::net::SocketAddr,
+) -> Result<Phase> {
+    if !listen.ip().is_loopback() {
+        bail!("--backchannel-listen must be a loopback address");
+    }
+    let (told, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    let app = axum::Router::new().route(
+        "/bcl",
+        axum::routing::post(move |body: String| {
+            let told = told.clone();
+            async move {
+                if body.starts_with("logout_token=") {
+                    let _ = told.send(Instant::now());
+                }
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut lat = Vec::with_capacity(a.signouts);
+    let started = Instant::now();
+    for _ in 0..a.signouts {
+        if Instant::now() > deadline {
+            break;
+        }
+        let cookie = sign_in(http, a, authorize).await?;
+        let r = http.get(authorize).header("cookie", &cookie).send().await?;
+        let loc = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let code = code_of(loc).context("no code in the redirect")?;
+        let v: serde_json::Value = http
+            .post(format!("{}/token", a.issuer))
+            .basic_auth(&a.client, Some(&a.secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", a.redirect_uri.as_str()),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id_token = v["id_token"].as_str().context("no ID token")?.to_string();
+        // Whatever came late from an earlier round does not count.
+        while arrivals.try_recv().is_ok() {}
+        let t = Instant::now();
+        let r = http
+            .get(format!(
+                "{}/logout?{}",
+                a.issuer,
+                form_urlencoded_pairs(&[("id_token_hint", &id_token)])
+            ))
+            .header("cookie", &cookie)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("logout answered {}", r.status());
+        }
+        let at = tokio::time::timeout(Duration::from_secs(10), arrivals.recv())
+            .await
+            .context("no logout token within 10 s")?
+            .context("listener gone")?;
+        lat.push(at.saturating_duration_since(t));
+    }
+    let wall = started.elapsed();
+    server.abort();
+    Ok(Phase {
+        name: "sign-out → app told (back channel)",
+        latencies: lat,
+        wall,
+    })
 }
 
 fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
