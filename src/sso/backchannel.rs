@@ -1,6 +1,7 @@
 //! OpenID Connect Back-Channel Logout 1.0: apps that registered a
 //! back-channel URI are told, server to server, that a person's sign-in
-//! ended (signed out at the provider, account disabled or removed). The
+//! ended (signed out at the provider, account disabled, removed or past
+//! its `valid_until`, which this loop notices). The
 //! store queues a notice in the same transaction that ends the sign-in
 //! (so the CLI queues them too); this loop signs a logout token for each
 //! and POSTs it, with retries, until the app answers 200 or the notice
@@ -206,6 +207,17 @@ pub async fn run(sso: Arc<SsoState>, stop: CancellationToken) {
             () = stop.cancelled() => return,
             () = sso.logout_queued.notified() => {}
             () = tokio::time::sleep(POLL) => {}
+        }
+        // Accounts that expired since: their sign-ins end as on disable.
+        match sso
+            .store
+            .users()
+            .end_expired_sign_ins(sso.clock.now_ms())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(accounts = n, "sso: sign-ins of expired accounts ended"),
+            Err(e) => tracing::warn!(error = %e, "sso: ending expired accounts' sign-ins"),
         }
         if let Err(e) = deliver_due(&sso, &http).await {
             tracing::warn!(error = %e, "sso: back-channel logout pass failed");

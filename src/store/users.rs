@@ -365,6 +365,43 @@ impl<'a> Users<'a> {
         Ok(row.is_some())
     }
 
+    /// Accounts past their `valid_until` that still hold live provider
+    /// tokens: their sign-ins end as on disable (logout notices queued,
+    /// sessions and tokens ended), each in its own transaction that checks
+    /// the account is still expired. How many accounts.
+    pub async fn end_expired_sign_ins(&self, now: i64) -> Result<u64> {
+        let names: Vec<String> = sqlx::query(
+            "SELECT username FROM users WHERE valid_until IS NOT NULL AND valid_until <= $1 \
+             AND EXISTS (SELECT 1 FROM oidc_tokens t WHERE t.subject = users.username \
+             AND t.revoked_at IS NULL AND t.expires_at > $2) ORDER BY username LIMIT 100",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_all(&self.store.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get("username"))
+        .collect::<std::result::Result<_, _>>()?;
+        let mut n = 0;
+        for username in names {
+            let mut tx = self.store.begin_write().await?;
+            let row = sqlx::query(
+                "SELECT id, created_at FROM users WHERE username = $1 \
+                 AND valid_until IS NOT NULL AND valid_until <= $2",
+            )
+            .bind(&username)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                end_sign_ins(&mut tx, &username, &row, "expired", now).await?;
+                n += 1;
+            }
+            tx.commit().await?;
+        }
+        Ok(n)
+    }
+
     fn seal_nt(&self, nt: Option<[u8; 16]>) -> Result<Option<Vec<u8>>> {
         nt.map(|h| self.store.secrets().seal(Purpose::NtHash, &h))
             .transpose()

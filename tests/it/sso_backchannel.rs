@@ -2,7 +2,8 @@
 //! registered a back-channel URI (a fake started here) receives a signed
 //! logout token when a person signs out at the provider with an ID token
 //! hint, when an administrator disables the account and when it is
-//! removed (both from the CLI while the server runs); the person's tokens
+//! removed (both from the CLI while the server runs), and when an account
+//! reaches its valid_until; the person's tokens
 //! at the told apps are dead; a bare logout link tells no app; an app that
 //! answers 503 keeps its notice queued for a retry; only HTTPS (or
 //! loopback) URIs are accepted.
@@ -340,13 +341,41 @@ fn run(db: &Db) {
     let still = first.get(&plain_path);
     assert_eq!(still.status, 303, "{which}: the first sign-in stays");
 
+    // An account reaching its valid_until: told within seconds.
+    let until = chrono::Utc::now() + chrono::Duration::seconds(4);
+    let out = env.cli(
+        &[
+            "user",
+            "add",
+            "temp",
+            "--password-stdin",
+            "--group",
+            "staff",
+            "--valid-until",
+            &until.to_rfc3339(),
+        ],
+        Some("Temp-pass-2026\n"),
+    );
+    assert!(out.status.success(), "{which}: {out:?}");
+    let mut temp_browser = Browser::new(addr);
+    let temp = tokens_at(&mut temp_browser, "meeting", "temp", "Temp-pass-2026");
+    let temp_sub = sub_of(&temp);
+    let got = wait_for_tokens(&received, &keys, 3);
+    assert_eq!(got.len(), 3, "{which}: {got:?}\n{}", server.log());
+    assert_eq!(got[2]["sub"], temp_sub.as_str(), "{which}");
+    assert!(
+        chrono::Utc::now() >= until,
+        "{which}: told only once expired"
+    );
+    assert_eq!(userinfo(addr, &access(&temp)).0, 401, "{which}");
+
     // zhang signs in again and is then removed: told with the same sub.
     let again = tokens_at(&mut b, "meeting", "zhang", "Zhang-pass-2026");
     assert_eq!(sub_of(&again), sub, "{which}: a stable subject");
     env.cli_ok(&["user", "remove", "zhang"], None);
-    let got = wait_for_tokens(&received, &keys, 3);
-    assert_eq!(got.len(), 3, "{which}: {got:?}\n{}", server.log());
-    assert_eq!(got[2]["sub"], sub.as_str(), "{which}");
+    let got = wait_for_tokens(&received, &keys, 4);
+    assert_eq!(got.len(), 4, "{which}: {got:?}\n{}", server.log());
+    assert_eq!(got[3]["sub"], sub.as_str(), "{which}");
     assert_eq!(userinfo(addr, &access(&again)).0, 401, "{which}");
     drop(server);
 }
