@@ -236,42 +236,26 @@ fn run(db: &Db) {
         "02-00-00-00-00-07",
         "s-zhang-3",
     );
+    let interim = || {
+        accounting(
+            server.acct,
+            "Interim-Update",
+            "zhang",
+            "02-00-00-00-00-07",
+            "s-zhang-3",
+        )
+    };
+    let here = || names(&bearer_get(addr, room, &access).1);
+    let quiet = || std::thread::sleep(std::time::Duration::from_millis(5_500));
     // No interim yet: counted until Stop, however long it is quiet.
-    std::thread::sleep(std::time::Duration::from_millis(5_500));
-    assert_eq!(
-        names(&bearer_get(addr, room, &access).1),
-        ["zhang"],
-        "{which}: a NAS without interim updates"
-    );
-    accounting(
-        server.acct,
-        "Interim-Update",
-        "zhang",
-        "02-00-00-00-00-07",
-        "s-zhang-3",
-    );
-    assert_eq!(
-        names(&bearer_get(addr, room, &access).1),
-        ["zhang"],
-        "{which}"
-    );
-    std::thread::sleep(std::time::Duration::from_millis(5_500));
-    assert!(
-        names(&bearer_get(addr, room, &access).1).is_empty(),
-        "{which}: quiet past presence_idle"
-    );
-    accounting(
-        server.acct,
-        "Interim-Update",
-        "zhang",
-        "02-00-00-00-00-07",
-        "s-zhang-3",
-    );
-    assert_eq!(
-        names(&bearer_get(addr, room, &access).1),
-        ["zhang"],
-        "{which}: heard from again"
-    );
+    quiet();
+    assert_eq!(here(), ["zhang"], "{which}: a NAS without interim updates");
+    interim();
+    assert_eq!(here(), ["zhang"], "{which}");
+    quiet();
+    assert!(here().is_empty(), "{which}: quiet past presence_idle");
+    interim();
+    assert_eq!(here(), ["zhang"], "{which}: heard from again");
     let r = b.post("/portal/presence", &[("csrf", &csrf), ("on", "0")]);
     assert_eq!(r.status, 303, "{which}");
 
