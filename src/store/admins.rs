@@ -194,16 +194,7 @@ impl<'a> Admins<'a> {
     /// Accepts TOTP step `step` once: true only when it is later than the
     /// last one used (so of two racing sign-ins with one code, one wins).
     pub async fn use_totp_step(&self, username: &str, step: i64) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE admins SET totp_last_step = $1 WHERE username = $2 \
-             AND (totp_last_step IS NULL OR totp_last_step < $1)",
-        )
-        .bind(step)
-        .bind(username)
-        .execute(&self.store.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        super::rows::use_totp_step(&self.store.pool, "admins", username, step).await
     }
 
     pub async fn signed_in(&self, username: &str, at_ms: i64) -> Result<()> {

@@ -32,6 +32,28 @@ pub(crate) fn conflict_or(e: sqlx::Error, what: impl FnOnce() -> String) -> Stor
 pub(crate) use crate::clock::now_ms;
 
 /// Lists of names are stored as JSON text (portable, read whole).
+/// Records TOTP step `step` as used by `username` in `table` (users or
+/// admins, each with a `totp_last_step` column): true only when it is
+/// later than the last one used, so a code works once, across restarts,
+/// nodes and two sign-ins racing with it.
+pub(crate) async fn use_totp_step(
+    pool: &sqlx::AnyPool,
+    table: &'static str,
+    username: &str,
+    step: i64,
+) -> Result<bool> {
+    let n = sqlx::query(&format!(
+        "UPDATE {table} SET totp_last_step = $1 WHERE username = $2 \
+         AND (totp_last_step IS NULL OR totp_last_step < $1)"
+    ))
+    .bind(step)
+    .bind(username)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
 pub(crate) fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Invalid(format!("cannot encode JSON: {e}")))
 }

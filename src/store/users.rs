@@ -246,16 +246,7 @@ impl<'a> Users<'a> {
     /// Records a TOTP step as used; false when it (or a later one) was
     /// used before: a code works once, across restarts and nodes.
     pub async fn use_totp_step(&self, username: &str, step: i64) -> Result<bool> {
-        let n = sqlx::query(
-            "UPDATE users SET totp_last_step = $1 WHERE username = $2 \
-             AND (totp_last_step IS NULL OR totp_last_step < $1)",
-        )
-        .bind(step)
-        .bind(username)
-        .execute(&self.store.pool)
-        .await?
-        .rows_affected();
-        Ok(n == 1)
+        super::rows::use_totp_step(&self.store.pool, "users", username, step).await
     }
 
     /// The staff member's TOTP secret, if enrolled.
